@@ -1,0 +1,51 @@
+# Makefile - the project's entry points (see README.md).
+# SPDX-License-Identifier: MIT
+#
+#   make setup   install every system and Python dependency (idempotent)
+#   make test    setup, then C tests under ASan+UBSan (CTest) and pytest
+#   make demo    setup, then generate the test world, serve it over HTTP on
+#                loopback and run examples/demo.py
+#   make build   optimised library and `lazycogs` command in build/release
+#   make format  reformat the C sources with clang-format
+#
+# -Werror is on when CI is set (CI=true), never in builds for users.
+
+PY := .venv/bin/python
+WERROR := $(if $(CI),ON,OFF)
+CMAKE_GENERATOR := $(if $(shell command -v ninja),Ninja,Unix Makefiles)
+
+.PHONY: setup test test-c test-python python-install demo build format clean
+
+setup:
+	bash tools/setup.sh
+
+test: setup
+	$(MAKE) --no-print-directory test-c
+	$(MAKE) --no-print-directory test-python
+
+test-c:
+	cmake -S . -B build/asan -G "$(CMAKE_GENERATOR)" -DCMAKE_BUILD_TYPE=Debug \
+	    -DLC_ASAN=ON -DLC_UBSAN=ON -DLC_WERROR=$(WERROR) > build-asan.log
+	cmake --build build/asan
+	ctest --test-dir build/asan --output-on-failure -j2
+
+python-install:
+	$(PY) -m pip install -q --no-build-isolation --no-deps \
+	    -Ccmake.define.LC_WERROR=$(WERROR) .
+
+test-python: python-install
+	$(PY) -m pytest
+
+demo: setup python-install
+	$(PY) tools/run_demo.py
+
+build: setup
+	cmake -S . -B build/release -G "$(CMAKE_GENERATOR)" \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLC_WERROR=$(WERROR)
+	cmake --build build/release
+
+format:
+	clang-format -i $$(find include src tests/c python fuzz bench -name '*.[ch]' 2>/dev/null)
+
+clean:
+	rm -rf build build-asan.log

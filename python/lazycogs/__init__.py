@@ -1,0 +1,46 @@
+"""lazycogs: lazy (band, time, y, x) xarray arrays over Cloud-Optimized GeoTIFFs.
+
+The data path (parquet/STAC index, CQL2, HTTP/S3 range reads, TIFF decoding,
+reprojection, mosaicking) is the C library liblazycogs; this package turns it
+into xarray objects.
+"""
+# SPDX-License-Identifier: MIT
+from __future__ import annotations
+
+from . import _ext
+from ._errors import (
+    BufferTooSmallError,
+    CancelledError,
+    CorruptDataError,
+    HTTPStatusError,
+    InvalidArgumentError,
+    LazycogsError,
+    LimitExceededError,
+    NotFoundError,
+    OutOfMemoryError,
+    ReadError,
+    UnsupportedError,
+)
+
+if _ext.version() != _ext.COMPILED_VERSION_NUMBER:
+    raise ImportError(
+        f"lazycogs C library version {_ext.version()} does not match the "
+        f"version {_ext.COMPILED_VERSION_NUMBER} the extension was built for"
+    )
+
+__version__: str = _ext.version_string()
+
+__all__ = [
+    "BufferTooSmallError",
+    "CancelledError",
+    "CorruptDataError",
+    "HTTPStatusError",
+    "InvalidArgumentError",
+    "LazycogsError",
+    "LimitExceededError",
+    "NotFoundError",
+    "OutOfMemoryError",
+    "ReadError",
+    "UnsupportedError",
+    "__version__",
+]

@@ -1,0 +1,139 @@
+/* test_common_internal.c - the internal base layer: loads, sizes, alloc,
+ * errors. */
+/* SPDX-License-Identifier: MIT */
+#include "../../src/common/common.h"
+
+#include "../../src/common/alloc.h"
+#include "../../src/common/error.h"
+#include "test_util.h"
+
+static void test_unaligned_loads(void)
+{
+    /* An odd offset checks that loads do not assume alignment. */
+    const uint8_t bytes[] = {0xff, 0x01, 0x02, 0x03, 0x04,
+                             0x05, 0x06, 0x07, 0x08};
+    const uint8_t *p = bytes + 1;
+
+    LC_ASSERT_UEQ(lc__load_le16(p), 0x0201u);
+    LC_ASSERT_UEQ(lc__load_be16(p), 0x0102u);
+    LC_ASSERT_UEQ(lc__load_le32(p), 0x04030201u);
+    LC_ASSERT_UEQ(lc__load_be32(p), 0x01020304u);
+    LC_ASSERT_UEQ(lc__load_le64(p), 0x0807060504030201ull);
+    LC_ASSERT_UEQ(lc__load_be64(p), 0x0102030405060708ull);
+}
+
+static void test_size_arithmetic(void)
+{
+    size_t r = 0;
+
+    LC_ASSERT_TRUE(lc__size_mul(1000, 1000, &r));
+    LC_ASSERT_UEQ(r, 1000000u);
+    LC_ASSERT_TRUE(!lc__size_mul(SIZE_MAX / 2 + 1, 2, &r));
+    LC_ASSERT_TRUE(lc__size_add(SIZE_MAX - 1, 1, &r));
+    LC_ASSERT_TRUE(!lc__size_add(SIZE_MAX, 1, &r));
+}
+
+/* A counting allocator that fails once its budget of successes is spent. */
+struct counting {
+    size_t allocs;
+    size_t frees;
+    size_t budget;
+};
+
+static void *counting_alloc(void *opaque, size_t nbytes)
+{
+    struct counting *c = opaque;
+
+    if (c->allocs == c->budget)
+        return NULL;
+    c->allocs++;
+    return malloc(nbytes);
+}
+
+static void counting_free(void *opaque, void *ptr)
+{
+    struct counting *c = opaque;
+
+    c->frees++;
+    free(ptr);
+}
+
+static void test_custom_allocator(void)
+{
+    struct counting c = {.budget = 3};
+    struct lc_allocator a = {counting_alloc, counting_free, &c};
+
+    char *p = lc__malloc(&a, 4);
+    LC_ASSERT_TRUE(p != NULL);
+    memcpy(p, "abc", 4);
+    /* realloc through a custom allocator copies the old contents. */
+    p = lc__realloc(&a, p, 4, 64);
+    LC_ASSERT_TRUE(p != NULL);
+    LC_ASSERT_STR_EQ(p, "abc");
+    uint32_t *z = lc__calloc(&a, 8, sizeof(uint32_t));
+    LC_ASSERT_TRUE(z != NULL);
+    for (size_t i = 0; z != NULL && i < 8; i++)
+        LC_ASSERT_UEQ(z[i], 0u);
+    /* The budget is spent: the next allocation fails cleanly. */
+    LC_ASSERT_TRUE(lc__malloc(&a, 1) == NULL);
+    /* An overflowing count never reaches the allocator. */
+    LC_ASSERT_TRUE(lc__calloc(&a, SIZE_MAX / 2, 4) == NULL);
+    LC_ASSERT_TRUE(lc__malloc_array(&a, SIZE_MAX / 2, 4) == NULL);
+    lc__free(&a, p);
+    lc__free(&a, z);
+    lc__free(&a, NULL);
+    LC_ASSERT_UEQ(c.allocs, 3u);
+    LC_ASSERT_UEQ(c.frees, c.allocs);
+}
+
+static void test_default_allocator(void)
+{
+    /* Zero bytes still gives a freeable, non-NULL block. */
+    void *p = lc__malloc(NULL, 0);
+    LC_ASSERT_TRUE(p != NULL);
+    lc__free(NULL, p);
+    LC_ASSERT_TRUE(lc__malloc_array(NULL, SIZE_MAX / 8, 16) == NULL);
+}
+
+static int fails_when_negative(struct lc__errbuf *err, int v)
+{
+    LC_RETURN_IF(v < 0, err, LC_EINVAL, "value %d is negative", v);
+    return LC_OK;
+}
+
+static int forwards(struct lc__errbuf *err, int v)
+{
+    LC_FORWARD_IF_ERROR(fails_when_negative(err, v));
+    return 1;
+}
+
+static void test_error_messages(void)
+{
+    struct lc__errbuf err;
+    char long_name[2 * LC_ERRMSG_CAP];
+
+    lc__error_clear(&err);
+    LC_ASSERT_EQ(forwards(&err, 5), 1);
+    LC_ASSERT_EQ(err.status, LC_OK);
+    LC_ASSERT_EQ(forwards(&err, -3), LC_EINVAL);
+    LC_ASSERT_EQ(err.status, LC_EINVAL);
+    LC_ASSERT_STR_EQ(err.msg, "value -3 is negative");
+    /* An over-long message is cut at the buffer, never overflowed. */
+    memset(long_name, 'x', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    LC_ASSERT_EQ(lc__error(&err, LC_ECORRUPT, "%s: bad", long_name),
+                 LC_ECORRUPT);
+    LC_ASSERT_UEQ(strlen(err.msg), LC_ERRMSG_CAP - 1);
+    /* A NULL buffer is allowed and still returns the status. */
+    LC_ASSERT_EQ(lc__error(NULL, LC_EIO, "ignored"), LC_EIO);
+}
+
+int main(void)
+{
+    test_unaligned_loads();
+    test_size_arithmetic();
+    test_custom_allocator();
+    test_default_allocator();
+    test_error_messages();
+    LC_TEST_END();
+}

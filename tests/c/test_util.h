@@ -1,0 +1,71 @@
+/* test_util.h - typed assertion macros for the C tests (print both sides). */
+/* SPDX-License-Identifier: MIT */
+#ifndef LC_TEST_UTIL_H
+#define LC_TEST_UTIL_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each failing check prints where and what, counts, and the test goes on;
+ * LC_TEST_END() turns the count into the exit status CTest reads. */
+static int lc_test_failures;
+
+#define LC_CHECK_FAIL_(...)                                                    \
+    do {                                                                       \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                        \
+        fprintf(stderr, __VA_ARGS__);                                          \
+        fputc('\n', stderr);                                                   \
+        lc_test_failures++;                                                    \
+    } while (0)
+
+#define LC_ASSERT_TRUE(cond)                                                   \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            LC_CHECK_FAIL_("expected true: %s", #cond);                        \
+    } while (0)
+
+#define LC_ASSERT_EQ(a, b)                                                     \
+    do {                                                                       \
+        intmax_t lc_a_ = (intmax_t)(a);                                        \
+        intmax_t lc_b_ = (intmax_t)(b);                                        \
+        if (lc_a_ != lc_b_)                                                    \
+            LC_CHECK_FAIL_("%s == %s: %jd != %jd", #a, #b, lc_a_, lc_b_);      \
+    } while (0)
+
+#define LC_ASSERT_UEQ(a, b)                                                    \
+    do {                                                                       \
+        uintmax_t lc_a_ = (uintmax_t)(a);                                      \
+        uintmax_t lc_b_ = (uintmax_t)(b);                                      \
+        if (lc_a_ != lc_b_)                                                    \
+            LC_CHECK_FAIL_("%s == %s: %ju != %ju", #a, #b, lc_a_, lc_b_);      \
+    } while (0)
+
+#define LC_ASSERT_STR_EQ(a, b)                                                 \
+    do {                                                                       \
+        const char *lc_a_ = (a);                                               \
+        const char *lc_b_ = (b);                                               \
+        if (lc_a_ == NULL || lc_b_ == NULL || strcmp(lc_a_, lc_b_) != 0)       \
+            LC_CHECK_FAIL_("%s == %s: \"%s\" != \"%s\"", #a, #b,               \
+                           lc_a_ ? lc_a_ : "(null)",                           \
+                           lc_b_ ? lc_b_ : "(null)");                          \
+    } while (0)
+
+#define LC_ASSERT_MEM_EQ(a, b, nbytes)                                         \
+    do {                                                                       \
+        if (memcmp((a), (b), (nbytes)) != 0)                                   \
+            LC_CHECK_FAIL_("%s and %s differ in their first %zu bytes", #a,    \
+                           #b, (size_t)(nbytes));                              \
+    } while (0)
+
+#define LC_TEST_END()                                                          \
+    do {                                                                       \
+        if (lc_test_failures != 0) {                                           \
+            fprintf(stderr, "%d check(s) failed\n", lc_test_failures);         \
+            return EXIT_FAILURE;                                               \
+        }                                                                      \
+        return EXIT_SUCCESS;                                                   \
+    } while (0)
+
+#endif /* LC_TEST_UTIL_H */
