@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian 12 packages: the C toolchain, the libraries the C library links
 # (found by CMake through pkg-config), and Python with venv support.
 apt_packages=(
-    build-essential pkg-config cmake ninja-build git
+    build-essential pkg-config cmake ninja-build git clang-format
     python3 python3-venv python3-dev
     libcurl4-openssl-dev libproj-dev libdeflate-dev libzstd-dev
     libturbojpeg0-dev libwebp-dev liblerc-dev libsnappy-dev liblz4-dev
