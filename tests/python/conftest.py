@@ -1,15 +1,61 @@
 """Shared pytest fixtures: the generated test world and the loopback servers."""
 # SPDX-License-Identifier: MIT
+#
+# Fixtures
+#   ci_world     (session)  Path of the ci-size world, catalogs with file:// hrefs.
+#   http_server  (function) factory: http_server(root=None, latency_ms=0,
+#                           faults=None, log_path=None) -> started
+#                           serve.LoopbackServer; root defaults to the ci world;
+#                           every server it made is stopped at teardown.
+#   http_world   (session)  HttpWorld: the ci world behind one LoopbackServer,
+#                           catalogs rewritten to http://127.0.0.1:PORT/... hrefs.
+#                           Shared by the session: do not set faults / latency
+#                           on it (use http_server for that).
+#                           .server .url .world_dir .catalog_dir .items_parquet
+#                           .items_pyarrow_parquet .items_ndjson .href(relpath)
+#   s3_server    (session)  S3World: moto in server mode on loopback, bucket
+#                           "lazycogs-test" holding the ci world under prefix
+#                           "worlds/ci" (anonymous s3:GetObject allowed by a
+#                           bucket policy), catalogs rewritten to
+#                           s3://lazycogs-test/worlds/ci/... hrefs.
+#                           .endpoint_url .bucket .prefix .region
+#                           .access_key_id .secret_access_key (both "testing")
+#                           .world_dir .catalog_dir .items_parquet
+#                           .items_pyarrow_parquet .items_ndjson .keys
+#                           .key(relpath) .href(relpath) .client(signed=True)
+#                           .env() (AWS_* variables for subprocesses)
+#
+# Everything listens on 127.0.0.1 only, on ports picked by the kernel.
+# LAZYCOGS_WORLD_DIR overrides where the ci world lives; LAZYCOGS_S3_UPLOAD=http
+# makes s3_server upload through the S3 API instead of moto's backend.
+import json
+import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / "tools"
 sys.path.insert(0, str(TOOLS))
+
+import serve  # noqa: E402  (tools/serve.py, found through the path above)
+
+# Catalog files write_catalogs() produces, by S3World/HttpWorld attribute.
+CATALOG_FILES = {
+    "items_parquet": "items.parquet",
+    "items_pyarrow_parquet": "items-pyarrow.parquet",
+    "items_ndjson": "items.ndjson",
+}
+
+S3_BUCKET = "lazycogs-test"
+S3_PREFIX = "worlds/ci"
+S3_REGION = "us-east-1"
+S3_KEY = "testing"  # dummy access key id and secret; moto accepts anything
 
 
 def _world_dir() -> Path:
@@ -29,3 +75,230 @@ def ci_world() -> Path:
         check=True,
     )
     return out
+
+
+def _rewrite_catalogs(world_dir: Path, href_base: str,
+                      out_dir: Path) -> Dict[str, Path]:
+    """Write the world's catalogs with asset hrefs rebased onto href_base
+    (an s3:// or http:// prefix standing for world_dir) into out_dir.
+
+    Returns {attribute name: path} for the files in CATALOG_FILES.
+    """
+    import make_world  # tools/make_world.py; imported late so that tests
+    # which never touch the world do not depend on it (or its imports)
+
+    items = make_world.load_items(world_dir)
+    rebased = make_world.rebase_hrefs(items, world_dir, href_base)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    make_world.write_catalogs(rebased, out_dir)
+    paths = {attr: out_dir / name for attr, name in CATALOG_FILES.items()}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise RuntimeError(f"write_catalogs did not produce {missing}")
+    return paths
+
+
+# --------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_server(request):
+    """Factory for running LoopbackServers, stopped when the test ends.
+
+        srv = http_server(tmp_path, latency_ms=50, faults="503,first=1")
+        srv.url, srv.port, srv.log, srv.set_faults("reset"), ...
+
+    With root=None the ci world is served (and generated if needed).
+    """
+    servers: List[serve.LoopbackServer] = []
+
+    def make(root=None, **kwargs) -> serve.LoopbackServer:
+        if root is None:
+            root = request.getfixturevalue("ci_world")
+        srv = serve.LoopbackServer(root, **kwargs)
+        servers.append(srv)
+        return srv.start()
+
+    yield make
+    for srv in servers:
+        srv.stop()
+
+
+@dataclass
+class HttpWorld:
+    """The ci world served over loopback HTTP, with http:// catalogs."""
+
+    server: serve.LoopbackServer
+    url: str                   # base URL, e.g. http://127.0.0.1:40123
+    world_dir: Path            # the served directory (file:// catalogs)
+    catalog_dir: Path          # rewritten catalogs live here
+    items_parquet: Path
+    items_pyarrow_parquet: Path
+    items_ndjson: Path
+
+    def href(self, relpath) -> str:
+        """http:// URL of a file given relative to the world directory."""
+        return self.server.url_for(relpath)
+
+
+@pytest.fixture(scope="session")
+def http_world(ci_world, tmp_path_factory):
+    """The ci world behind a session-wide LoopbackServer (no latency, no
+    faults) with catalogs whose hrefs point at it."""
+    with serve.LoopbackServer(ci_world) as srv:
+        out = tmp_path_factory.mktemp("http_catalogs")
+        paths = _rewrite_catalogs(ci_world, srv.url, out)
+        yield HttpWorld(server=srv, url=srv.url, world_dir=ci_world,
+                        catalog_dir=out, **paths)
+
+
+# --------------------------------------------------------------------------
+# S3 (moto)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class S3World:
+    """The ci world in a moto S3 bucket reachable on loopback.
+
+    Objects are at s3://{bucket}/{prefix}/{path relative to world_dir};
+    addressing is path-style (http://127.0.0.1:PORT/bucket/key).
+    """
+
+    endpoint_url: str
+    bucket: str
+    prefix: str
+    region: str
+    access_key_id: str
+    secret_access_key: str
+    world_dir: Path
+    catalog_dir: Path
+    items_parquet: Path
+    items_pyarrow_parquet: Path
+    items_ndjson: Path
+    keys: List[str] = field(default_factory=list)  # every uploaded key
+    _clients: list = field(default_factory=list, repr=False)
+
+    def key(self, relpath) -> str:
+        """Object key of a file given relative to the world directory."""
+        return f"{self.prefix}/{Path(relpath).as_posix()}"
+
+    def href(self, relpath) -> str:
+        """s3:// URL of a file given relative to the world directory."""
+        return f"s3://{self.bucket}/{self.key(relpath)}"
+
+    def client(self, signed: bool = True):
+        """A boto3 S3 client for the endpoint (closed at session end).
+
+        signed=False gives anonymous requests (botocore UNSIGNED)."""
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        config = Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            signature_version=None if signed else UNSIGNED,
+        )
+        client = boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint_url, region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key, config=config)
+        self._clients.append(client)
+        return client
+
+    def env(self) -> Dict[str, str]:
+        """Standard AWS SDK variables pointing a subprocess at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ENDPOINT_URL_S3": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+
+def _put_objects_in_process(bucket, keys_and_paths) -> bool:
+    """Store objects straight into moto's in-process S3 backend.
+
+    ThreadedMotoServer serves the backend of this very process, so objects
+    put here are what the HTTP endpoint returns.  This takes ~0.1 s for the
+    ci world where ~600 PUTs through HTTP take ~5 s.  It uses moto's internal
+    model API (moto is pinned in requirements-dev.txt); if that API is not
+    there, return False and let the caller upload over HTTP instead.  The
+    s3 tests list and read the objects back over HTTP either way.
+    """
+    if os.environ.get("LAZYCOGS_S3_UPLOAD") == "http":
+        return False  # lets the slow, public-API path be exercised on demand
+    try:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        put = backend.put_object
+    except (ImportError, KeyError, AttributeError):
+        return False
+    for key, path in keys_and_paths:
+        put(bucket, key, Path(path).read_bytes())
+    return True
+
+
+@pytest.fixture(scope="session")
+def s3_server(ci_world, tmp_path_factory):
+    """moto S3 on 127.0.0.1 with the ci world uploaded; yields an S3World."""
+    from boto3.s3.transfer import TransferConfig
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every request at INFO; that is only noise here.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    world = None
+    try:
+        out = tmp_path_factory.mktemp("s3_catalogs")
+        paths = _rewrite_catalogs(ci_world, f"s3://{S3_BUCKET}/{S3_PREFIX}",
+                                  out)
+        world = S3World(
+            endpoint_url=f"http://{host}:{port}", bucket=S3_BUCKET,
+            prefix=S3_PREFIX, region=S3_REGION, access_key_id=S3_KEY,
+            secret_access_key=S3_KEY, world_dir=ci_world, catalog_dir=out,
+            **paths)
+        s3 = world.client()
+        s3.create_bucket(Bucket=S3_BUCKET)
+        # Anonymous reads, like a public open-data bucket, so unsigned
+        # clients work too (moto answers 403 to them otherwise).
+        s3.put_bucket_policy(Bucket=S3_BUCKET, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{S3_BUCKET}/*"],
+            }],
+        }))
+        files = sorted(p for p in ci_world.rglob("*") if p.is_file())
+        world.keys = [world.key(p.relative_to(ci_world)) for p in files]
+        if not _put_objects_in_process(S3_BUCKET, zip(world.keys, files)):
+            # Single PUTs (no multipart, no transfer threads): the files are
+            # small, and this keeps the upload simple.
+            single = TransferConfig(multipart_threshold=1 << 40,
+                                    use_threads=False)
+            for key, path in zip(world.keys, files):
+                s3.upload_file(str(path), S3_BUCKET, key, Config=single)
+        yield world
+    finally:
+        # Close client connection pools first: werkzeug serves each
+        # keep-alive connection in its own thread, which only ends when the
+        # client hangs up.
+        for client in (world._clients if world else []):
+            client.close()
+        moto.stop()
+        # ThreadedMotoServer.stop() ends serve_forever but leaves the
+        # listening socket open; close it so the port is released.
+        server = getattr(moto, "_server", None)
+        if server is not None:
+            server.socket.close()
