@@ -113,6 +113,202 @@ struct lc_allocator {
     void *opaque;
 };
 
+/*
+ * Returns the message of the most recent failed lc_ call on the calling
+ * thread, e.g. "/data/a.tif: TileOffsets entry 12 points past the end of
+ * the file (offset 90210, size 4096)", or "" when none failed. The string
+ * is owned by the library and valid until the next lc_ call on this thread.
+ */
+LC_API const char *lc_errmsg(void);
+
+/* ---- data types -------------------------------------------------------- */
+
+/* Pixel data types of arrays the library returns. Values are pinned. */
+enum lc_dtype {
+    LC_DTYPE_UNKNOWN = 0,
+    LC_DTYPE_UINT8 = 1,
+    LC_DTYPE_INT8 = 2,
+    LC_DTYPE_UINT16 = 3,
+    LC_DTYPE_INT16 = 4,
+    LC_DTYPE_UINT32 = 5,
+    LC_DTYPE_INT32 = 6,
+    LC_DTYPE_UINT64 = 7,
+    LC_DTYPE_INT64 = 8,
+    LC_DTYPE_FLOAT32 = 9,
+    LC_DTYPE_FLOAT64 = 10
+};
+
+/* Size of one value of dtype in bytes, or 0 for LC_DTYPE_UNKNOWN. */
+LC_API size_t lc_dtype_nbytes(enum lc_dtype dtype);
+
+/* Static NumPy-style name of dtype ("uint16", "float32"...); never NULL. */
+LC_API const char *lc_dtype_name(enum lc_dtype dtype);
+
+/* ---- COG reader -------------------------------------------------------- */
+
+/*
+ * An open GeoTIFF: its header and IFDs parsed, its pixels not read. Created
+ * by lc_cog_open / lc_cog_open_ex, destroyed by lc_cog_close. Not safe for
+ * concurrent use; separate handles may be used from separate threads.
+ */
+struct lc_cog;
+
+/* Options for lc_cog_open_ex; all-zero means the defaults. */
+struct lc_cog_options {
+    size_t struct_size; /* sizeof(struct lc_cog_options) */
+    /* Bytes fetched from the start of the file by the first read; headers
+     * lying beyond are fetched with further reads. 0: 65536. */
+    size_t prefix_nbytes;
+    /* Caps on what the file may ask of us; 0: the defaults in brackets. */
+    size_t max_ifds;         /* IFDs in the chain [256] */
+    size_t max_block_nbytes; /* one decoded or compressed block [256 MiB] */
+    size_t max_tag_nbytes;   /* one tag's values [64 MiB] */
+    struct lc_allocator allocator;
+};
+
+/*
+ * Opens the GeoTIFF at href: a local path or a file:// URL. Reads the file
+ * header, every IFD (overviews and masks) and the GeoTIFF tags, fetching
+ * the first prefix_nbytes bytes at once and more only where headers lie
+ * beyond. Returns LC_OK and the handle in *cog_ret, or LC_EINVAL,
+ * LC_ENOTFOUND, LC_EIO, LC_ECORRUPT, LC_EUNSUPPORTED, LC_ELIMIT, LC_ENOMEM
+ * (*cog_ret is then NULL and lc_errmsg() says what and where).
+ */
+LC_API int lc_cog_open(const char *href, struct lc_cog **cog_ret);
+LC_API int lc_cog_open_ex(const char *href, const struct lc_cog_options *opts,
+                          struct lc_cog **cog_ret);
+
+/* Closes a handle and frees everything it owns; NULL does nothing. */
+LC_API void lc_cog_close(struct lc_cog *cog);
+
+/* How the file's georeferencing was given. */
+enum lc_georef {
+    LC_GEOREF_NONE = 0,      /* no geotransform (also GCP-only files) */
+    LC_GEOREF_TIEPOINT = 1,  /* ModelTiepoint + ModelPixelScale */
+    LC_GEOREF_TRANSFORM = 2, /* ModelTransformation */
+    LC_GEOREF_GCPS = 3       /* several tiepoints: GCPs, no geotransform */
+};
+
+/* What a GeoTIFF holds, from lc_cog_get_info. Strings are borrowed from
+ * the handle and valid until lc_cog_close. */
+struct lc_cog_info {
+    size_t struct_size; /* set by the caller: sizeof(struct lc_cog_info) */
+    uint32_t width;     /* full-resolution size in pixels */
+    uint32_t height;
+    uint32_t block_width; /* a strip is a block as wide as the image */
+    uint32_t block_height;
+    uint32_t samples;    /* samples (bands) per pixel */
+    enum lc_dtype dtype; /* of arrays read; float16 files read as float32 */
+    uint32_t bits_per_sample; /* in the file (16 for float16) */
+    uint32_t compression;     /* TIFF Compression tag value */
+    uint32_t predictor;       /* 1, 2 or 3 */
+    uint32_t photometric;     /* TIFF Photometric tag value */
+    int planar_separate;      /* 1 when samples are stored in planes */
+    int tiled;                /* 0 for strips */
+    int bigtiff;
+    int big_endian;
+    size_t nlevels; /* 1 + number of overviews */
+    int has_mask;   /* a GDAL internal mask at full resolution */
+    enum lc_georef georef;
+    double geotransform[6]; /* GDAL order; valid unless georef is NONE/GCPS */
+    int rotated;            /* geotransform has rotation/shear terms */
+    const char *crs;        /* "EPSG:32615", a PROJ string, or "" */
+    int epsg;               /* 0 when the CRS has no EPSG code */
+    int pixel_is_point;     /* GTRasterTypeGeoKey = PixelIsPoint */
+    int has_nodata;
+    double nodata;        /* GDAL_NODATA (may be nan/inf) */
+    double scale;         /* GDAL_METADATA SCALE of band 1, else 1 */
+    double offset;        /* GDAL_METADATA OFFSET of band 1, else 0 */
+    uint64_t file_nbytes; /* 0 when the size is unknown */
+    uint64_t nrequests;   /* range reads made so far by this handle */
+    uint64_t nbytes_read; /* bytes fetched so far by this handle */
+};
+
+/* Fills *info_ret (whose struct_size the caller sets). Returns LC_OK or
+ * LC_EINVAL. */
+LC_API int lc_cog_get_info(const struct lc_cog *cog,
+                           struct lc_cog_info *info_ret);
+
+/* One resolution level: level 0 is full resolution, 1.. the overviews
+ * from finest to coarsest. */
+struct lc_cog_level {
+    size_t struct_size; /* set by the caller */
+    uint32_t width;
+    uint32_t height;
+    uint32_t block_width;
+    uint32_t block_height;
+    int has_mask;
+    double geotransform[6]; /* the level's own pixel size and origin */
+};
+
+/* Fills *level_ret for level; LC_EINVAL when level >= nlevels. */
+LC_API int lc_cog_get_level(const struct lc_cog *cog, size_t level,
+                            struct lc_cog_level *level_ret);
+
+/* A pixel window of one level: columns col_off.., rows row_off... */
+struct lc_window {
+    uint32_t col_off;
+    uint32_t row_off;
+    uint32_t width;
+    uint32_t height;
+};
+
+/*
+ * Reads a window of one level into out, as nsamples planes of
+ * height x width values of info.dtype (C order: sample, row, column).
+ * samples lists the 0-based samples to read, in output order; NULL means
+ * all samples (nsamples is then ignored). out_nbytes must be at least
+ * nsamples * width * height * lc_dtype_nbytes(dtype). Blocks the file
+ * leaves empty (offset or byte count 0) read as nodata, or 0.
+ * Returns LC_OK, LC_EINVAL (window outside the level, bad sample),
+ * LC_ENOSPACE, LC_EIO, LC_ECORRUPT, LC_EUNSUPPORTED, LC_ELIMIT, LC_ENOMEM.
+ */
+LC_API int lc_cog_read_window(struct lc_cog *cog, size_t level,
+                              const struct lc_window *window,
+                              const uint32_t *samples, size_t nsamples,
+                              void *out, size_t out_nbytes);
+
+/*
+ * Reads the GDAL internal mask of a level for window into out (width x
+ * height bytes, 255 valid, 0 masked). LC_ENOTFOUND when the level has no
+ * mask; other codes as lc_cog_read_window.
+ */
+LC_API int lc_cog_read_mask(struct lc_cog *cog, size_t level,
+                            const struct lc_window *window, uint8_t *out,
+                            size_t out_nbytes);
+
+#if defined(LC_EXPERIMENTAL)
+/*
+ * Experimental (may change in any release): reading from a source of your
+ * own, e.g. bytes in memory. read fills each request's buf with nbytes
+ * bytes from offset, setting nread; nread < nbytes only where the object
+ * ends. It returns LC_OK or a negative LC_E code, writing a message into
+ * errmsg (errmsg_cap bytes). size (may be NULL) returns the object's size.
+ * close (may be NULL) is called once by lc_cog_close.
+ */
+struct lc_range_request {
+    uint64_t offset;
+    size_t nbytes;
+    uint8_t *buf;
+    size_t nread;
+};
+
+struct lc_io_methods {
+    size_t struct_size; /* sizeof(struct lc_io_methods) */
+    int (*read)(void *opaque, struct lc_range_request *requests,
+                size_t nrequests, char *errmsg, size_t errmsg_cap);
+    int (*size)(void *opaque, uint64_t *size_ret, char *errmsg,
+                size_t errmsg_cap);
+    void (*close)(void *opaque);
+};
+
+/* Like lc_cog_open_ex over a source of your own; name is used in messages.
+ * The source is closed by lc_cog_close, or by this call when it fails. */
+LC_API int lc_cog_open_io(const struct lc_io_methods *io, void *opaque,
+                          const char *name, const struct lc_cog_options *opts,
+                          struct lc_cog **cog_ret);
+#endif /* LC_EXPERIMENTAL */
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,8 @@ allowed() {
     case $1 in
     common) echo "" ;;
     io | codec | index | geo | time) echo "common" ;;
-    tiff | parquet) echo "common codec" ;;
+    tiff) echo "common io codec" ;;
+    parquet) echo "common codec" ;;
     stac) echo "common codec parquet geo" ;;
     warp) echo "common geo" ;;
     mosaic) echo "common geo warp" ;;

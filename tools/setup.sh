@@ -12,6 +12,7 @@ apt_packages=(
     libcurl4-openssl-dev libproj-dev libdeflate-dev libzstd-dev
     libturbojpeg0-dev libwebp-dev liblerc-dev libsnappy-dev liblz4-dev
     libbrotli-dev libssl-dev libjansson-dev
+    gdal-bin
 )
 
 missing=()

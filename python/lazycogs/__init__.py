@@ -8,6 +8,7 @@ into xarray objects.
 from __future__ import annotations
 
 from . import _ext
+from ._cog import read_cog
 from ._errors import (
     BufferTooSmallError,
     CancelledError,
@@ -20,6 +21,7 @@ from ._errors import (
     OutOfMemoryError,
     ReadError,
     UnsupportedError,
+
 )
 
 if _ext.version() != _ext.COMPILED_VERSION_NUMBER:
@@ -27,6 +29,10 @@ if _ext.version() != _ext.COMPILED_VERSION_NUMBER:
         f"lazycogs C library version {_ext.version()} does not match the "
         f"version {_ext.COMPILED_VERSION_NUMBER} the extension was built for"
     )
+
+from ._errors import error_for_status as _error_for_status  # noqa: E402
+
+_ext.set_error_factory(_error_for_status)
 
 __version__: str = _ext.version_string()
 
@@ -43,4 +49,5 @@ __all__ = [
     "ReadError",
     "UnsupportedError",
     "__version__",
+    "read_cog",
 ]

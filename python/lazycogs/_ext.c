@@ -3,6 +3,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdbool.h>
+
 #include "lazycogs.h"
 
 /*
@@ -55,7 +57,289 @@ static PyObject *ext_status_table(PyObject *self, PyObject *args)
     return table;
 }
 
+/* ---- errors ------------------------------------------------------------- */
+
+/* lazycogs._errors.error_for_status, registered at import, builds the
+ * exception of the right class for a status and message. */
+static PyObject *error_factory;
+
+static PyObject *ext_set_error_factory(PyObject *self, PyObject *factory)
+{
+    (void)self;
+    Py_XINCREF(factory);
+    Py_XSETREF(error_factory, factory);
+    Py_RETURN_NONE;
+}
+
+/* Raises the exception for a failed lc_ call and returns NULL. */
+static PyObject *raise_status(int status)
+{
+    const char *msg = lc_errmsg();
+    if (msg[0] == '\0')
+        msg = lc_strerror(status);
+    if (error_factory == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "%s: %s", lc_err_name(status), msg);
+        return NULL;
+    }
+    PyObject *exc = PyObject_CallFunction(error_factory, "is", status, msg);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+/* ---- Cog: an open GeoTIFF ------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD struct lc_cog *cog;
+} CogObject;
+
+static int cog_init(CogObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"href", "prefix_nbytes", NULL};
+    const char *href;
+    Py_ssize_t prefix_nbytes = 0;
+    struct lc_cog_options opts = {.struct_size = sizeof(opts)};
+    struct lc_cog *cog = NULL;
+    int status;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|n", kwlist, &href,
+                                     &prefix_nbytes))
+        return -1;
+    if (prefix_nbytes < 0) {
+        PyErr_SetString(PyExc_ValueError, "prefix_nbytes must be >= 0");
+        return -1;
+    }
+    opts.prefix_nbytes = (size_t)prefix_nbytes;
+    Py_BEGIN_ALLOW_THREADS status = lc_cog_open_ex(href, &opts, &cog);
+    Py_END_ALLOW_THREADS if (status < 0)
+    {
+        raise_status(status);
+        return -1;
+    }
+    lc_cog_close(self->cog);
+    self->cog = cog;
+    return 0;
+}
+
+static void cog_dealloc(CogObject *self)
+{
+    lc_cog_close(self->cog);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static bool cog_check_open(CogObject *self)
+{
+    if (self->cog == NULL) {
+        PyErr_SetString(PyExc_ValueError, "Cog is not open");
+        return false;
+    }
+    return true;
+}
+
+static PyObject *geotransform_tuple(const double *gt)
+{
+    return Py_BuildValue("(dddddd)", gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]);
+}
+
+static PyObject *cog_info(CogObject *self, PyObject *args)
+{
+    struct lc_cog_info info = {.struct_size = sizeof(info)};
+
+    (void)args;
+    if (!cog_check_open(self))
+        return NULL;
+    int status = lc_cog_get_info(self->cog, &info);
+    if (status < 0)
+        return raise_status(status);
+    PyObject *nodata =
+        info.has_nodata ? PyFloat_FromDouble(info.nodata) : Py_NewRef(Py_None);
+    PyObject *gt = (info.georef == LC_GEOREF_TIEPOINT ||
+                    info.georef == LC_GEOREF_TRANSFORM)
+                       ? geotransform_tuple(info.geotransform)
+                       : Py_NewRef(Py_None);
+    if (nodata == NULL || gt == NULL) {
+        Py_XDECREF(nodata);
+        Py_XDECREF(gt);
+        return NULL;
+    }
+    return Py_BuildValue(
+        "{sI sI sI sI sI ss sI sI sI sI sO sO sO sO sn sO sN sO ss si sO "
+        "sN sd sd sK sK sK}",
+        "width", info.width, "height", info.height, "block_width",
+        info.block_width, "block_height", info.block_height, "samples",
+        info.samples, "dtype", lc_dtype_name(info.dtype), "bits_per_sample",
+        info.bits_per_sample, "compression", info.compression, "predictor",
+        info.predictor, "photometric", info.photometric, "planar_separate",
+        info.planar_separate ? Py_True : Py_False, "tiled",
+        info.tiled ? Py_True : Py_False, "bigtiff",
+        info.bigtiff ? Py_True : Py_False, "big_endian",
+        info.big_endian ? Py_True : Py_False, "nlevels",
+        (Py_ssize_t)info.nlevels, "has_mask",
+        info.has_mask ? Py_True : Py_False, "geotransform", gt, "rotated",
+        info.rotated ? Py_True : Py_False, "crs", info.crs, "epsg", info.epsg,
+        "pixel_is_point", info.pixel_is_point ? Py_True : Py_False, "nodata",
+        nodata, "scale", info.scale, "offset", info.offset, "file_nbytes",
+        (unsigned long long)info.file_nbytes, "nrequests",
+        (unsigned long long)info.nrequests, "nbytes_read",
+        (unsigned long long)info.nbytes_read);
+}
+
+static PyObject *cog_level(CogObject *self, PyObject *args)
+{
+    Py_ssize_t level;
+    struct lc_cog_level lv = {.struct_size = sizeof(lv)};
+
+    if (!PyArg_ParseTuple(args, "n", &level) || !cog_check_open(self))
+        return NULL;
+    if (level < 0) {
+        PyErr_SetString(PyExc_ValueError, "level must be >= 0");
+        return NULL;
+    }
+    int status = lc_cog_get_level(self->cog, (size_t)level, &lv);
+    if (status < 0)
+        return raise_status(status);
+    return Py_BuildValue("{sI sI sI sI sO sN}", "width", lv.width, "height",
+                         lv.height, "block_width", lv.block_width,
+                         "block_height", lv.block_height, "has_mask",
+                         lv.has_mask ? Py_True : Py_False, "geotransform",
+                         geotransform_tuple(lv.geotransform));
+}
+
+/* Parses (col_off, row_off, width, height). */
+static bool parse_window(PyObject *obj, struct lc_window *w)
+{
+    unsigned long v[4];
+
+    if (!PyTuple_Check(obj) || PyTuple_GET_SIZE(obj) != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "window must be (col_off, row_off, width, height)");
+        return false;
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(obj, i));
+        if (PyErr_Occurred() || v[i] > UINT32_MAX) {
+            PyErr_SetString(PyExc_ValueError,
+                            "window values must be integers in [0, 2**32)");
+            return false;
+        }
+    }
+    *w = (struct lc_window){(uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2],
+                            (uint32_t)v[3]};
+    return true;
+}
+
+/* read_window(level, window, samples, out) fills the writable buffer out
+ * (a C-contiguous numpy array) in place, without the GIL. */
+static PyObject *cog_read_window(CogObject *self, PyObject *args)
+{
+    Py_ssize_t level;
+    PyObject *win_obj, *samples_obj, *out_obj;
+    struct lc_window w;
+    uint32_t samples[256];
+    size_t nsamples = 0;
+    Py_buffer out;
+
+    if (!PyArg_ParseTuple(args, "nOOO", &level, &win_obj, &samples_obj,
+                          &out_obj) ||
+        !cog_check_open(self) || !parse_window(win_obj, &w))
+        return NULL;
+    if (level < 0) {
+        PyErr_SetString(PyExc_ValueError, "level must be >= 0");
+        return NULL;
+    }
+    if (samples_obj != Py_None) {
+        PyObject *seq = PySequence_Fast(samples_obj, "samples: a sequence");
+        if (seq == NULL)
+            return NULL;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+        if (n < 1 || n > 256) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_ValueError, "1 to 256 samples");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            unsigned long v =
+                PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(seq, i));
+            if (PyErr_Occurred() || v > UINT32_MAX) {
+                Py_DECREF(seq);
+                PyErr_SetString(PyExc_ValueError, "bad sample index");
+                return NULL;
+            }
+            samples[i] = (uint32_t)v;
+        }
+        nsamples = (size_t)n;
+        Py_DECREF(seq);
+    }
+    if (PyObject_GetBuffer(out_obj, &out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) <
+        0)
+        return NULL;
+    int status;
+    struct lc_cog *cog = self->cog;
+    Py_BEGIN_ALLOW_THREADS status =
+        lc_cog_read_window(cog, (size_t)level, &w, nsamples ? samples : NULL,
+                           nsamples, out.buf, (size_t)out.len);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&out);
+    if (status < 0)
+        return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* read_mask(level, window, out) fills a uint8 buffer: 255 valid, 0 not. */
+static PyObject *cog_read_mask(CogObject *self, PyObject *args)
+{
+    Py_ssize_t level;
+    PyObject *win_obj, *out_obj;
+    struct lc_window w;
+    Py_buffer out;
+
+    if (!PyArg_ParseTuple(args, "nOO", &level, &win_obj, &out_obj) ||
+        !cog_check_open(self) || !parse_window(win_obj, &w))
+        return NULL;
+    if (level < 0) {
+        PyErr_SetString(PyExc_ValueError, "level must be >= 0");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(out_obj, &out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) <
+        0)
+        return NULL;
+    int status;
+    struct lc_cog *cog = self->cog;
+    Py_BEGIN_ALLOW_THREADS status =
+        lc_cog_read_mask(cog, (size_t)level, &w, out.buf, (size_t)out.len);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&out);
+    if (status < 0)
+        return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef cog_methods[] = {
+    {"info", (PyCFunction)cog_info, METH_NOARGS,
+     "info() -> dict\n\nWhat the file holds (see struct lc_cog_info)."},
+    {"level", (PyCFunction)cog_level, METH_VARARGS,
+     "level(i) -> dict\n\nSize, blocks and geotransform of level i."},
+    {"read_window", (PyCFunction)cog_read_window, METH_VARARGS,
+     "read_window(level, window, samples, out)\n\nFills out in place."},
+    {"read_mask", (PyCFunction)cog_read_mask, METH_VARARGS,
+     "read_mask(level, window, out)\n\nFills a uint8 buffer in place."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CogType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lazycogs._ext.Cog",
+    .tp_basicsize = sizeof(CogObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Cog(href, prefix_nbytes=0): an open GeoTIFF (C handle).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)cog_init,
+    .tp_dealloc = (destructor)cog_dealloc,
+    .tp_methods = cog_methods,
+};
+
 static PyMethodDef ext_methods[] = {
+    {"set_error_factory", ext_set_error_factory, METH_O,
+     "set_error_factory(f)\n\nf(status, message) builds exceptions."},
     {"version", ext_version, METH_NOARGS,
      "version() -> int\n\nLC_VERSION_NUMBER of the linked C library."},
     {"version_string", ext_version_string, METH_NOARGS,
@@ -79,9 +363,15 @@ PyMODINIT_FUNC PyInit__ext(void);
 
 PyMODINIT_FUNC PyInit__ext(void)
 {
+    if (PyType_Ready(&CogType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&ext_module);
     if (m == NULL)
         return NULL;
+    if (PyModule_AddObjectRef(m, "Cog", (PyObject *)&CogType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     /* The version this module was compiled against; lazycogs/__init__.py
      * compares it with version() of the library actually linked. */
     if (PyModule_AddIntConstant(m, "COMPILED_VERSION_NUMBER",

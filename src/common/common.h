@@ -13,7 +13,10 @@
 #error "src/common/common.h must be included before lazycogs.h"
 #endif
 #define _POSIX_C_SOURCE 200809L
+/* Internal code sees the experimental API too. */
+#define LC_EXPERIMENTAL 1
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>

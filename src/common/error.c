@@ -67,6 +67,25 @@ int lc__error_at(struct lc__errbuf *err, int status, const char *file, int line,
     return status;
 }
 
+/* Each thread sees the message of its own last failed call. */
+static _Thread_local char tls_errmsg[LC_ERRMSG_CAP];
+
+int lc__publish(const struct lc__errbuf *err, int status)
+{
+    if (status >= 0)
+        return status;
+    const char *msg = lc_strerror(status);
+    if (err != NULL && err->status == status && err->msg[0] != '\0')
+        msg = err->msg;
+    (void)snprintf(tls_errmsg, sizeof(tls_errmsg), "%s", msg);
+    return status;
+}
+
+const char *lc_errmsg(void)
+{
+    return tls_errmsg;
+}
+
 void lc__error_clear(struct lc__errbuf *err)
 {
     err->status = LC_OK;

@@ -28,6 +28,13 @@ int lc__error_at(struct lc__errbuf *err, int status, const char *file, int line,
 #define lc__error(err, status, ...)                                            \
     lc__error_at((err), (status), __FILE__, __LINE__, __VA_ARGS__)
 
+/*
+ * Ends a public API call: for a negative status, makes err's message (or
+ * the status description when err holds none) the calling thread's
+ * lc_errmsg(). Returns status unchanged.
+ */
+int lc__publish(const struct lc__errbuf *err, int status);
+
 /* Clears a recorded error. */
 void lc__error_clear(struct lc__errbuf *err);
 

@@ -1,0 +1,164 @@
+/* lzw.c - TIFF LZW decoding (MSB-first codes of 9 to 12 bits, early
+ * change). */
+/* SPDX-License-Identifier: MIT */
+#include "../common/common.h"
+
+#include "codec_internal.h"
+
+/*
+ * TIFF LZW (TIFF 6.0 section 13, as libtiff writes it): codes are read
+ * most significant bit first; 256 clears the table, 257 ends the strip;
+ * the first free code is 258; the code width grows from 9 bits one code
+ * early ("early change"), as soon as the next free code is 2^width - 1,
+ * and stops at 12 bits. Once 4096 codes exist, no more are added until a
+ * clear (libtiff's writer clears at 4094).
+ *
+ * Every string in the table is a copy of output already written: the
+ * string of the code added while decoding code c is the previous code's
+ * output plus the first byte of c's, and those bytes sit side by side in
+ * the output. So the table is flat, an (offset, length) pair per code, and
+ * decoding a code is one copy from earlier in the output: no per-code
+ * string building, no chains to walk, and nothing allocated. The source of
+ * a copy always ends at or before where it is written, except in the
+ * "KwKwK" case (the code being defined right now), handled on its own.
+ */
+
+#define LC_LZW_CLEAR 256u
+#define LC_LZW_EOI 257u
+#define LC_LZW_FIRST 258u
+#define LC_LZW_NCODES 4096u
+
+/* A most-significant-bit-first bit reader over in[0..in_nbytes). */
+struct bitreader {
+    uint64_t buf;   /* the next bits, left-aligned */
+    unsigned nbits; /* how many of them are valid */
+    const uint8_t *p;
+    const uint8_t *end;
+};
+
+static inline void refill(struct bitreader *br)
+{
+    if (LC_LIKELY(br->end - br->p >= 8)) {
+        /* Load 8 bytes, keep as many whole bytes as fit, and count only
+         * those: bits below nbits are then the stream's next bits, and
+         * the next refill ORs the same bits into the same places. */
+        br->buf |= lc__load_be64(br->p) >> br->nbits;
+        br->p += (63 - br->nbits) >> 3;
+        br->nbits |= 56;
+        return;
+    }
+    while (br->nbits <= 56 && br->p < br->end) {
+        br->buf |= (uint64_t)*br->p++ << (56 - br->nbits);
+        br->nbits += 8;
+    }
+}
+
+/*
+ * Copies len bytes from out + src to out + dst, where src + len <= dst.
+ * When there is room after the string, 16-byte chunks are copied through a
+ * temporary: a chunk may read bytes an earlier chunk wrote, but only
+ * beyond the string's end, and may write up to 15 bytes past it, which
+ * later codes overwrite.
+ */
+static inline void copy_string(uint8_t *out, size_t out_nbytes, size_t dst,
+                               size_t src, size_t len)
+{
+    if (LC_LIKELY(out_nbytes - dst >= len + 16)) {
+        for (size_t k = 0; k < len; k += 16) {
+            uint8_t t[16];
+            memcpy(t, out + src + k, 16);
+            memcpy(out + dst + k, t, 16);
+        }
+        return;
+    }
+    memcpy(out + dst, out + src, len);
+}
+
+int lc__codec_lzw_decode(const uint8_t *in, size_t in_nbytes, uint8_t *out,
+                         size_t out_nbytes, struct lc__errbuf *err)
+{
+    /* For each code from LC_LZW_FIRST: where its string starts in out, and
+     * its length (at most 4096 - 258 + 1, so 16 bits are enough). */
+    size_t offs[LC_LZW_NCODES];
+    uint16_t lens[LC_LZW_NCODES];
+    struct bitreader br = {0, 0, in, in + in_nbytes};
+    unsigned width = 9;
+    unsigned next = LC_LZW_FIRST;
+    bool have_prev = false;
+    size_t prev_start = 0, prev_len = 0;
+    size_t op = 0;
+
+    /* Old-style (pre-TIFF 6, LSB-first) LZW begins with a clear code
+     * written least significant bit first; libtiff detects it the same
+     * way. */
+    LC_RETURN_IF(in_nbytes >= 2 && in[0] == 0 && (in[1] & 1) != 0, err,
+                 LC_EUNSUPPORTED,
+                 "LZW: old-style (LSB-first) LZW not supported");
+
+    for (;;) {
+        refill(&br);
+        if (br.nbits < width)
+            break; /* out of data without an EOI: libtiff accepts it */
+        unsigned code = (unsigned)(br.buf >> (64 - width));
+        br.buf <<= width;
+        br.nbits -= width;
+
+        if (code == LC_LZW_CLEAR) {
+            width = 9;
+            next = LC_LZW_FIRST;
+            have_prev = false;
+            continue;
+        }
+        if (code == LC_LZW_EOI)
+            break;
+
+        size_t start = op;
+        size_t len;
+        if (code < 256) {
+            LC_RETURN_IF(op == out_nbytes, err, LC_ECORRUPT,
+                         "LZW: stream decodes to more than the %zu bytes "
+                         "of the block",
+                         out_nbytes);
+            out[op] = (uint8_t)code;
+            len = 1;
+        } else if (code < next) {
+            len = lens[code];
+            LC_RETURN_IF(len > out_nbytes - op, err, LC_ECORRUPT,
+                         "LZW: stream decodes to more than the %zu bytes "
+                         "of the block",
+                         out_nbytes);
+            copy_string(out, out_nbytes, op, offs[code], len);
+        } else if (code == next && have_prev) {
+            /* KwKwK: the previous string plus its own first byte. */
+            len = prev_len + 1;
+            LC_RETURN_IF(len > out_nbytes - op, err, LC_ECORRUPT,
+                         "LZW: stream decodes to more than the %zu bytes "
+                         "of the block",
+                         out_nbytes);
+            copy_string(out, out_nbytes, op, prev_start, prev_len);
+            out[op + prev_len] = out[prev_start];
+        } else {
+            return lc__error(err, LC_ECORRUPT,
+                             "LZW: code %u is not in the table (next free "
+                             "code %u)",
+                             code, next);
+        }
+        op += len;
+
+        if (have_prev && next < LC_LZW_NCODES) {
+            offs[next] = prev_start;
+            lens[next] = (uint16_t)(prev_len + 1);
+            next++;
+            if (next == (1u << width) - 1 && width < 12)
+                width++;
+        }
+        have_prev = true;
+        prev_start = start;
+        prev_len = len;
+    }
+
+    LC_RETURN_IF(op != out_nbytes, err, LC_ECORRUPT,
+                 "LZW: stream decodes to %zu bytes, block has %zu", op,
+                 out_nbytes);
+    return LC_OK;
+}

@@ -1,0 +1,208 @@
+/* io.c - the range-read wrapper: counting, short-read checks, memory source. */
+/* SPDX-License-Identifier: MIT */
+#include "../common/common.h"
+
+#include <stdio.h>
+
+#include "../common/alloc.h"
+#include "io.h"
+#include "io_internal.h"
+
+struct lc__io {
+    struct lc_io_methods methods;
+    void *opaque;
+    struct lc_allocator alloc;
+    char *name;
+    uint64_t nrequests;
+    uint64_t nbytes;
+};
+
+int lc__io_open_methods(const struct lc_io_methods *methods, void *opaque,
+                        const char *name, const struct lc_allocator *alloc,
+                        struct lc__io **io_ret, struct lc__errbuf *err)
+{
+    *io_ret = NULL;
+    if (methods == NULL || methods->struct_size != sizeof(*methods) ||
+        methods->read == NULL) {
+        if (methods != NULL && methods->close != NULL)
+            methods->close(opaque);
+        return lc__error(err, LC_EINVAL,
+                         "io methods: missing read or wrong struct_size");
+    }
+    if (name == NULL)
+        name = "(unnamed)";
+    struct lc__io *io = lc__calloc(alloc, 1, sizeof(*io));
+    size_t name_nbytes = strlen(name) + 1;
+    char *name_copy = lc__malloc(alloc, name_nbytes);
+    if (io == NULL || name_copy == NULL) {
+        lc__free(alloc, io);
+        lc__free(alloc, name_copy);
+        if (methods->close != NULL)
+            methods->close(opaque);
+        return lc__error(err, LC_ENOMEM, "%s: out of memory", name);
+    }
+    memcpy(name_copy, name, name_nbytes);
+    io->methods = *methods;
+    io->opaque = opaque;
+    if (alloc != NULL)
+        io->alloc = *alloc;
+    io->name = name_copy;
+    *io_ret = io;
+    return LC_OK;
+}
+
+void lc__io_close(struct lc__io *io)
+{
+    if (io == NULL)
+        return;
+    if (io->methods.close != NULL)
+        io->methods.close(io->opaque);
+    struct lc_allocator alloc = io->alloc;
+    lc__free(&alloc, io->name);
+    lc__free(&alloc, io);
+}
+
+const char *lc__io_name(const struct lc__io *io)
+{
+    return io->name;
+}
+
+int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
+                size_t nrequests, bool allow_short, struct lc__errbuf *err)
+{
+    char msg[LC_ERRMSG_CAP];
+
+    if (nrequests == 0)
+        return LC_OK;
+    for (size_t i = 0; i < nrequests; i++)
+        requests[i].nread = 0;
+    msg[0] = '\0';
+    int status =
+        io->methods.read(io->opaque, requests, nrequests, msg, sizeof(msg));
+    io->nrequests += nrequests;
+    for (size_t i = 0; i < nrequests; i++)
+        io->nbytes += requests[i].nread;
+    if (status < 0)
+        return lc__error(err, status, "%s: %s", io->name,
+                         msg[0] != '\0' ? msg : lc_strerror(status));
+    for (size_t i = 0; i < nrequests; i++) {
+        if (requests[i].nread > requests[i].nbytes)
+            return lc__error(err, LC_EIO,
+                             "%s: source returned %zu bytes for a read of "
+                             "%zu",
+                             io->name, requests[i].nread, requests[i].nbytes);
+        if (!allow_short && requests[i].nread < requests[i].nbytes)
+            return lc__error(err, LC_ECORRUPT,
+                             "%s: range %" PRIu64 "+%zu reaches past the end "
+                             "of the file",
+                             io->name, requests[i].offset, requests[i].nbytes);
+    }
+    return LC_OK;
+}
+
+int lc__io_size(struct lc__io *io, uint64_t *size_ret, struct lc__errbuf *err)
+{
+    char msg[LC_ERRMSG_CAP];
+
+    if (io->methods.size == NULL)
+        return lc__error(err, LC_EUNSUPPORTED, "%s: size unknown", io->name);
+    msg[0] = '\0';
+    int status = io->methods.size(io->opaque, size_ret, msg, sizeof(msg));
+    if (status < 0)
+        return lc__error(err, status, "%s: %s", io->name,
+                         msg[0] != '\0' ? msg : lc_strerror(status));
+    return LC_OK;
+}
+
+void lc__io_stats(const struct lc__io *io, uint64_t *nrequests_ret,
+                  uint64_t *nbytes_ret)
+{
+    *nrequests_ret = io->nrequests;
+    *nbytes_ret = io->nbytes;
+}
+
+/* ---- bytes in memory ---------------------------------------------------- */
+
+struct memory_source {
+    const uint8_t *data;
+    size_t nbytes;
+    struct lc_allocator alloc;
+};
+
+static int memory_read(void *opaque, struct lc_range_request *requests,
+                       size_t nrequests, char *errmsg, size_t errmsg_cap)
+{
+    const struct memory_source *m = opaque;
+
+    (void)errmsg;
+    (void)errmsg_cap;
+    for (size_t i = 0; i < nrequests; i++) {
+        struct lc_range_request *r = &requests[i];
+        if (r->offset >= m->nbytes) {
+            r->nread = 0;
+            continue;
+        }
+        uint64_t avail = m->nbytes - r->offset;
+        r->nread = avail < r->nbytes ? (size_t)avail : r->nbytes;
+        memcpy(r->buf, m->data + r->offset, r->nread);
+    }
+    return LC_OK;
+}
+
+static int memory_size(void *opaque, uint64_t *size_ret, char *errmsg,
+                       size_t errmsg_cap)
+{
+    const struct memory_source *m = opaque;
+
+    (void)errmsg;
+    (void)errmsg_cap;
+    *size_ret = m->nbytes;
+    return LC_OK;
+}
+
+static void memory_close(void *opaque)
+{
+    struct memory_source *m = opaque;
+    struct lc_allocator alloc = m->alloc;
+
+    lc__free(&alloc, m);
+}
+
+static const struct lc_io_methods memory_methods = {
+    .struct_size = sizeof(struct lc_io_methods),
+    .read = memory_read,
+    .size = memory_size,
+    .close = memory_close,
+};
+
+int lc__io_open_memory(const uint8_t *data, size_t nbytes, const char *name,
+                       const struct lc_allocator *alloc, struct lc__io **io_ret,
+                       struct lc__errbuf *err)
+{
+    struct memory_source *m = lc__calloc(alloc, 1, sizeof(*m));
+
+    *io_ret = NULL;
+    if (m == NULL)
+        return lc__error(err, LC_ENOMEM, "%s: out of memory", name);
+    m->data = data;
+    m->nbytes = nbytes;
+    if (alloc != NULL)
+        m->alloc = *alloc;
+    return lc__io_open_methods(&memory_methods, m, name, alloc, io_ret, err);
+}
+
+/* ---- href -> source ------------------------------------------------------ */
+
+int lc__io_open_href(const char *href, const struct lc_allocator *alloc,
+                     struct lc__io **io_ret, struct lc__errbuf *err)
+{
+    *io_ret = NULL;
+    LC_RETURN_IF(href == NULL || href[0] == '\0', err, LC_EINVAL, "empty href");
+    const char *scheme_end = strstr(href, "://");
+    if (scheme_end == NULL || strncmp(href, "file://", 7) == 0)
+        return lc__io_open_file(href, alloc, io_ret, err);
+    return lc__error(err, LC_EUNSUPPORTED,
+                     "%s: URL scheme not supported yet (local paths and "
+                     "file:// only)",
+                     href);
+}

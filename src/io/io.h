@@ -1,0 +1,66 @@
+/* io.h - range reads behind one small vtable: local files now, HTTP/S3 next. */
+/* SPDX-License-Identifier: MIT */
+#ifndef LC_IO_H
+#define LC_IO_H
+
+#include "../common/common.h"
+
+#include "../common/error.h"
+
+/*
+ * A readable object (a local file, an HTTP resource, an S3 object, bytes in
+ * memory) seen as a batch range-read function. Parsers never call it: they
+ * work on bytes already fetched. The reader above them asks for all the
+ * ranges it needs at once, so a network backend can run them concurrently.
+ * The wrapper counts requests and bytes so that tests and `lazycogs info`
+ * can say what a read cost.
+ */
+struct lc__io;
+
+/*
+ * Opens href: a local path or a file:// URL. Other schemes give
+ * LC_EUNSUPPORTED until their backends exist. Returns LC_OK, LC_EINVAL,
+ * LC_ENOTFOUND, LC_EIO, LC_EUNSUPPORTED or LC_ENOMEM with a message in err.
+ */
+int lc__io_open_href(const char *href, const struct lc_allocator *alloc,
+                     struct lc__io **io_ret, struct lc__errbuf *err);
+
+/*
+ * Wraps caller-provided methods. On failure the source is closed (its close
+ * method called) so the caller never has to.
+ */
+int lc__io_open_methods(const struct lc_io_methods *methods, void *opaque,
+                        const char *name, const struct lc_allocator *alloc,
+                        struct lc__io **io_ret, struct lc__errbuf *err);
+
+/*
+ * Opens bytes in memory (borrowed: they must outlive the handle). For
+ * tests and fuzzers.
+ */
+int lc__io_open_memory(const uint8_t *data, size_t nbytes, const char *name,
+                       const struct lc_allocator *alloc, struct lc__io **io_ret,
+                       struct lc__errbuf *err);
+
+/* Closes the source; NULL does nothing. */
+void lc__io_close(struct lc__io *io);
+
+/* The name used in messages (the href). Borrowed from the handle. */
+const char *lc__io_name(const struct lc__io *io);
+
+/*
+ * Reads every request. Each request is filled completely; a request that
+ * reaches past the end of the object fails with LC_ECORRUPT unless
+ * allow_short is true, in which case nread says how much there was.
+ */
+int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
+                size_t nrequests, bool allow_short, struct lc__errbuf *err);
+
+/* The object's size in bytes, or LC_EUNSUPPORTED when it cannot be known
+ * without reading. */
+int lc__io_size(struct lc__io *io, uint64_t *size_ret, struct lc__errbuf *err);
+
+/* Requests and bytes read through this handle so far. */
+void lc__io_stats(const struct lc__io *io, uint64_t *nrequests_ret,
+                  uint64_t *nbytes_ret);
+
+#endif /* LC_IO_H */

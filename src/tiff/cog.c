@@ -1,0 +1,751 @@
+/* cog.c - the public COG reader: open, describe, read windows of any level. */
+/* SPDX-License-Identifier: MIT */
+#include "../common/common.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "../common/alloc.h"
+#include "tiff_internal.h"
+
+/*
+ * A window read, block by block:
+ *
+ *   window -> blocks it touches (per sample plane when planar-separate)
+ *          -> their offsets/byte counts (loaded on demand)
+ *          -> one batched range read per block row
+ *          -> decode each block into cog->scratch (codec module)
+ *          -> copy the overlap into the caller's (sample, row, col) buffer
+ *
+ * Empty blocks (offset or byte count 0) are filled with nodata, or 0, as
+ * GDAL does.
+ */
+
+static const struct lc_cog_options default_options = {
+    .struct_size = sizeof(struct lc_cog_options),
+};
+
+#define DEFAULT_PREFIX_NBYTES 65536
+#define DEFAULT_MAX_IFDS 256
+#define DEFAULT_MAX_BLOCK_NBYTES (256u << 20)
+#define DEFAULT_MAX_TAG_NBYTES (64u << 20)
+
+size_t lc_dtype_nbytes(enum lc_dtype dtype)
+{
+    switch (dtype) {
+    case LC_DTYPE_UINT8:
+    case LC_DTYPE_INT8:
+        return 1;
+    case LC_DTYPE_UINT16:
+    case LC_DTYPE_INT16:
+        return 2;
+    case LC_DTYPE_UINT32:
+    case LC_DTYPE_INT32:
+    case LC_DTYPE_FLOAT32:
+        return 4;
+    case LC_DTYPE_UINT64:
+    case LC_DTYPE_INT64:
+    case LC_DTYPE_FLOAT64:
+        return 8;
+    case LC_DTYPE_UNKNOWN:
+        return 0;
+    }
+    return 0;
+}
+
+const char *lc_dtype_name(enum lc_dtype dtype)
+{
+    switch (dtype) {
+    case LC_DTYPE_UINT8:
+        return "uint8";
+    case LC_DTYPE_INT8:
+        return "int8";
+    case LC_DTYPE_UINT16:
+        return "uint16";
+    case LC_DTYPE_INT16:
+        return "int16";
+    case LC_DTYPE_UINT32:
+        return "uint32";
+    case LC_DTYPE_INT32:
+        return "int32";
+    case LC_DTYPE_UINT64:
+        return "uint64";
+    case LC_DTYPE_INT64:
+        return "int64";
+    case LC_DTYPE_FLOAT32:
+        return "float32";
+    case LC_DTYPE_FLOAT64:
+        return "float64";
+    case LC_DTYPE_UNKNOWN:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+/* The array dtype of an image's samples, or an error for what we do not
+ * read (1-bit data, complex numbers, odd bit depths). */
+static int image_dtype(struct lc_cog *cog, const struct lc__image *img,
+                       enum lc_dtype *dtype_ret)
+{
+    unsigned bits = img->bits_per_sample;
+    unsigned fmt = img->sample_format;
+    enum lc_dtype d = LC_DTYPE_UNKNOWN;
+
+    if (fmt == 1 || fmt == 4) {
+        d = bits == 8    ? LC_DTYPE_UINT8
+            : bits == 16 ? LC_DTYPE_UINT16
+            : bits == 32 ? LC_DTYPE_UINT32
+            : bits == 64 ? LC_DTYPE_UINT64
+                         : LC_DTYPE_UNKNOWN;
+    } else if (fmt == 2) {
+        d = bits == 8    ? LC_DTYPE_INT8
+            : bits == 16 ? LC_DTYPE_INT16
+            : bits == 32 ? LC_DTYPE_INT32
+            : bits == 64 ? LC_DTYPE_INT64
+                         : LC_DTYPE_UNKNOWN;
+    } else if (fmt == 3) {
+        /* float16 files are read as float32, as GDAL does. */
+        d = (bits == 16 || bits == 32) ? LC_DTYPE_FLOAT32
+            : bits == 64               ? LC_DTYPE_FLOAT64
+                                       : LC_DTYPE_UNKNOWN;
+    } else if (fmt == 5 || fmt == 6) {
+        return lc__error(&cog->err, LC_EUNSUPPORTED,
+                         "%s: complex samples (SampleFormat %u) are not "
+                         "supported",
+                         lc__io_name(cog->io), fmt);
+    }
+    if (d == LC_DTYPE_UNKNOWN)
+        return lc__error(&cog->err, LC_EUNSUPPORTED,
+                         "%s: %u-bit samples of SampleFormat %u are not "
+                         "supported",
+                         lc__io_name(cog->io), bits, fmt);
+    *dtype_ret = d;
+    return LC_OK;
+}
+
+static int check_options(const struct lc_cog_options *in,
+                         struct lc_cog_options *out, struct lc__errbuf *err)
+{
+    if (in == NULL)
+        in = &default_options;
+    LC_RETURN_IF(in->struct_size != sizeof(*in), err, LC_EINVAL,
+                 "lc_cog_options: struct_size %zu, expected %zu",
+                 in->struct_size, sizeof(*in));
+    *out = *in;
+    if (out->prefix_nbytes == 0)
+        out->prefix_nbytes = DEFAULT_PREFIX_NBYTES;
+    if (out->prefix_nbytes < 16)
+        out->prefix_nbytes = 16;
+    if (out->max_ifds == 0)
+        out->max_ifds = DEFAULT_MAX_IFDS;
+    if (out->max_block_nbytes == 0)
+        out->max_block_nbytes = DEFAULT_MAX_BLOCK_NBYTES;
+    if (out->max_tag_nbytes == 0)
+        out->max_tag_nbytes = DEFAULT_MAX_TAG_NBYTES;
+    return LC_OK;
+}
+
+/* Opens over an io source that the new handle owns from now on. */
+static int open_on_io(struct lc__io *io, const struct lc_cog_options *opts,
+                      struct lc_cog **cog_ret, struct lc__errbuf *err)
+{
+    struct lc_cog *cog = lc__calloc(&opts->allocator, 1, sizeof(*cog));
+
+    if (cog == NULL) {
+        lc__io_close(io);
+        return lc__error(err, LC_ENOMEM, "out of memory");
+    }
+    cog->alloc = opts->allocator;
+    cog->opts = *opts;
+    cog->io = io;
+    uint64_t size = 0;
+    if (lc__io_size(io, &size, &cog->err) == LC_OK)
+        cog->file_nbytes = size;
+
+    int status = LC_OK;
+    size_t want = opts->prefix_nbytes;
+    if (cog->file_nbytes != 0 && cog->file_nbytes < want)
+        want = (size_t)cog->file_nbytes;
+    cog->head = lc__malloc(&cog->alloc, want);
+    if (cog->head == NULL) {
+        status = lc__error(&cog->err, LC_ENOMEM, "out of memory");
+        goto fail;
+    }
+    struct lc_range_request req = {
+        .offset = 0, .nbytes = want, .buf = cog->head};
+    status = lc__io_read(io, &req, 1, true, &cog->err);
+    if (status < 0)
+        goto fail;
+    cog->head_nbytes = req.nread;
+    status = lc__tiff_parse(cog);
+    if (status < 0)
+        goto fail;
+    status = image_dtype(cog, &cog->levels[0], &cog->dtype);
+    if (status < 0)
+        goto fail;
+    /* Pixels of a float32 file can only equal the float32 nearest to the
+     * nodata text, so that is the nodata value (GDAL reports it so too). */
+    if (cog->has_nodata && cog->dtype == LC_DTYPE_FLOAT32 &&
+        isfinite(cog->nodata) && fabs(cog->nodata) <= FLT_MAX)
+        cog->nodata = (float)cog->nodata;
+    status = lc__codec_ctx_new(&cog->alloc, &cog->codec);
+    if (status < 0) {
+        lc__error(&cog->err, status, "out of memory");
+        goto fail;
+    }
+    *cog_ret = cog;
+    return LC_OK;
+fail:
+    *err = cog->err;
+    lc_cog_close(cog);
+    return status;
+}
+
+int lc_cog_open_ex(const char *href, const struct lc_cog_options *opts,
+                   struct lc_cog **cog_ret)
+{
+    struct lc__errbuf err = {0};
+    struct lc_cog_options o;
+    struct lc__io *io;
+
+    if (cog_ret == NULL)
+        return lc__publish(NULL, LC_EINVAL);
+    *cog_ret = NULL;
+    int status = check_options(opts, &o, &err);
+    if (status == LC_OK)
+        status = lc__io_open_href(href, &o.allocator, &io, &err);
+    if (status == LC_OK)
+        status = open_on_io(io, &o, cog_ret, &err);
+    return lc__publish(&err, status);
+}
+
+int lc_cog_open(const char *href, struct lc_cog **cog_ret)
+{
+    return lc_cog_open_ex(href, NULL, cog_ret);
+}
+
+int lc_cog_open_io(const struct lc_io_methods *methods, void *opaque,
+                   const char *name, const struct lc_cog_options *opts,
+                   struct lc_cog **cog_ret)
+{
+    struct lc__errbuf err = {0};
+    struct lc_cog_options o;
+    struct lc__io *io;
+
+    if (cog_ret == NULL)
+        return lc__publish(NULL, LC_EINVAL);
+    *cog_ret = NULL;
+    int status = check_options(opts, &o, &err);
+    if (status < 0) {
+        if (methods != NULL && methods->close != NULL)
+            methods->close(opaque);
+        return lc__publish(&err, status);
+    }
+    status =
+        lc__io_open_methods(methods, opaque, name, &o.allocator, &io, &err);
+    if (status == LC_OK)
+        status = open_on_io(io, &o, cog_ret, &err);
+    return lc__publish(&err, status);
+}
+
+void lc_cog_close(struct lc_cog *cog)
+{
+    if (cog == NULL)
+        return;
+    for (size_t i = 0; i < cog->nlevels; i++)
+        lc__image_free(cog, &cog->levels[i]);
+    for (size_t i = 0; i < cog->nmasks; i++)
+        lc__image_free(cog, &cog->masks[i]);
+    lc__free(&cog->alloc, cog->levels);
+    lc__free(&cog->alloc, cog->masks);
+    lc__free(&cog->alloc, cog->head);
+    lc__free(&cog->alloc, cog->scratch);
+    lc__codec_ctx_free(cog->codec);
+    lc__io_close(cog->io);
+    struct lc_allocator alloc = cog->alloc;
+    lc__free(&alloc, cog);
+}
+
+int lc_cog_get_info(const struct lc_cog *cog, struct lc_cog_info *info)
+{
+    if (cog == NULL || info == NULL || info->struct_size != sizeof(*info))
+        return lc__publish(NULL, LC_EINVAL);
+    const struct lc__image *img = &cog->levels[0];
+    memset(info, 0, sizeof(*info));
+    info->struct_size = sizeof(*info);
+    info->width = img->width;
+    info->height = img->height;
+    info->block_width = img->block_width;
+    info->block_height = img->block_height;
+    info->samples = img->samples;
+    info->dtype = cog->dtype;
+    info->bits_per_sample = img->bits_per_sample;
+    info->compression = img->compression;
+    info->predictor = img->predictor;
+    info->photometric = img->photometric;
+    info->planar_separate = img->planar_separate;
+    info->tiled = img->tiled;
+    info->bigtiff = cog->bigtiff;
+    info->big_endian = cog->big_endian;
+    info->nlevels = cog->nlevels;
+    info->has_mask = img->mask != NULL;
+    info->georef = cog->georef;
+    memcpy(info->geotransform, cog->geotransform, sizeof(info->geotransform));
+    info->rotated = cog->rotated;
+    info->crs = cog->crs.definition;
+    info->epsg = cog->crs.epsg;
+    info->pixel_is_point = cog->crs.raster_type == LC_RASTER_PIXEL_IS_POINT;
+    info->has_nodata = cog->has_nodata;
+    info->nodata = cog->nodata;
+    info->scale = cog->scale;
+    info->offset = cog->offset;
+    info->file_nbytes = cog->file_nbytes;
+    lc__io_stats(cog->io, &info->nrequests, &info->nbytes_read);
+    return LC_OK;
+}
+
+int lc_cog_get_level(const struct lc_cog *cog, size_t level,
+                     struct lc_cog_level *out)
+{
+    if (cog == NULL || out == NULL || out->struct_size != sizeof(*out) ||
+        level >= cog->nlevels)
+        return lc__publish(NULL, LC_EINVAL);
+    const struct lc__image *full = &cog->levels[0];
+    const struct lc__image *img = &cog->levels[level];
+    memset(out, 0, sizeof(*out));
+    out->struct_size = sizeof(*out);
+    out->width = img->width;
+    out->height = img->height;
+    out->block_width = img->block_width;
+    out->block_height = img->block_height;
+    out->has_mask = img->mask != NULL;
+    /* An overview covers the same extent with fewer, larger pixels. */
+    double sx = (double)full->width / img->width;
+    double sy = (double)full->height / img->height;
+    const double *gt = cog->geotransform;
+    out->geotransform[0] = gt[0];
+    out->geotransform[1] = gt[1] * sx;
+    out->geotransform[2] = gt[2] * sy;
+    out->geotransform[3] = gt[3];
+    out->geotransform[4] = gt[4] * sx;
+    out->geotransform[5] = gt[5] * sy;
+    return LC_OK;
+}
+
+/* ---- reading --------------------------------------------------------------
+ */
+
+/* Writes the fill value (nodata if it fits the dtype, else 0) n times. */
+static void fill_value(enum lc_dtype dtype, bool has_nodata, double nodata,
+                       uint8_t *dst, size_t n)
+{
+    size_t unit = lc_dtype_nbytes(dtype);
+    uint8_t v[8] = {0};
+
+    if (has_nodata && !isnan(nodata)) {
+        switch (dtype) {
+#define FILL_CASE(tag, type, lo, hi)                                           \
+    case tag:                                                                  \
+        if (nodata >= (lo) && nodata <= (hi)) {                                \
+            type x = (type)nodata;                                             \
+            memcpy(v, &x, sizeof(x));                                          \
+        }                                                                      \
+        break;
+            FILL_CASE(LC_DTYPE_UINT8, uint8_t, 0, UINT8_MAX)
+            FILL_CASE(LC_DTYPE_INT8, int8_t, INT8_MIN, INT8_MAX)
+            FILL_CASE(LC_DTYPE_UINT16, uint16_t, 0, UINT16_MAX)
+            FILL_CASE(LC_DTYPE_INT16, int16_t, INT16_MIN, INT16_MAX)
+            FILL_CASE(LC_DTYPE_UINT32, uint32_t, 0, UINT32_MAX)
+            FILL_CASE(LC_DTYPE_INT32, int32_t, INT32_MIN, INT32_MAX)
+            FILL_CASE(LC_DTYPE_UINT64, uint64_t, 0, 18446744073709549568.0)
+            FILL_CASE(LC_DTYPE_INT64, int64_t, -9223372036854775808.0,
+                      9223372036854774784.0)
+            FILL_CASE(LC_DTYPE_FLOAT32, float, -INFINITY, INFINITY)
+            FILL_CASE(LC_DTYPE_FLOAT64, double, -INFINITY, INFINITY)
+#undef FILL_CASE
+        case LC_DTYPE_UNKNOWN:
+            break;
+        }
+    } else if (has_nodata && (dtype == LC_DTYPE_FLOAT32)) {
+        float x = NAN;
+        memcpy(v, &x, sizeof(x));
+    } else if (has_nodata && (dtype == LC_DTYPE_FLOAT64)) {
+        double x = NAN;
+        memcpy(v, &x, sizeof(x));
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(dst + i * unit, v, unit);
+}
+
+/* What one read asks for, shared by the data and mask paths. */
+struct read_job {
+    struct lc__image *img;
+    const struct lc_window *win;
+    enum lc_dtype dtype; /* of the output */
+    bool is_mask;
+    const uint32_t *samples; /* output sample k reads file sample samples[k] */
+    size_t nsamples;
+    uint8_t *out;
+};
+
+/* The format of block (bx, by) of img, as the codec needs it. */
+static void block_format(const struct lc_cog *cog, const struct lc__image *img,
+                         uint32_t by, bool is_mask, struct lc__block_format *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->compression = img->compression;
+    f->predictor = img->predictor;
+    f->photometric = img->photometric;
+    f->bits_per_sample = img->bits_per_sample;
+    f->sample_format = img->sample_format;
+    f->samples = img->planar_separate ? 1 : img->samples;
+    f->width = img->block_width;
+    f->height = img->block_height;
+    /* The last strip holds only the rows that remain; tiles are whole. */
+    if (!img->tiled && (uint64_t)(by + 1) * img->block_height > img->height)
+        f->height = img->height - by * img->block_height;
+    f->big_endian = cog->big_endian;
+    f->jpeg_tables = img->jpeg_tables;
+    f->jpeg_tables_nbytes = img->jpeg_tables_nbytes;
+    f->lerc_version = img->lerc_version;
+    f->lerc_wrap = img->lerc_wrap;
+    if (is_mask) {
+        /* A 1-bit mask decodes as bytes of 8 packed pixels per row. */
+        f->bits_per_sample = 8;
+        f->sample_format = 1;
+        f->width = (img->block_width + 7) / 8;
+    }
+}
+
+/* Copies the part of one decoded block that overlaps the window. */
+static void copy_block(const struct lc_cog *cog, const struct read_job *job,
+                       const uint8_t *block, const struct lc__block_format *f,
+                       uint32_t bx, uint32_t by, uint32_t plane)
+{
+    const struct lc__image *img = job->img;
+    const struct lc_window *w = job->win;
+    size_t unit = lc_dtype_nbytes(job->dtype);
+    size_t src_unit = img->bits_per_sample / 8;
+    uint32_t x0 = bx * img->block_width, y0 = by * img->block_height;
+    uint32_t cx0 = x0 > w->col_off ? x0 : w->col_off;
+    uint32_t cy0 = y0 > w->row_off ? y0 : w->row_off;
+    uint64_t bx1 = (uint64_t)x0 + img->block_width;
+    uint64_t by1 = (uint64_t)y0 + f->height;
+    uint64_t wx1 = (uint64_t)w->col_off + w->width;
+    uint64_t wy1 = (uint64_t)w->row_off + w->height;
+    uint32_t cx1 = (uint32_t)(bx1 < wx1 ? bx1 : wx1);
+    uint32_t cy1 = (uint32_t)(by1 < wy1 ? by1 : wy1);
+    bool half = cog->dtype == LC_DTYPE_FLOAT32 && img->bits_per_sample == 16;
+
+    (void)cog;
+    for (size_t k = 0; k < job->nsamples; k++) {
+        uint32_t s = job->is_mask ? 0 : job->samples[k];
+        if (img->planar_separate && s != plane)
+            continue;
+        uint32_t s_in_block = img->planar_separate ? 0 : s;
+        uint8_t *plane_out = job->out + k * (size_t)w->width * w->height * unit;
+        for (uint32_t y = cy0; y < cy1; y++) {
+            uint8_t *dst = plane_out + ((size_t)(y - w->row_off) * w->width +
+                                        (cx0 - w->col_off)) *
+                                           unit;
+            size_t row = (size_t)(y - y0);
+            if (job->is_mask) {
+                const uint8_t *src = block + row * f->width;
+                for (uint32_t x = cx0; x < cx1; x++) {
+                    uint32_t bit = x - x0;
+                    dst[x - cx0] =
+                        (src[bit >> 3] >> (7 - (bit & 7))) & 1 ? 255 : 0;
+                }
+                continue;
+            }
+            const uint8_t *src =
+                block + ((row * img->block_width + (cx0 - x0)) * f->samples +
+                         s_in_block) *
+                            src_unit;
+            size_t n = cx1 - cx0;
+            if (half) {
+                for (size_t i = 0; i < n; i++) {
+                    uint16_t h;
+                    memcpy(&h, src + i * f->samples * 2, 2);
+                    lc__half_to_float(&h, (float *)(void *)(dst + i * 4), 1);
+                }
+            } else if (f->samples == 1) {
+                memcpy(dst, src, n * unit);
+            } else {
+                for (size_t i = 0; i < n; i++)
+                    memcpy(dst + i * unit, src + i * f->samples * unit, unit);
+            }
+        }
+    }
+}
+
+/* Fills the overlap of an empty block with the fill value. */
+static void fill_block(const struct lc_cog *cog, const struct read_job *job,
+                       const struct lc__block_format *f, uint32_t bx,
+                       uint32_t by, uint32_t plane)
+{
+    const struct lc__image *img = job->img;
+    const struct lc_window *w = job->win;
+    size_t unit = lc_dtype_nbytes(job->dtype);
+    uint32_t x0 = bx * img->block_width, y0 = by * img->block_height;
+    uint32_t cx0 = x0 > w->col_off ? x0 : w->col_off;
+    uint32_t cy0 = y0 > w->row_off ? y0 : w->row_off;
+    uint64_t ex = (uint64_t)x0 + img->block_width;
+    uint64_t ey = (uint64_t)y0 + f->height;
+    uint64_t wx1 = (uint64_t)w->col_off + w->width;
+    uint64_t wy1 = (uint64_t)w->row_off + w->height;
+    uint32_t cx1 = (uint32_t)(ex < wx1 ? ex : wx1);
+    uint32_t cy1 = (uint32_t)(ey < wy1 ? ey : wy1);
+
+    for (size_t k = 0; k < job->nsamples; k++) {
+        uint32_t s = job->is_mask ? 0 : job->samples[k];
+        if (img->planar_separate && !job->is_mask && s != plane)
+            continue;
+        uint8_t *plane_out = job->out + k * (size_t)w->width * w->height * unit;
+        for (uint32_t y = cy0; y < cy1; y++) {
+            uint8_t *dst = plane_out + ((size_t)(y - w->row_off) * w->width +
+                                        (cx0 - w->col_off)) *
+                                           unit;
+            if (job->is_mask)
+                memset(dst, 0, cx1 - cx0);
+            else
+                fill_value(job->dtype, cog->has_nodata, cog->nodata, dst,
+                           cx1 - cx0);
+        }
+    }
+}
+
+static int ensure_scratch(struct lc_cog *cog, size_t nbytes)
+{
+    if (cog->scratch_nbytes >= nbytes)
+        return LC_OK;
+    uint8_t *p = lc__malloc(&cog->alloc, nbytes);
+    if (p == NULL)
+        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+                         lc__io_name(cog->io));
+    lc__free(&cog->alloc, cog->scratch);
+    cog->scratch = p;
+    cog->scratch_nbytes = nbytes;
+    return LC_OK;
+}
+
+/* Puts the file name in front of a message from a module that does not
+ * know it (the codecs), and returns status. */
+static int prefix_error(struct lc_cog *cog, int status)
+{
+    char msg[LC_ERRMSG_CAP];
+
+    snprintf(msg, sizeof(msg), "%s", cog->err.msg);
+    return lc__error(&cog->err, status, "%s: %s", lc__io_name(cog->io), msg);
+}
+
+/* Reads, decodes and copies one row of blocks of one plane. */
+static int read_block_row(struct lc_cog *cog, const struct read_job *job,
+                          uint32_t plane, uint32_t by, uint32_t bx0,
+                          uint32_t bx1)
+{
+    struct lc__image *img = job->img;
+    const char *name = lc__io_name(cog->io);
+    uint64_t base = (uint64_t)plane * img->blocks_across * img->blocks_down +
+                    (uint64_t)by * img->blocks_across;
+    size_t n = bx1 - bx0 + 1;
+    struct lc__block_format f;
+    size_t decoded_nbytes;
+    int status;
+
+    LC_FORWARD_IF_ERROR(
+        lc__block_index_load(cog, &img->offsets, base + bx0, n));
+    LC_FORWARD_IF_ERROR(lc__block_index_load(cog, &img->counts, base + bx0, n));
+    block_format(cog, img, by, job->is_mask, &f);
+    status = lc__block_nbytes(&f, &decoded_nbytes, &cog->err);
+    if (status < 0)
+        return prefix_error(cog, status);
+    LC_RETURN_IF(decoded_nbytes > cog->opts.max_block_nbytes, &cog->err,
+                 LC_ELIMIT, "%s: a block decodes to %zu bytes, over the limit",
+                 name, decoded_nbytes);
+    LC_FORWARD_IF_ERROR(ensure_scratch(cog, decoded_nbytes));
+
+    /* One batched read for every non-empty block of the row. */
+    struct lc_range_request *reqs = lc__calloc(&cog->alloc, n, sizeof(*reqs));
+    if (reqs == NULL)
+        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name);
+    size_t nreqs = 0;
+    status = LC_OK;
+    for (size_t i = 0; i < n && status == LC_OK; i++) {
+        uint64_t off = img->offsets.values[base + bx0 + i];
+        uint64_t cnt = img->counts.values[base + bx0 + i];
+        if (off == 0 || cnt == 0)
+            continue;
+        if (cnt > cog->opts.max_block_nbytes) {
+            status = lc__error(&cog->err, LC_ELIMIT,
+                               "%s: block %" PRIu64 " has %" PRIu64
+                               " bytes, over the limit",
+                               name, base + bx0 + i, cnt);
+            break;
+        }
+        if (cog->file_nbytes != 0 &&
+            (off > cog->file_nbytes || cnt > cog->file_nbytes - off)) {
+            status =
+                lc__error(&cog->err, LC_ECORRUPT,
+                          "%s: block %" PRIu64 " (offset %" PRIu64 ", %" PRIu64
+                          " bytes) lies past the end of the "
+                          "file (%" PRIu64 " bytes)",
+                          name, base + bx0 + i, off, cnt, cog->file_nbytes);
+            break;
+        }
+        reqs[nreqs].offset = off;
+        reqs[nreqs].nbytes = (size_t)cnt;
+        reqs[nreqs].buf = lc__malloc(&cog->alloc, (size_t)cnt);
+        if (reqs[nreqs].buf == NULL)
+            status = lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name);
+        nreqs++;
+    }
+    if (status == LC_OK)
+        status = lc__io_read(cog->io, reqs, nreqs, false, &cog->err);
+
+    size_t r = 0;
+    for (size_t i = 0; i < n && status == LC_OK; i++) {
+        uint32_t bx = bx0 + (uint32_t)i;
+        uint64_t off = img->offsets.values[base + bx];
+        uint64_t cnt = img->counts.values[base + bx];
+        if (off == 0 || cnt == 0) {
+            fill_block(cog, job, &f, bx, by, plane);
+            continue;
+        }
+        status = lc__block_decode(cog->codec, &f, reqs[r].buf, reqs[r].nbytes,
+                                  cog->scratch, decoded_nbytes, &cog->err);
+        r++;
+        if (status < 0) {
+            prefix_error(cog, status);
+            break;
+        }
+        copy_block(cog, job, cog->scratch, &f, bx, by, plane);
+    }
+    for (size_t i = 0; i < nreqs; i++)
+        lc__free(&cog->alloc, reqs[i].buf);
+    lc__free(&cog->alloc, reqs);
+    return status;
+}
+
+static int run_read(struct lc_cog *cog, const struct read_job *job)
+{
+    const struct lc__image *img = job->img;
+    const struct lc_window *w = job->win;
+    uint32_t bx0 = w->col_off / img->block_width;
+    uint32_t bx1 = (w->col_off + w->width - 1) / img->block_width;
+    uint32_t by0 = w->row_off / img->block_height;
+    uint32_t by1 = (w->row_off + w->height - 1) / img->block_height;
+    uint32_t nplanes = img->planar_separate && !job->is_mask ? img->samples : 1;
+
+    for (uint32_t plane = 0; plane < nplanes; plane++) {
+        if (img->planar_separate && !job->is_mask) {
+            /* Skip planes no output sample asks for. */
+            bool wanted = false;
+            for (size_t k = 0; k < job->nsamples; k++)
+                wanted = wanted || job->samples[k] == plane;
+            if (!wanted)
+                continue;
+        }
+        for (uint32_t by = by0; by <= by1; by++)
+            LC_FORWARD_IF_ERROR(read_block_row(cog, job, plane, by, bx0, bx1));
+    }
+    return LC_OK;
+}
+
+static int check_window(struct lc_cog *cog, size_t level,
+                        const struct lc_window *w, size_t nsamples, size_t unit,
+                        size_t out_nbytes)
+{
+    const char *name = lc__io_name(cog->io);
+
+    LC_RETURN_IF(level >= cog->nlevels, &cog->err, LC_EINVAL,
+                 "%s: level %zu does not exist (%zu levels)", name, level,
+                 cog->nlevels);
+    const struct lc__image *img = &cog->levels[level];
+    LC_RETURN_IF(w == NULL || w->width == 0 || w->height == 0 ||
+                     (uint64_t)w->col_off + w->width > img->width ||
+                     (uint64_t)w->row_off + w->height > img->height,
+                 &cog->err, LC_EINVAL, "%s: window outside level %zu (%u x %u)",
+                 name, level, img->width, img->height);
+    size_t need;
+    LC_RETURN_IF(!lc__size_mul((size_t)w->width, w->height, &need) ||
+                     !lc__size_mul(need, nsamples, &need) ||
+                     !lc__size_mul(need, unit, &need),
+                 &cog->err, LC_ELIMIT, "%s: window too large", name);
+    LC_RETURN_IF(out_nbytes < need, &cog->err, LC_ENOSPACE,
+                 "%s: output buffer holds %zu bytes, the window needs %zu",
+                 name, out_nbytes, need);
+    return LC_OK;
+}
+
+int lc_cog_read_window(struct lc_cog *cog, size_t level,
+                       const struct lc_window *window, const uint32_t *samples,
+                       size_t nsamples, void *out, size_t out_nbytes)
+{
+    uint32_t all[256];
+
+    if (cog == NULL || out == NULL)
+        return lc__publish(NULL, LC_EINVAL);
+    lc__error_clear(&cog->err);
+    const struct lc__image *full = &cog->levels[0];
+    if (samples == NULL) {
+        for (uint32_t i = 0; i < full->samples; i++)
+            all[i] = i;
+        samples = all;
+        nsamples = full->samples;
+    }
+    int status = LC_OK;
+    for (size_t k = 0; k < nsamples && status == LC_OK; k++) {
+        if (samples[k] >= full->samples)
+            status = lc__error(&cog->err, LC_EINVAL,
+                               "%s: sample %u does not exist (%u samples)",
+                               lc__io_name(cog->io), samples[k], full->samples);
+    }
+    if (status == LC_OK && nsamples == 0)
+        status = lc__error(&cog->err, LC_EINVAL, "no samples requested");
+    if (status == LC_OK)
+        status = check_window(cog, level, window, nsamples,
+                              lc_dtype_nbytes(cog->dtype), out_nbytes);
+    if (status == LC_OK) {
+        struct read_job job = {.img = &cog->levels[level],
+                               .win = window,
+                               .dtype = cog->dtype,
+                               .samples = samples,
+                               .nsamples = nsamples,
+                               .out = out};
+        status = run_read(cog, &job);
+    }
+    return lc__publish(&cog->err, status);
+}
+
+int lc_cog_read_mask(struct lc_cog *cog, size_t level,
+                     const struct lc_window *window, uint8_t *out,
+                     size_t out_nbytes)
+{
+    if (cog == NULL || out == NULL)
+        return lc__publish(NULL, LC_EINVAL);
+    lc__error_clear(&cog->err);
+    int status = check_window(cog, level, window, 1, 1, out_nbytes);
+    if (status == LC_OK && cog->levels[level].mask == NULL)
+        status = lc__error(&cog->err, LC_ENOTFOUND, "%s: level %zu has no mask",
+                           lc__io_name(cog->io), level);
+    if (status == LC_OK) {
+        struct lc__image *mask = cog->levels[level].mask;
+        status = mask->bits_per_sample == 1 && mask->samples == 1
+                     ? LC_OK
+                     : lc__error(&cog->err, LC_EUNSUPPORTED,
+                                 "%s: mask of %u-bit samples",
+                                 lc__io_name(cog->io), mask->bits_per_sample);
+        if (status == LC_OK) {
+            struct read_job job = {.img = mask,
+                                   .win = window,
+                                   .dtype = LC_DTYPE_UINT8,
+                                   .is_mask = true,
+                                   .nsamples = 1,
+                                   .out = out};
+            status = run_read(cog, &job);
+        }
+    }
+    return lc__publish(&cog->err, status);
+}

@@ -1,0 +1,114 @@
+/* tiff_internal.h - the parsed form of a GeoTIFF, shared within src/tiff. */
+/* SPDX-License-Identifier: MIT */
+#ifndef LC_TIFF_INTERNAL_H
+#define LC_TIFF_INTERNAL_H
+
+#include "../common/common.h"
+
+#include "../codec/codec.h"
+#include "../common/error.h"
+#include "../io/io.h"
+#include "geokeys.h"
+
+/*
+ * A GeoTIFF is a chain of IFDs. lazycogs keeps, for each IFD it uses, an
+ * lc__image: the full-resolution image, its reduced-resolution copies
+ * (overviews, NewSubfileType bit 0) and GDAL's internal transparency masks
+ * (NewSubfileType bit 2), each mask attached to the image of its size.
+ *
+ *   file:  header -> IFD0 (full res) -> IFD1 (mask) -> IFD2 (overview) ...
+ *   here:  levels[0] = IFD0, levels[0].mask = IFD1, levels[1] = IFD2 ...
+ *
+ * TileOffsets/TileByteCounts (or the strip equivalents) stay in the file
+ * until a read needs them: an lc__block_index remembers where the array
+ * lies and loads only the entries a window touches, unless the array was
+ * already in the first fetched prefix.
+ */
+
+/* Where a tag's values lie in the file, and how they are typed. */
+struct lc__tag {
+    uint16_t code;
+    uint16_t type;
+    uint64_t count;
+    uint64_t offset; /* file offset of the first value */
+};
+
+/* A lazily loaded array of block offsets or byte counts. */
+struct lc__block_index {
+    struct lc__tag tag;
+    uint64_t *values; /* count entries, valid where loaded[i] != 0 */
+    uint8_t *loaded;
+};
+
+struct lc__image {
+    uint32_t width;
+    uint32_t height;
+    uint32_t block_width;
+    uint32_t block_height; /* RowsPerStrip (capped at height) for strips */
+    uint32_t blocks_across;
+    uint32_t blocks_down;
+    uint64_t nblocks; /* blocks_across * blocks_down * planes */
+    bool tiled;
+    uint16_t samples;
+    uint16_t bits_per_sample;
+    uint16_t sample_format;
+    uint16_t compression;
+    uint16_t predictor;
+    uint16_t photometric;
+    bool planar_separate;
+    uint32_t subfile_type;
+    struct lc__block_index offsets;
+    struct lc__block_index counts;
+    uint8_t *jpeg_tables;
+    size_t jpeg_tables_nbytes;
+    uint32_t lerc_version;
+    uint32_t lerc_wrap;
+    struct lc__image *mask; /* borrowed from lc_cog.masks, or NULL */
+};
+
+struct lc_cog {
+    struct lc_allocator alloc;
+    struct lc_cog_options opts;
+    struct lc__io *io;
+    struct lc__errbuf err;
+    uint64_t file_nbytes; /* 0 when unknown */
+    bool big_endian;
+    bool bigtiff;
+    uint8_t *head; /* the first head_nbytes bytes of the file */
+    size_t head_nbytes;
+
+    struct lc__image *levels; /* [0] full resolution, then overviews */
+    size_t nlevels;
+    struct lc__image *masks;
+    size_t nmasks;
+
+    enum lc_dtype dtype;
+    enum lc_georef georef;
+    double geotransform[6];
+    bool rotated;
+    struct lc__crs_info crs;
+    bool has_nodata;
+    double nodata;
+    double scale;
+    double offset;
+
+    struct lc__codec_ctx *codec;
+    uint8_t *scratch; /* one decoded block */
+    size_t scratch_nbytes;
+};
+
+/* Parses the header and IFD chain of cog->io into cog (ifd.c). */
+int lc__tiff_parse(struct lc_cog *cog);
+
+/* Loads entries [first, first + n) of idx if not loaded yet (ifd.c). */
+int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
+                         uint64_t first, uint64_t n);
+
+/* Frees what an image owns (ifd.c). */
+void lc__image_free(struct lc_cog *cog, struct lc__image *img);
+
+/* Reads bytes at a file offset, from the prefix when it holds them (ifd.c). */
+int lc__tiff_read_bytes(struct lc_cog *cog, uint64_t offset, void *dst,
+                        size_t nbytes);
+
+#endif /* LC_TIFF_INTERNAL_H */
