@@ -6,6 +6,7 @@
 #   make demo    setup, then generate the test world, serve it over HTTP on
 #                loopback and run examples/demo.py
 #   make build   optimised library and `lazycogs` command in build/release
+#   make bench   Release build of the benchmarks, then run them (bench/)
 #   make format  reformat the C sources with clang-format
 #
 # -Werror is on when CI is set (CI=true), never in builds for users.
@@ -14,7 +15,7 @@ PY := .venv/bin/python
 WERROR := $(if $(CI),ON,OFF)
 CMAKE_GENERATOR := $(if $(shell command -v ninja),Ninja,Unix Makefiles)
 
-.PHONY: setup test test-c test-python python-install demo build format clean
+.PHONY: setup test test-c test-python python-install demo build bench format clean
 
 setup:
 	bash tools/setup.sh
@@ -43,6 +44,13 @@ build: setup
 	cmake -S . -B build/release -G "$(CMAKE_GENERATOR)" \
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLC_WERROR=$(WERROR)
 	cmake --build build/release
+
+bench: setup python-install
+	cmake -S . -B build/bench -G "$(CMAKE_GENERATOR)" -DCMAKE_BUILD_TYPE=Release \
+	    -DLC_BUILD_BENCH=ON -DLC_BUILD_TESTS=OFF -DLC_BUILD_CLI=OFF > /dev/null
+	cmake --build build/bench
+	build/bench/bench/bench_codec
+	$(PY) bench/bench_cog_read.py
 
 format:
 	clang-format -i $$(find include src tests/c python fuzz bench -name '*.[ch]' 2>/dev/null)
