@@ -144,6 +144,83 @@ LC_API size_t lc_dtype_nbytes(enum lc_dtype dtype);
 /* Static NumPy-style name of dtype ("uint16", "float32"...); never NULL. */
 LC_API const char *lc_dtype_name(enum lc_dtype dtype);
 
+/* ---- object stores ----------------------------------------------------- */
+
+/*
+ * Where objects are read from, and how: a local folder (a plain path or
+ * file://), an HTTP(S) server, an S3 bucket (s3://bucket, or its https
+ * amazonaws.com address), a public Google Cloud Storage bucket (gs://) or
+ * an Azure blob container (https://ACCOUNT.blob.core.windows.net/...).
+ * Remote reads go through one process-wide I/O thread driving libcurl:
+ * keep-alive connections, HTTP/2 where offered, retries with backoff.
+ *
+ * A store is safe for concurrent use from any number of threads, and is
+ * reference-counted: readers opened on it keep it alive.
+ */
+struct lc_store;
+
+/* Options of a store; all-zero means the defaults in brackets. Strings are
+ * copied by lc_store_open. Option names follow obstore's. */
+struct lc_store_options {
+    size_t struct_size; /* sizeof(struct lc_store_options) */
+    /* S3 (and S3-compatible servers such as MinIO or moto) */
+    const char *region;        /* [AWS_REGION, AWS_DEFAULT_REGION, us-east-1] */
+    const char *endpoint;      /* e.g. "http://127.0.0.1:9000" [AWS] */
+    const char *access_key_id; /* [AWS_ACCESS_KEY_ID, ~/.aws/credentials] */
+    const char *secret_access_key; /* [AWS_SECRET_ACCESS_KEY, ...] */
+    const char *session_token;     /* [AWS_SESSION_TOKEN, ...] */
+    const char *profile;           /* [AWS_PROFILE, "default"] */
+    int skip_signature;            /* 1: unsigned requests (public buckets) */
+    int request_payer;             /* 1: send x-amz-request-payer */
+    int virtual_hosted_style;      /* 1: bucket.host; [0: path-style with a
+                                      custom endpoint, virtual-hosted on AWS] */
+    /* HTTP(S) authentication */
+    const char *bearer_token; /* Authorization: Bearer, same host only */
+    const char *azure_sas;    /* SAS token appended to Azure URLs */
+    int use_netrc;            /* 1: credentials from ~/.netrc ($NETRC) */
+    const char *ca_file;      /* PEM bundle of trusted CAs [system] */
+    int insecure;             /* 1: skip TLS peer verification */
+    /* Transfers */
+    double connect_timeout_s;    /* [10] */
+    double first_byte_timeout_s; /* [30] */
+    double stall_timeout_s;      /* no byte for this long fails [30] */
+    unsigned max_attempts;       /* attempts per request, 1 = no retry [5] */
+    double retry_base_s;         /* first backoff [0.1], doubling */
+    double retry_max_s;          /* longest backoff [10] */
+    unsigned max_connections_per_host; /* [16] */
+    unsigned max_in_flight;     /* transfers at once, whole process [64] */
+    size_t coalesce_gap_nbytes; /* merge ranges closer than this [65536];
+                                   SIZE_MAX: never merge */
+};
+
+/*
+ * Opens a store for url, the root of the objects it serves ("s3://bucket",
+ * "https://host", "/data", "file:///data"...). Returns LC_OK, LC_EINVAL
+ * (bad URL or options), LC_EUNSUPPORTED (scheme) or LC_ENOMEM.
+ */
+LC_API int lc_store_open(const char *url, const struct lc_store_options *opts,
+                         struct lc_store **store_ret);
+
+/* Drops the caller's reference; NULL does nothing. */
+LC_API void lc_store_close(struct lc_store *store);
+
+/* Counters of remote reads. */
+struct lc_io_stats {
+    size_t struct_size;        /* set by the caller */
+    uint64_t requests;         /* HTTP requests sent, retries included */
+    uint64_t bytes;            /* bytes received */
+    uint64_t retries;          /* requests that were attempts after the first */
+    uint64_t coalesced_ranges; /* ranges that shared a request with another */
+    double wait_s;             /* time callers spent waiting for transfers */
+};
+
+/* Counters of one store since it was opened. */
+LC_API int lc_store_get_stats(const struct lc_store *store,
+                              struct lc_io_stats *stats_ret);
+
+/* Counters of the whole process. */
+LC_API int lc_io_get_process_stats(struct lc_io_stats *stats_ret);
+
 /* ---- COG reader -------------------------------------------------------- */
 
 /*
@@ -164,10 +241,14 @@ struct lc_cog_options {
     size_t max_block_nbytes; /* one decoded or compressed block [256 MiB] */
     size_t max_tag_nbytes;   /* one tag's values [64 MiB] */
     struct lc_allocator allocator;
+    /* Where href is read from; NULL: a store for href's root with default
+     * options, shared through a process-wide cache. */
+    struct lc_store *store;
 };
 
 /*
- * Opens the GeoTIFF at href: a local path or a file:// URL. Reads the file
+ * Opens the GeoTIFF at href: a local path, a file://, http(s)://, s3:// or
+ * gs:// URL (or an href relative to opts->store's root). Reads the file
  * header, every IFD (overviews and masks) and the GeoTIFF tags, fetching
  * the first prefix_nbytes bytes at once and more only where headers lie
  * beyond. Returns LC_OK and the handle in *cog_ret, or LC_EINVAL,
@@ -216,12 +297,17 @@ struct lc_cog_info {
     int epsg;               /* 0 when the CRS has no EPSG code */
     int pixel_is_point;     /* GTRasterTypeGeoKey = PixelIsPoint */
     int has_nodata;
-    double nodata;        /* GDAL_NODATA (may be nan/inf) */
-    double scale;         /* GDAL_METADATA SCALE of band 1, else 1 */
-    double offset;        /* GDAL_METADATA OFFSET of band 1, else 0 */
-    uint64_t file_nbytes; /* 0 when the size is unknown */
-    uint64_t nrequests;   /* range reads made so far by this handle */
-    uint64_t nbytes_read; /* bytes fetched so far by this handle */
+    double nodata;          /* GDAL_NODATA (may be nan/inf) */
+    double scale;           /* GDAL_METADATA SCALE of band 1, else 1 */
+    double offset;          /* GDAL_METADATA OFFSET of band 1, else 0 */
+    uint64_t file_nbytes;   /* 0 when the size is unknown */
+    uint64_t nrequests;     /* range reads made so far by this handle */
+    uint64_t nbytes_read;   /* bytes fetched so far by this handle */
+    uint64_t http_requests; /* HTTP requests for those reads: after
+                               coalescing, retries included */
+    uint64_t http_retries;
+    uint64_t coalesced_ranges; /* range reads that shared a request */
+    double wait_s;             /* time spent waiting for the network */
 };
 
 /* Fills *info_ret (whose struct_size the caller sets). Returns LC_OK or

@@ -118,7 +118,9 @@
 #    control requests are not counted),
 #    "time": unix seconds when the request line was read, "conn": connection
 #    id (1, 2, ... per accepted TCP connection), "method", "path" (request
-#    target as sent), "range" (Range header or null), "status", "bytes"
+#    target as sent), "range" (Range header or null), "amz" (the x-amz-*
+#    request headers but the security token), "auth" (the Authorization
+#    scheme, e.g. "Bearer" or "AWS4-HMAC-SHA256", or null), "status", "bytes"
 #    (body bytes actually written to the socket), "fault" (kind or null),
 #    "duration_ms"}
 #   An entry is added once the response has been written (or abandoned),
@@ -525,6 +527,13 @@ class _Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "path": self.path,
             "range": self.headers.get("Range"),
+            # Which auth-related headers came (values of secrets are not
+            # logged: only whether Authorization was present, and its scheme).
+            "amz": {k.lower(): v for k, v in self.headers.items()
+                    if k.lower().startswith("x-amz-")
+                    and k.lower() != "x-amz-security-token"},
+            "auth": (self.headers.get("Authorization") or "").split(" ")[0]
+                    or None,
             "status": status,
             "bytes": nbytes,
             "fault": fault,
@@ -846,7 +855,7 @@ class _ThreadedServer(socketserver.ThreadingMixIn, HTTPServer):
         thread = threading.Thread(
             target=self._connection_thread,
             args=(request, client_address, conn_id),
-            name=f"serve-conn-{conn_id}", daemon=True)
+            name=f"serve-{self.server_address[1]}-conn-{conn_id}", daemon=True)
         with self._conns_lock:
             self._conns[conn_id] = (request, thread)
         thread.start()

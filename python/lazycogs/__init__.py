@@ -7,7 +7,7 @@ into xarray objects.
 # SPDX-License-Identifier: MIT
 from __future__ import annotations
 
-from . import _ext
+from . import _ext, store
 from ._cog import read_cog
 from ._errors import (
     BufferTooSmallError,
@@ -50,4 +50,5 @@ __all__ = [
     "UnsupportedError",
     "__version__",
     "read_cog",
+    "store",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _ext
+from .store import as_store
 
 
 def read_cog(
@@ -26,15 +27,14 @@ def read_cog(
             None reads the whole level.
         bands: 1-based band numbers, as rasterio's ``indexes``; None reads
             all bands.
-        store: reserved for object stores; must be None for now.
+        store: where href is read from (a ``lazycogs.store`` store or an
+            obstore store); None picks one for href's root.
 
     Returns:
         A ``(bands, rows, cols)`` array of the file's data type (float16
         files read as float32).
     """
-    if store is not None:
-        raise NotImplementedError("store= arrives with the object-store reader")
-    cog = _ext.Cog(href)
+    cog = _ext.Cog(href, store=as_store(store))
     info = cog.info()
     level = 0 if overview is None else overview + 1
     if overview is not None and not 0 <= overview < info["nlevels"] - 1:

@@ -89,6 +89,174 @@ static PyObject *raise_status(int status)
     return NULL;
 }
 
+/* ---- Store: where objects are read from --------------------------------- */
+
+typedef struct {
+    PyObject_HEAD struct lc_store *store;
+} StoreObject;
+
+/* Reads an optional str / float / int / bool option from a dict. */
+static bool opt_str(PyObject *d, const char *key, const char **out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    if (!PyUnicode_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "store option %s must be a str", key);
+        return false;
+    }
+    *out = PyUnicode_AsUTF8(v);
+    return *out != NULL;
+}
+
+static bool opt_double(PyObject *d, const char *key, double *out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    *out = PyFloat_AsDouble(v);
+    return !PyErr_Occurred();
+}
+
+static bool opt_int(PyObject *d, const char *key, int *out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    int t = PyObject_IsTrue(v);
+    *out = t;
+    return t >= 0;
+}
+
+static bool opt_unsigned(PyObject *d, const char *key, unsigned *out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    unsigned long x = PyLong_AsUnsignedLong(v);
+    if (PyErr_Occurred() || x > UINT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "store option %s: bad value", key);
+        return false;
+    }
+    *out = (unsigned)x;
+    return true;
+}
+
+static int store_init(StoreObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"url", "options", NULL};
+    const char *url;
+    PyObject *d = NULL;
+    struct lc_store_options o = {.struct_size = sizeof(o)};
+    unsigned long long gap = 0;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|O!", kwlist, &url,
+                                     &PyDict_Type, &d))
+        return -1;
+    if (d != NULL) {
+        PyObject *g = PyDict_GetItemString(d, "coalesce_gap_nbytes");
+        if (g != NULL && g != Py_None) {
+            gap = PyLong_AsUnsignedLongLong(g);
+            if (PyErr_Occurred())
+                return -1;
+        }
+        if (!opt_str(d, "region", &o.region) ||
+            !opt_str(d, "endpoint", &o.endpoint) ||
+            !opt_str(d, "access_key_id", &o.access_key_id) ||
+            !opt_str(d, "secret_access_key", &o.secret_access_key) ||
+            !opt_str(d, "session_token", &o.session_token) ||
+            !opt_str(d, "profile", &o.profile) ||
+            !opt_int(d, "skip_signature", &o.skip_signature) ||
+            !opt_int(d, "request_payer", &o.request_payer) ||
+            !opt_int(d, "virtual_hosted_style_request",
+                     &o.virtual_hosted_style) ||
+            !opt_str(d, "bearer_token", &o.bearer_token) ||
+            !opt_str(d, "azure_sas", &o.azure_sas) ||
+            !opt_int(d, "use_netrc", &o.use_netrc) ||
+            !opt_str(d, "ca_file", &o.ca_file) ||
+            !opt_int(d, "insecure", &o.insecure) ||
+            !opt_double(d, "connect_timeout", &o.connect_timeout_s) ||
+            !opt_double(d, "first_byte_timeout", &o.first_byte_timeout_s) ||
+            !opt_double(d, "stall_timeout", &o.stall_timeout_s) ||
+            !opt_unsigned(d, "max_attempts", &o.max_attempts) ||
+            !opt_double(d, "retry_base", &o.retry_base_s) ||
+            !opt_double(d, "retry_max", &o.retry_max_s) ||
+            !opt_unsigned(d, "max_connections_per_host",
+                          &o.max_connections_per_host) ||
+            !opt_unsigned(d, "max_in_flight", &o.max_in_flight))
+            return -1;
+        o.coalesce_gap_nbytes = (size_t)gap;
+    }
+    struct lc_store *store = NULL;
+    int status = lc_store_open(url, &o, &store);
+    if (status < 0) {
+        raise_status(status);
+        return -1;
+    }
+    lc_store_close(self->store);
+    self->store = store;
+    return 0;
+}
+
+static void store_dealloc(StoreObject *self)
+{
+    lc_store_close(self->store);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *stats_dict(const struct lc_io_stats *st)
+{
+    return Py_BuildValue(
+        "{sK sK sK sK sd}", "requests", (unsigned long long)st->requests,
+        "bytes", (unsigned long long)st->bytes, "retries",
+        (unsigned long long)st->retries, "coalesced_ranges",
+        (unsigned long long)st->coalesced_ranges, "wait_s", st->wait_s);
+}
+
+static PyObject *store_stats(StoreObject *self, PyObject *args)
+{
+    struct lc_io_stats st = {.struct_size = sizeof(st)};
+
+    (void)args;
+    if (self->store == NULL) {
+        PyErr_SetString(PyExc_ValueError, "Store is not open");
+        return NULL;
+    }
+    int status = lc_store_get_stats(self->store, &st);
+    if (status < 0)
+        return raise_status(status);
+    return stats_dict(&st);
+}
+
+static PyMethodDef store_methods[] = {
+    {"stats", (PyCFunction)store_stats, METH_NOARGS,
+     "stats() -> dict\n\nRequests, bytes, retries, coalesced ranges, wait."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject StoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lazycogs._ext.Store",
+    .tp_basicsize = sizeof(StoreObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Store(url, options=None): a C object store handle.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)store_init,
+    .tp_dealloc = (destructor)store_dealloc,
+    .tp_methods = store_methods,
+};
+
+static PyObject *ext_process_stats(PyObject *self, PyObject *args)
+{
+    struct lc_io_stats st = {.struct_size = sizeof(st)};
+
+    (void)self;
+    (void)args;
+    int status = lc_io_get_process_stats(&st);
+    if (status < 0)
+        return raise_status(status);
+    return stats_dict(&st);
+}
+
 /* ---- Cog: an open GeoTIFF ------------------------------------------------ */
 
 typedef struct {
@@ -97,16 +265,25 @@ typedef struct {
 
 static int cog_init(CogObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"href", "prefix_nbytes", NULL};
+    static char *kwlist[] = {"href", "prefix_nbytes", "store", NULL};
     const char *href;
     Py_ssize_t prefix_nbytes = 0;
+    PyObject *store_obj = Py_None;
     struct lc_cog_options opts = {.struct_size = sizeof(opts)};
     struct lc_cog *cog = NULL;
     int status;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|n", kwlist, &href,
-                                     &prefix_nbytes))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|nO", kwlist, &href,
+                                     &prefix_nbytes, &store_obj))
         return -1;
+    if (store_obj != Py_None) {
+        if (!PyObject_TypeCheck(store_obj, &StoreType) ||
+            ((StoreObject *)store_obj)->store == NULL) {
+            PyErr_SetString(PyExc_TypeError, "store must be a lazycogs store");
+            return -1;
+        }
+        opts.store = ((StoreObject *)store_obj)->store;
+    }
     if (prefix_nbytes < 0) {
         PyErr_SetString(PyExc_ValueError, "prefix_nbytes must be >= 0");
         return -1;
@@ -166,7 +343,7 @@ static PyObject *cog_info(CogObject *self, PyObject *args)
     }
     return Py_BuildValue(
         "{sI sI sI sI sI ss sI sI sI sI sO sO sO sO sn sO sN sO ss si sO "
-        "sN sd sd sK sK sK}",
+        "sN sd sd sK sK sK sK sK sK sd}",
         "width", info.width, "height", info.height, "block_width",
         info.block_width, "block_height", info.block_height, "samples",
         info.samples, "dtype", lc_dtype_name(info.dtype), "bits_per_sample",
@@ -183,7 +360,10 @@ static PyObject *cog_info(CogObject *self, PyObject *args)
         nodata, "scale", info.scale, "offset", info.offset, "file_nbytes",
         (unsigned long long)info.file_nbytes, "nrequests",
         (unsigned long long)info.nrequests, "nbytes_read",
-        (unsigned long long)info.nbytes_read);
+        (unsigned long long)info.nbytes_read, "http_requests",
+        (unsigned long long)info.http_requests, "http_retries",
+        (unsigned long long)info.http_retries, "coalesced_ranges",
+        (unsigned long long)info.coalesced_ranges, "wait_s", info.wait_s);
 }
 
 static PyObject *cog_level(CogObject *self, PyObject *args)
@@ -338,6 +518,8 @@ static PyTypeObject CogType = {
 };
 
 static PyMethodDef ext_methods[] = {
+    {"process_stats", ext_process_stats, METH_NOARGS,
+     "process_stats() -> dict\n\nRemote-read counters of the process."},
     {"set_error_factory", ext_set_error_factory, METH_O,
      "set_error_factory(f)\n\nf(status, message) builds exceptions."},
     {"version", ext_version, METH_NOARGS,
@@ -363,12 +545,13 @@ PyMODINIT_FUNC PyInit__ext(void);
 
 PyMODINIT_FUNC PyInit__ext(void)
 {
-    if (PyType_Ready(&CogType) < 0)
+    if (PyType_Ready(&CogType) < 0 || PyType_Ready(&StoreType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&ext_module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Cog", (PyObject *)&CogType) < 0) {
+    if (PyModule_AddObjectRef(m, "Cog", (PyObject *)&CogType) < 0 ||
+        PyModule_AddObjectRef(m, "Store", (PyObject *)&StoreType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -111,4 +111,13 @@ static inline bool lc__size_add(size_t a, size_t b, size_t *ret)
     return !__builtin_add_overflow(a, b, ret);
 }
 
+/* Copies src into dst (cap bytes, cap > 0), cutting it if needed; dst is
+ * always NUL-terminated. For fixed fields filled from untrusted text. */
+static inline void lc__copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 #endif /* LC_COMMON_H */

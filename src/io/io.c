@@ -15,6 +15,7 @@ struct lc__io {
     char *name;
     uint64_t nrequests;
     uint64_t nbytes;
+    struct lc_io_stats net;
 };
 
 int lc__io_open_methods(const struct lc_io_methods *methods, void *opaque,
@@ -121,6 +122,11 @@ void lc__io_stats(const struct lc__io *io, uint64_t *nrequests_ret,
     *nbytes_ret = io->nbytes;
 }
 
+struct lc_io_stats *lc__io_net_stats(struct lc__io *io)
+{
+    return &io->net;
+}
+
 /* ---- bytes in memory ---------------------------------------------------- */
 
 struct memory_source {
@@ -189,20 +195,4 @@ int lc__io_open_memory(const uint8_t *data, size_t nbytes, const char *name,
     if (alloc != NULL)
         m->alloc = *alloc;
     return lc__io_open_methods(&memory_methods, m, name, alloc, io_ret, err);
-}
-
-/* ---- href -> source ------------------------------------------------------ */
-
-int lc__io_open_href(const char *href, const struct lc_allocator *alloc,
-                     struct lc__io **io_ret, struct lc__errbuf *err)
-{
-    *io_ret = NULL;
-    LC_RETURN_IF(href == NULL || href[0] == '\0', err, LC_EINVAL, "empty href");
-    const char *scheme_end = strstr(href, "://");
-    if (scheme_end == NULL || strncmp(href, "file://", 7) == 0)
-        return lc__io_open_file(href, alloc, io_ret, err);
-    return lc__error(err, LC_EUNSUPPORTED,
-                     "%s: URL scheme not supported yet (local paths and "
-                     "file:// only)",
-                     href);
 }

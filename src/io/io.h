@@ -18,12 +18,22 @@
 struct lc__io;
 
 /*
- * Opens href: a local path or a file:// URL. Other schemes give
- * LC_EUNSUPPORTED until their backends exist. Returns LC_OK, LC_EINVAL,
- * LC_ENOTFOUND, LC_EIO, LC_EUNSUPPORTED or LC_ENOMEM with a message in err.
+ * Opens href: a local path or a file://, http(s)://, s3://, gs:// URL, or
+ * an href relative to store's root. store NULL means a store for href's
+ * root with default options, from a process-wide cache. Returns LC_OK,
+ * LC_EINVAL, LC_ENOTFOUND, LC_EIO, LC_EUNSUPPORTED or LC_ENOMEM with a
+ * message in err.
  */
-int lc__io_open_href(const char *href, const struct lc_allocator *alloc,
-                     struct lc__io **io_ret, struct lc__errbuf *err);
+int lc__io_open_href(const char *href, struct lc_store *store,
+                     const struct lc_allocator *alloc, struct lc__io **io_ret,
+                     struct lc__errbuf *err);
+
+/* Opens a store (lc_store_open without publishing the error). */
+int lc__store_open(const char *url, const struct lc_store_options *opts,
+                   struct lc_store **store_ret, struct lc__errbuf *err);
+
+/* Takes one more reference to a store. */
+void lc__store_ref(struct lc_store *store);
 
 /*
  * Wraps caller-provided methods. On failure the source is closed (its close
@@ -59,8 +69,12 @@ int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
  * without reading. */
 int lc__io_size(struct lc__io *io, uint64_t *size_ret, struct lc__errbuf *err);
 
-/* Requests and bytes read through this handle so far. */
+/* Range reads and bytes read through this handle so far. */
 void lc__io_stats(const struct lc__io *io, uint64_t *nrequests_ret,
                   uint64_t *nbytes_ret);
+
+/* The network counters of this handle (HTTP requests, retries, coalesced
+ * ranges, waiting time), which remote sources update. */
+struct lc_io_stats *lc__io_net_stats(struct lc__io *io);
 
 #endif /* LC_IO_H */

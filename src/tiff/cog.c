@@ -159,14 +159,11 @@ static int open_on_io(struct lc__io *io, const struct lc_cog_options *opts,
     cog->alloc = opts->allocator;
     cog->opts = *opts;
     cog->io = io;
-    uint64_t size = 0;
-    if (lc__io_size(io, &size, &cog->err) == LC_OK)
-        cog->file_nbytes = size;
 
+    /* The first read fetches the prefix; a remote source learns the
+     * object's size from that answer, so the size is asked for after. */
     int status = LC_OK;
     size_t want = opts->prefix_nbytes;
-    if (cog->file_nbytes != 0 && cog->file_nbytes < want)
-        want = (size_t)cog->file_nbytes;
     cog->head = lc__malloc(&cog->alloc, want);
     if (cog->head == NULL) {
         status = lc__error(&cog->err, LC_ENOMEM, "out of memory");
@@ -178,6 +175,12 @@ static int open_on_io(struct lc__io *io, const struct lc_cog_options *opts,
     if (status < 0)
         goto fail;
     cog->head_nbytes = req.nread;
+    uint64_t size = 0;
+    if (lc__io_size(io, &size, &cog->err) == LC_OK)
+        cog->file_nbytes = size;
+    else if (cog->head_nbytes < want)
+        cog->file_nbytes = cog->head_nbytes; /* the prefix was all of it */
+    lc__error_clear(&cog->err);
     status = lc__tiff_parse(cog);
     if (status < 0)
         goto fail;
@@ -214,7 +217,7 @@ int lc_cog_open_ex(const char *href, const struct lc_cog_options *opts,
     *cog_ret = NULL;
     int status = check_options(opts, &o, &err);
     if (status == LC_OK)
-        status = lc__io_open_href(href, &o.allocator, &io, &err);
+        status = lc__io_open_href(href, o.store, &o.allocator, &io, &err);
     if (status == LC_OK)
         status = open_on_io(io, &o, cog_ret, &err);
     return lc__publish(&err, status);
@@ -302,6 +305,12 @@ int lc_cog_get_info(const struct lc_cog *cog, struct lc_cog_info *info)
     info->offset = cog->offset;
     info->file_nbytes = cog->file_nbytes;
     lc__io_stats(cog->io, &info->nrequests, &info->nbytes_read);
+    const struct lc_io_stats *net =
+        lc__io_net_stats((struct lc__io *)(uintptr_t)cog->io);
+    info->http_requests = net->requests;
+    info->http_retries = net->retries;
+    info->coalesced_ranges = net->coalesced_ranges;
+    info->wait_s = net->wait_s;
     return LC_OK;
 }
 
@@ -540,6 +549,24 @@ static int prefix_error(struct lc_cog *cog, int status)
     return lc__error(&cog->err, status, "%s: %s", lc__io_name(cog->io), msg);
 }
 
+/* Reads the requests pointed to by fetch (scattered in memory) as one
+ * batch. */
+static int read_scattered(struct lc_cog *cog,
+                          struct lc_range_request *const *fetch, size_t n)
+{
+    struct lc_range_request *batch = lc__calloc(&cog->alloc, n, sizeof(*batch));
+
+    if (batch == NULL)
+        return lc__error(&cog->err, LC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        batch[i] = *fetch[i];
+    int status = lc__io_read(cog->io, batch, n, false, &cog->err);
+    for (size_t i = 0; i < n; i++)
+        fetch[i]->nread = batch[i].nread;
+    lc__free(&cog->alloc, batch);
+    return status;
+}
+
 /* Reads, decodes and copies one row of blocks of one plane. */
 static int read_block_row(struct lc_cog *cog, const struct read_job *job,
                           uint32_t plane, uint32_t by, uint32_t bx0,
@@ -568,8 +595,13 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
 
     /* One batched read for every non-empty block of the row. */
     struct lc_range_request *reqs = lc__calloc(&cog->alloc, n, sizeof(*reqs));
-    if (reqs == NULL)
+    struct lc_range_request **fetch =
+        lc__calloc(&cog->alloc, n, sizeof(*fetch));
+    if (reqs == NULL || fetch == NULL) {
+        lc__free(&cog->alloc, reqs);
+        lc__free(&cog->alloc, fetch);
         return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name);
+    }
     size_t nreqs = 0;
     status = LC_OK;
     for (size_t i = 0; i < n && status == LC_OK; i++) {
@@ -601,8 +633,20 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
             status = lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name);
         nreqs++;
     }
-    if (status == LC_OK)
-        status = lc__io_read(cog->io, reqs, nreqs, false, &cog->err);
+    /* Blocks inside the prefix fetched at open need no request: small COGs
+     * often hold all their tiles there. The others are read in one batch. */
+    size_t nfetch = 0;
+    for (size_t i = 0; i < nreqs && status == LC_OK; i++) {
+        struct lc_range_request *q = &reqs[i];
+        if (q->offset + q->nbytes <= cog->head_nbytes) {
+            memcpy(q->buf, cog->head + q->offset, q->nbytes);
+            q->nread = q->nbytes;
+        } else {
+            fetch[nfetch++] = q;
+        }
+    }
+    if (status == LC_OK && nfetch > 0)
+        status = read_scattered(cog, fetch, nfetch);
 
     size_t r = 0;
     for (size_t i = 0; i < n && status == LC_OK; i++) {
@@ -625,6 +669,7 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
     for (size_t i = 0; i < nreqs; i++)
         lc__free(&cog->alloc, reqs[i].buf);
     lc__free(&cog->alloc, reqs);
+    lc__free(&cog->alloc, fetch);
     return status;
 }
 

@@ -28,6 +28,7 @@
 # Everything listens on 127.0.0.1 only, on ports picked by the kernel.
 # LAZYCOGS_WORLD_DIR overrides where the ci world lives; LAZYCOGS_S3_UPLOAD=http
 # makes s3_server upload through the S3 API instead of moto's backend.
+import contextlib
 import json
 import logging
 import os
@@ -180,6 +181,7 @@ class S3World:
     items_ndjson: Path
     keys: List[str] = field(default_factory=list)  # every uploaded key
     _clients: list = field(default_factory=list, repr=False)
+    _iam_key: tuple = field(default=(), repr=False)
 
     def key(self, relpath) -> str:
         """Object key of a file given relative to the world directory."""
@@ -209,6 +211,30 @@ class S3World:
         self._clients.append(client)
         return client
 
+    @contextlib.contextmanager
+    def signature_checks(self):
+        """While active, moto verifies every request's SigV4 signature
+        against the keys of IAM users; yields (access_key_id, secret) of a
+        user allowed to read everything. Outside it, any key is accepted."""
+        from moto import settings
+
+        iam = boto3_client("iam", self)
+        if not self._iam_key:
+            iam.create_user(UserName="lazycogs-reader")
+            iam.put_user_policy(
+                UserName="lazycogs-reader", PolicyName="read",
+                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+            key = iam.create_access_key(UserName="lazycogs-reader")["AccessKey"]
+            self._iam_key = (key["AccessKeyId"], key["SecretAccessKey"])
+        iam.close()
+        saved = settings.INITIAL_NO_AUTH_ACTION_COUNT
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+        try:
+            yield self._iam_key
+        finally:
+            settings.INITIAL_NO_AUTH_ACTION_COUNT = saved
+
     def env(self) -> Dict[str, str]:
         """Standard AWS SDK variables pointing a subprocess at this server."""
         return {
@@ -220,6 +246,16 @@ class S3World:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
+
+
+def boto3_client(service: str, world: "S3World"):
+    """A boto3 client of another moto service on the same endpoint."""
+    import boto3
+
+    return boto3.session.Session().client(
+        service, endpoint_url=world.endpoint_url, region_name=world.region,
+        aws_access_key_id=world.access_key_id,
+        aws_secret_access_key=world.secret_access_key)
 
 
 def _put_objects_in_process(bucket, keys_and_paths) -> bool:

@@ -747,7 +747,8 @@ def test_stop_closes_keep_alive_connections_and_threads(http_server, site):
     assert time.monotonic() - began < 1.5
     conn.close()
     assert not [t for t in threading.enumerate()
-                if t.name.startswith(("serve-conn-", f"serve-{port}"))]
+                if t.name == f"serve-{port}"
+                or t.name.startswith(f"serve-{port}-")]
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     srv.stop()  # idempotent

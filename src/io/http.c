@@ -1,0 +1,690 @@
+/* http.c - ranged GETs on one I/O thread: curl multi, validation, retries. */
+/* SPDX-License-Identifier: MIT */
+#include "../common/common.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../common/alloc.h"
+#include "http.h"
+
+/*
+ * State of one transfer while the engine owns it. A transfer waiting for
+ * its backoff sits in `delayed`; one ready to start sits in `queue`; one
+ * running has an easy handle in the multi handle. All lists are guarded by
+ * engine.mu; the fields below `easy` are touched only by the I/O thread.
+ */
+struct job {
+    struct lc__http_transfer *t;
+    struct lc__http_config config;
+    struct batch *batch;
+    struct job *next;
+    uint64_t not_before_ns; /* for delayed jobs */
+
+    CURL *easy;
+    struct curl_slist *headers;
+    char range[64];
+    size_t received;      /* bytes of the range written to t->buf */
+    uint64_t skip;        /* bytes still to skip of a 200 answer */
+    bool checked;         /* status and Content-Range looked at */
+    bool whole_body_mode; /* a 200 answer to a range request */
+    bool done_early;      /* stopped reading once the range was complete */
+    int fail;             /* LC_OK or a non-retryable failure seen */
+    bool retryable_fail;  /* truncated, reset, 5xx, 429 */
+    long status;
+    uint64_t cr_first, cr_last, cr_total; /* Content-Range of the answer */
+    bool has_cr;
+    double retry_after_s; /* from Retry-After, or -1 */
+    uint64_t started_ns;
+    char error_body[160];
+    size_t error_body_len;
+};
+
+struct batch {
+    size_t pending;
+    pthread_cond_t cv;
+    struct lc__http_counters counters;
+};
+
+static struct {
+    pthread_once_t once;
+    int init_status;
+    pthread_mutex_t mu;
+    pthread_t thread;
+    CURLM *multi;
+    CURLSH *share;
+    struct job *queue_head, *queue_tail;
+    struct job *delayed;
+    size_t running;
+    unsigned max_in_flight;
+    struct lc__http_counters total;
+    uint64_t rng;
+} engine = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+#define DEFAULT_CONNECT_TIMEOUT_S 10.0
+#define DEFAULT_FIRST_BYTE_TIMEOUT_S 30.0
+#define DEFAULT_STALL_TIMEOUT_S 30.0
+#define DEFAULT_MAX_ATTEMPTS 5
+#define DEFAULT_RETRY_BASE_S 0.1
+#define DEFAULT_RETRY_MAX_S 10.0
+#define DEFAULT_MAX_PER_HOST 16
+#define DEFAULT_MAX_IN_FLIGHT 64
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void lc__http_redact_url(const char *url, char *dst, size_t cap)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end != NULL ? scheme_end + 3 : url;
+    const char *path = strchr(host, '/');
+    const char *at = strchr(host, '@');
+    const char *query = strchr(url, '?');
+    size_t n = 0;
+
+    /* scheme:// then the host without any user:password@ */
+    if (at != NULL && (path == NULL || at < path)) {
+        n = (size_t)(host - url);
+        snprintf(dst, cap, "%.*s%s", (int)n, url, "REDACTED@");
+        url = at + 1;
+    } else {
+        dst[0] = '\0';
+    }
+    size_t used = strlen(dst);
+    size_t keep = query != NULL ? (size_t)(query - url) : strlen(url);
+    snprintf(dst + used, cap > used ? cap - used : 0, "%.*s%s", (int)keep, url,
+             query != NULL ? "?REDACTED" : "");
+}
+
+/* ---- callbacks (I/O thread) -----------------------------------------------
+ */
+
+static bool starts_with_ci(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+
+    return n >= k && strncasecmp(s, prefix, k) == 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
+{
+    struct job *j = ud;
+    size_t n = size * nitems;
+    char line[256];
+
+    /* A new status line starts the headers of another response (after a
+     * redirect or a 100 Continue): forget what the previous one said. */
+    if (starts_with_ci(data, n, "HTTP/")) {
+        j->has_cr = false;
+        j->retry_after_s = -1;
+        j->t->bucket_region[0] = '\0';
+        return n;
+    }
+    size_t len = n < sizeof(line) - 1 ? n : sizeof(line) - 1;
+    memcpy(line, data, len);
+    line[len] = '\0';
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+        line[--len] = '\0';
+    if (starts_with_ci(line, len, "content-range:")) {
+        unsigned long long a, b, total;
+        const char *v = line + 14;
+        while (*v == ' ')
+            v++;
+        if (sscanf(v, "bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
+            j->has_cr = true;
+            j->cr_first = a;
+            j->cr_last = b;
+            j->cr_total = total;
+        } else if (sscanf(v, "bytes */%llu", &total) == 1) {
+            j->cr_total = total;
+        }
+    } else if (starts_with_ci(line, len, "retry-after:")) {
+        char *end;
+        double s = strtod(line + 12, &end);
+        if (end != line + 12 && s >= 0)
+            j->retry_after_s = s;
+    } else if (starts_with_ci(line, len, "x-amz-bucket-region:")) {
+        const char *v = line + 20;
+        while (*v == ' ')
+            v++;
+        lc__copy_str(j->t->bucket_region, sizeof(j->t->bucket_region), v);
+    }
+    return n;
+}
+
+static void set_fail(struct job *j, int status, bool retryable, const char *fmt,
+                     ...) LC_PRINTF_LIKE(4, 5);
+
+static void set_fail(struct job *j, int status, bool retryable, const char *fmt,
+                     ...)
+{
+    va_list ap;
+
+    if (j->fail != LC_OK)
+        return;
+    j->fail = status;
+    j->retryable_fail = retryable;
+    va_start(ap, fmt);
+    vsnprintf(j->t->message, sizeof(j->t->message), fmt, ap);
+    va_end(ap);
+}
+
+/* Decides, at the first body byte, whether the answer can be kept. */
+static void check_answer(struct job *j)
+{
+    struct lc__http_transfer *t = j->t;
+
+    j->checked = true;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+    if (j->status == 206 && t->nbytes > 0) {
+        uint64_t last = t->offset + t->nbytes - 1;
+        /* The exact range, or the same start cut short by the end of the
+         * object; anything else would put wrong bytes at our offsets. */
+        bool ok = j->has_cr && j->cr_first == t->offset &&
+                  (j->cr_last == last ||
+                   (j->cr_last < last && j->cr_last + 1 == j->cr_total));
+        if (!ok)
+            set_fail(j, LC_ECORRUPT, false,
+                     "206 answer for bytes %" PRIu64 "-%" PRIu64
+                     " carries Content-Range %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                     t->offset, last, j->cr_first, j->cr_last, j->cr_total);
+        t->total_nbytes = j->cr_total;
+    } else if (j->status == 200) {
+        /* The server ignored Range: skip to our offset, stop at its end. */
+        j->whole_body_mode = t->nbytes > 0;
+        j->skip = t->nbytes > 0 ? t->offset : 0;
+        curl_off_t len = -1;
+        curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+        if (len >= 0)
+            t->total_nbytes = (uint64_t)len;
+    }
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct job *j = ud;
+    struct lc__http_transfer *t = j->t;
+    size_t n = size * nmemb;
+
+    if (!j->checked)
+        check_answer(j);
+    if (j->fail != LC_OK)
+        return 0;
+    if (j->status != 200 && j->status != 206) {
+        /* Keep the start of an error body for the message. */
+        size_t room = sizeof(j->error_body) - 1 - j->error_body_len;
+        size_t k = n < room ? n : room;
+        memcpy(j->error_body + j->error_body_len, data, k);
+        j->error_body_len += k;
+        j->error_body[j->error_body_len] = '\0';
+        return n;
+    }
+    size_t cap = t->nbytes > 0 ? t->nbytes : 0;
+    if (j->whole_body_mode && j->skip > 0) {
+        size_t k = j->skip < n ? (size_t)j->skip : n;
+        j->skip -= k;
+        data += k;
+        n -= k;
+        if (n == 0)
+            return size * nmemb;
+    }
+    if (t->nbytes == 0) {
+        set_fail(j, LC_EINVAL, false, "a GET without a range");
+        return 0;
+    }
+    if (n > cap - j->received) {
+        if (!j->whole_body_mode) {
+            set_fail(j, LC_ECORRUPT, false,
+                     "server sent more than the %zu bytes asked for",
+                     t->nbytes);
+            return 0;
+        }
+        n = cap - j->received;
+    }
+    memcpy(t->buf + j->received, data, n);
+    j->received += n;
+    if (j->whole_body_mode && j->received == cap) {
+        /* Everything needed has arrived: do not read the rest. */
+        j->done_early = true;
+        return 0;
+    }
+    return size * nmemb;
+}
+
+/* Fails transfers that have waited too long for their first byte. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct job *j = ud;
+
+    (void)dltotal;
+    (void)ultotal;
+    (void)ulnow;
+    if (dlnow == 0 && !j->checked &&
+        (double)(now_ns() - j->started_ns) / 1e9 >
+            j->config.first_byte_timeout_s) {
+        set_fail(j, LC_EIO, true, "no first byte within %.1f s",
+                 j->config.first_byte_timeout_s);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- starting and finishing (I/O thread, engine.mu held where noted) ---- */
+
+static int start_job(struct job *j)
+{
+    struct lc__http_transfer *t = j->t;
+    const struct lc__http_config *c = &j->config;
+
+    j->easy = curl_easy_init();
+    if (j->easy == NULL)
+        return LC_ENOMEM;
+    j->received = 0;
+    j->skip = 0;
+    j->checked = false;
+    j->whole_body_mode = false;
+    j->done_early = false;
+    j->fail = LC_OK;
+    j->retryable_fail = false;
+    j->status = 0;
+    j->has_cr = false;
+    j->retry_after_s = -1;
+    j->error_body_len = 0;
+    j->error_body[0] = '\0';
+    j->started_ns = now_ns();
+    t->attempts++;
+
+    CURL *e = j->easy;
+    curl_easy_setopt(e, CURLOPT_URL, t->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, j);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_SHARE, engine.share);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    /* Credentials never follow a redirect to another host. */
+    curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(c->connect_timeout_s * 1000));
+    /* A transfer with no byte for stall_timeout_s is abandoned (and
+     * retried): low-speed limit of 1 byte/s over that time. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)ceil(c->stall_timeout_s));
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+    if (c->ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    if (c->use_netrc)
+        curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+    if (c->bearer_token != NULL) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, c->bearer_token);
+    }
+    if (t->nbytes > 0) {
+        snprintf(j->range, sizeof(j->range), "%" PRIu64 "-%" PRIu64, t->offset,
+                 t->offset + t->nbytes - 1);
+        curl_easy_setopt(e, CURLOPT_RANGE, j->range);
+    }
+    curl_slist_free_all(j->headers);
+    j->headers = NULL;
+    for (size_t i = 0; i < t->nheaders; i++) {
+        struct curl_slist *h = curl_slist_append(j->headers, t->headers[i]);
+        if (h == NULL)
+            return LC_ENOMEM;
+        j->headers = h;
+    }
+    if (j->headers != NULL)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
+    if (curl_multi_add_handle(engine.multi, e) != CURLM_OK)
+        return LC_EIO;
+    engine.running++;
+    return LC_OK;
+}
+
+/* Failures of the connection or the transfer, worth another attempt. (An
+ * if-chain: a switch over curl's enum would have to list all of it.) */
+static bool retryable_curl(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
+           rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+           rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING ||
+           rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM ||
+           rc == CURLE_SSL_CONNECT_ERROR;
+}
+
+/* Next random number for backoff jitter (xorshift; quality is no issue). */
+static double jitter(void)
+{
+    engine.rng ^= engine.rng << 13;
+    engine.rng ^= engine.rng >> 7;
+    engine.rng ^= engine.rng << 17;
+    return (double)(engine.rng >> 11) / (double)(1ull << 53);
+}
+
+/* Classifies a finished attempt; returns true when it should be retried.
+ * Sets t->status and t->message for a final outcome. */
+static bool judge(struct job *j, CURLcode rc)
+{
+    struct lc__http_transfer *t = j->t;
+
+    if (!j->checked && rc == CURLE_OK)
+        check_answer(j);
+    t->http_status = j->status;
+    if (j->fail != LC_OK) {
+        /* Our own checks stopped the transfer. */
+        if (j->retryable_fail && t->attempts < j->config.max_attempts)
+            return true;
+        t->status = j->fail;
+        return false;
+    }
+    bool ok_code = rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && j->done_early);
+    if (!ok_code) {
+        snprintf(t->message, sizeof(t->message), "%s", curl_easy_strerror(rc));
+        if (retryable_curl(rc) && t->attempts < j->config.max_attempts)
+            return true;
+        t->status = LC_EIO;
+        return false;
+    }
+    if (j->status == 206 || j->status == 200) {
+        size_t want = t->nbytes;
+        if (j->status == 206 && j->has_cr && j->cr_last + 1 == j->cr_total &&
+            j->cr_last < t->offset + t->nbytes - 1)
+            want = (size_t)(j->cr_last - t->offset + 1);
+        if (j->status == 200 && j->received < want && !j->done_early) {
+            /* The whole object was shorter than our range. */
+            want = j->received;
+        }
+        if (j->received != want) {
+            snprintf(t->message, sizeof(t->message),
+                     "body ended after %zu of %zu bytes", j->received, want);
+            if (t->attempts < j->config.max_attempts)
+                return true;
+            t->status = LC_EIO;
+            return false;
+        }
+        t->nread = j->received;
+        t->status = LC_OK;
+        return false;
+    }
+    if (j->status == 416) {
+        /* The range starts at or past the end of the object. */
+        t->nread = 0;
+        t->status = LC_OK;
+        return false;
+    }
+    snprintf(t->message, sizeof(t->message), "HTTP %ld%s%.120s", j->status,
+             j->error_body_len > 0 ? ": " : "", j->error_body);
+    for (char *p = t->message; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    }
+    if ((j->status >= 500 || j->status == 429) &&
+        t->attempts < j->config.max_attempts)
+        return true;
+    t->status = j->status == 404 ? LC_ENOTFOUND : LC_EHTTP;
+    return false;
+}
+
+/* Called with engine.mu held. */
+static void finish_job(struct job *j)
+{
+    struct batch *b = j->batch;
+
+    curl_slist_free_all(j->headers);
+    j->headers = NULL;
+    b->pending--;
+    if (b->pending == 0)
+        pthread_cond_signal(&b->cv);
+}
+
+static void on_done(CURL *e, CURLcode rc)
+{
+    struct job *j = NULL;
+
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
+    curl_off_t got = 0;
+    curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &got);
+    bool retry = judge(j, rc);
+    curl_multi_remove_handle(engine.multi, e);
+    curl_easy_cleanup(e);
+    j->easy = NULL;
+
+    pthread_mutex_lock(&engine.mu);
+    engine.running--;
+    j->batch->counters.requests++;
+    j->batch->counters.bytes += (uint64_t)(got > 0 ? got : 0);
+    engine.total.requests++;
+    engine.total.bytes += (uint64_t)(got > 0 ? got : 0);
+    if (retry) {
+        double base =
+            j->config.retry_base_s * pow(2.0, (double)(j->t->attempts - 1));
+        double delay =
+            fmin(base, j->config.retry_max_s) * (0.5 + 0.5 * jitter());
+        if (j->retry_after_s >= 0)
+            delay = fmin(j->retry_after_s, j->config.retry_max_s);
+        j->not_before_ns = now_ns() + (uint64_t)(delay * 1e9);
+        j->next = engine.delayed;
+        engine.delayed = j;
+        j->batch->counters.retries++;
+        engine.total.retries++;
+    } else {
+        finish_job(j);
+    }
+    pthread_mutex_unlock(&engine.mu);
+}
+
+/* Moves due delayed jobs to the queue and starts queued jobs while there
+ * is room; returns the ms until the next delayed job is due (or -1). */
+static long admit_jobs(void)
+{
+    uint64_t now = now_ns();
+    long wait_ms = -1;
+
+    pthread_mutex_lock(&engine.mu);
+    struct job **pp = &engine.delayed;
+    while (*pp != NULL) {
+        struct job *j = *pp;
+        if (j->not_before_ns <= now) {
+            *pp = j->next;
+            j->next = NULL;
+            if (engine.queue_tail != NULL)
+                engine.queue_tail->next = j;
+            else
+                engine.queue_head = j;
+            engine.queue_tail = j;
+        } else {
+            long ms = (long)((j->not_before_ns - now) / 1000000u) + 1;
+            if (wait_ms < 0 || ms < wait_ms)
+                wait_ms = ms;
+            pp = &j->next;
+        }
+    }
+    while (engine.queue_head != NULL && engine.running < engine.max_in_flight) {
+        struct job *j = engine.queue_head;
+        engine.queue_head = j->next;
+        if (engine.queue_head == NULL)
+            engine.queue_tail = NULL;
+        j->next = NULL;
+        int status = start_job(j);
+        if (status < 0) {
+            if (j->easy != NULL)
+                curl_easy_cleanup(j->easy);
+            j->easy = NULL;
+            j->t->status = status;
+            snprintf(j->t->message, sizeof(j->t->message),
+                     "could not start the transfer");
+            finish_job(j);
+        }
+    }
+    pthread_mutex_unlock(&engine.mu);
+    return wait_ms;
+}
+
+static void *io_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        long wait_ms = admit_jobs();
+        int still = 0;
+        curl_multi_perform(engine.multi, &still);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(engine.multi, &left)) != NULL) {
+            if (msg->msg == CURLMSG_DONE)
+                on_done(msg->easy_handle, msg->data.result);
+        }
+        long curl_ms = -1;
+        curl_multi_timeout(engine.multi, &curl_ms);
+        long timeout = 1000;
+        if (curl_ms >= 0 && curl_ms < timeout)
+            timeout = curl_ms;
+        if (wait_ms >= 0 && wait_ms < timeout)
+            timeout = wait_ms;
+        if (still > 0 || timeout > 0)
+            curl_multi_poll(engine.multi, NULL, 0, (int)timeout, NULL);
+    }
+    return NULL;
+}
+
+static void engine_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        engine.init_status = LC_EIO;
+        return;
+    }
+    engine.multi = curl_multi_init();
+    engine.share = curl_share_init();
+    if (engine.multi == NULL || engine.share == NULL) {
+        engine.init_status = LC_ENOMEM;
+        return;
+    }
+    /* DNS answers and TLS sessions are reused across transfers; only the
+     * I/O thread uses the share handle, so it needs no lock functions. */
+    curl_share_setopt(engine.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(engine.share, CURLSHOPT_SHARE,
+                      CURL_LOCK_DATA_SSL_SESSION);
+    curl_multi_setopt(engine.multi, CURLMOPT_PIPELINING,
+                      (long)CURLPIPE_MULTIPLEX);
+    engine.max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+    curl_multi_setopt(engine.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)DEFAULT_MAX_PER_HOST);
+    engine.rng = 0x9E3779B97F4A7C15ull ^ now_ns();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&engine.thread, &attr, io_thread, NULL) != 0)
+        engine.init_status = LC_EIO;
+    pthread_attr_destroy(&attr);
+}
+
+static void fill_defaults(struct lc__http_config *c)
+{
+    if (c->connect_timeout_s <= 0)
+        c->connect_timeout_s = DEFAULT_CONNECT_TIMEOUT_S;
+    if (c->first_byte_timeout_s <= 0)
+        c->first_byte_timeout_s = DEFAULT_FIRST_BYTE_TIMEOUT_S;
+    if (c->stall_timeout_s <= 0)
+        c->stall_timeout_s = DEFAULT_STALL_TIMEOUT_S;
+    if (c->max_attempts == 0)
+        c->max_attempts = DEFAULT_MAX_ATTEMPTS;
+    if (c->retry_base_s <= 0)
+        c->retry_base_s = DEFAULT_RETRY_BASE_S;
+    if (c->retry_max_s <= 0)
+        c->retry_max_s = DEFAULT_RETRY_MAX_S;
+    if (c->max_connections_per_host == 0)
+        c->max_connections_per_host = DEFAULT_MAX_PER_HOST;
+    if (c->max_in_flight == 0)
+        c->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+}
+
+int lc__http_run(struct lc__http_transfer *transfers, size_t n,
+                 const struct lc__http_config *config,
+                 struct lc__http_counters *counters, struct lc__errbuf *err)
+{
+    struct lc__http_config c = *config;
+
+    if (n == 0)
+        return LC_OK;
+    pthread_once(&engine.once, engine_init);
+    LC_RETURN_IF(engine.init_status < 0, err, engine.init_status,
+                 "the HTTP engine could not start");
+    fill_defaults(&c);
+    struct job *jobs = lc__calloc(NULL, n, sizeof(*jobs));
+    LC_RETURN_IF(jobs == NULL, err, LC_ENOMEM, "out of memory");
+    struct batch b = {.pending = n};
+    pthread_cond_init(&b.cv, NULL);
+    for (size_t i = 0; i < n; i++) {
+        transfers[i].status = LC_OK;
+        transfers[i].nread = 0;
+        transfers[i].attempts = 0;
+        transfers[i].message[0] = '\0';
+        transfers[i].bucket_region[0] = '\0';
+        jobs[i].t = &transfers[i];
+        jobs[i].config = c;
+        jobs[i].batch = &b;
+    }
+    uint64_t t0 = now_ns();
+    pthread_mutex_lock(&engine.mu);
+    /* The most recent limits apply to the whole process. */
+    engine.max_in_flight = c.max_in_flight;
+    curl_multi_setopt(engine.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)c.max_connections_per_host);
+    for (size_t i = 0; i < n; i++) {
+        if (engine.queue_tail != NULL)
+            engine.queue_tail->next = &jobs[i];
+        else
+            engine.queue_head = &jobs[i];
+        engine.queue_tail = &jobs[i];
+    }
+    pthread_mutex_unlock(&engine.mu);
+    curl_multi_wakeup(engine.multi);
+
+    pthread_mutex_lock(&engine.mu);
+    while (b.pending > 0)
+        pthread_cond_wait(&b.cv, &engine.mu);
+    uint64_t waited = now_ns() - t0;
+    b.counters.wait_ns = waited;
+    engine.total.wait_ns += waited;
+    pthread_mutex_unlock(&engine.mu);
+    pthread_cond_destroy(&b.cv);
+    lc__free(NULL, jobs);
+    if (counters != NULL) {
+        counters->requests += b.counters.requests;
+        counters->bytes += b.counters.bytes;
+        counters->retries += b.counters.retries;
+        counters->wait_ns += b.counters.wait_ns;
+    }
+    return LC_OK;
+}
+
+void lc__http_process_counters(struct lc__http_counters *out)
+{
+    pthread_mutex_lock(&engine.mu);
+    *out = engine.total;
+    pthread_mutex_unlock(&engine.mu);
+}
