@@ -204,6 +204,27 @@ LC_API int lc_store_open(const char *url, const struct lc_store_options *opts,
 /* Drops the caller's reference; NULL does nothing. */
 LC_API void lc_store_close(struct lc_store *store);
 
+/* One byte range to read: nbytes bytes from offset into buf; nread says
+ * how many arrived (fewer only where the object ends). */
+struct lc_range_request {
+    uint64_t offset;
+    size_t nbytes;
+    uint8_t *buf;
+    size_t nread;
+};
+
+/*
+ * Reads byte ranges of the object at href, all at once: a remote store
+ * merges neighbouring ranges and runs the requests concurrently. store may
+ * be NULL (a default store for href's root). Returns LC_OK (check each
+ * nread), or LC_EINVAL, LC_ENOTFOUND, LC_EIO, LC_EHTTP, LC_ECORRUPT,
+ * LC_ENOMEM with lc_errmsg() naming the object and what was tried.
+ * Thread-safe.
+ */
+LC_API int lc_store_read_ranges(struct lc_store *store, const char *href,
+                                struct lc_range_request *requests,
+                                size_t nrequests);
+
 /* Counters of remote reads. */
 struct lc_io_stats {
     size_t struct_size;        /* set by the caller */
@@ -372,13 +393,6 @@ LC_API int lc_cog_read_mask(struct lc_cog *cog, size_t level,
  * errmsg (errmsg_cap bytes). size (may be NULL) returns the object's size.
  * close (may be NULL) is called once by lc_cog_close.
  */
-struct lc_range_request {
-    uint64_t offset;
-    size_t nbytes;
-    uint8_t *buf;
-    size_t nread;
-};
-
 struct lc_io_methods {
     size_t struct_size; /* sizeof(struct lc_io_methods) */
     int (*read)(void *opaque, struct lc_range_request *requests,

@@ -245,6 +245,81 @@ static PyTypeObject StoreType = {
     .tp_methods = store_methods,
 };
 
+/* read_ranges(href, [(offset, nbytes), ...], store=None) -> list[bytes]:
+ * all ranges in one batch, without the GIL. */
+static PyObject *ext_read_ranges(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"href", "ranges", "store", NULL};
+    const char *href;
+    PyObject *ranges, *store_obj = Py_None, *result = NULL;
+    struct lc_store *store = NULL;
+
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sO|O", kwlist, &href, &ranges,
+                                     &store_obj))
+        return NULL;
+    if (store_obj != Py_None) {
+        if (!PyObject_TypeCheck(store_obj, &StoreType)) {
+            PyErr_SetString(PyExc_TypeError, "store must be a lazycogs store");
+            return NULL;
+        }
+        store = ((StoreObject *)store_obj)->store;
+    }
+    PyObject *seq = PySequence_Fast(ranges, "ranges: a sequence of pairs");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    struct lc_range_request *reqs =
+        PyMem_RawCalloc((size_t)(n > 0 ? n : 1), sizeof(*reqs));
+    PyObject **bufs = PyMem_RawCalloc((size_t)(n > 0 ? n : 1), sizeof(*bufs));
+    if (reqs == NULL || bufs == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned long long off;
+        Py_ssize_t len;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "Kn", &off,
+                              &len))
+            goto out;
+        if (len < 0) {
+            PyErr_SetString(PyExc_ValueError, "negative range length");
+            goto out;
+        }
+        bufs[i] = PyBytes_FromStringAndSize(NULL, len);
+        if (bufs[i] == NULL)
+            goto out;
+        reqs[i].offset = off;
+        reqs[i].nbytes = (size_t)len;
+        reqs[i].buf = (uint8_t *)PyBytes_AS_STRING(bufs[i]);
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS status =
+        lc_store_read_ranges(store, href, reqs, (size_t)n);
+    Py_END_ALLOW_THREADS if (status < 0)
+    {
+        raise_status(status);
+        goto out;
+    }
+    result = PyList_New(n);
+    for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
+        if (reqs[i].nread < reqs[i].nbytes &&
+            _PyBytes_Resize(&bufs[i], (Py_ssize_t)reqs[i].nread) < 0) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, i, bufs[i]);
+        bufs[i] = NULL;
+    }
+out:
+    for (Py_ssize_t i = 0; bufs != NULL && i < n; i++)
+        Py_XDECREF(bufs[i]);
+    PyMem_RawFree(bufs);
+    PyMem_RawFree(reqs);
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyObject *ext_process_stats(PyObject *self, PyObject *args)
 {
     struct lc_io_stats st = {.struct_size = sizeof(st)};
@@ -518,6 +593,9 @@ static PyTypeObject CogType = {
 };
 
 static PyMethodDef ext_methods[] = {
+    {"read_ranges", (PyCFunction)(void (*)(void))ext_read_ranges,
+     METH_VARARGS | METH_KEYWORDS,
+     "read_ranges(href, ranges, store=None) -> list[bytes]"},
     {"process_stats", ext_process_stats, METH_NOARGS,
      "process_stats() -> dict\n\nRemote-read counters of the process."},
     {"set_error_factory", ext_set_error_factory, METH_O,

@@ -25,6 +25,7 @@ from . import _ext
 
 __all__ = [
     "AzureStore",
+    "get_ranges",
     "GCSStore",
     "HTTPStore",
     "LocalStore",
@@ -273,3 +274,19 @@ def as_store(store: Any) -> Store | None:
     if kind == "LocalStore":
         return LocalStore(str(prefix) if prefix else None)
     raise TypeError(f"unsupported obstore store {kind}")
+
+
+def get_ranges(store: Any, path: str, *, starts: list[int],
+               ends: list[int] | None = None,
+               lengths: list[int] | None = None) -> list[bytes]:
+    """Byte ranges of one object, fetched together (obstore's signature:
+    ``ends`` are exclusive). ``path`` is a full URL or relative to the
+    store's root; store may be None for a full URL."""
+    if (ends is None) == (lengths is None):
+        raise ValueError("give exactly one of ends= or lengths=")
+    if lengths is None:
+        lengths = [e - s for s, e in zip(starts, ends)]
+    if len(lengths) != len(starts):
+        raise ValueError("starts and ends/lengths differ in length")
+    return _ext.read_ranges(path, list(zip(starts, lengths)),
+                            store=as_store(store))

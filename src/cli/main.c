@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char usage_text[] =
     "usage: lazycogs [--version | --help] <command> [args]\n"
@@ -14,7 +15,7 @@ static const char usage_text[] =
     "commands:\n"
     "  version    print the library version\n"
     "  errors     list the library's status codes, names and meanings\n"
-    "  info HREF [--json]\n"
+    "  info HREF [--json] [store options: lazycogs info --help]\n"
     "             describe a GeoTIFF: size, blocks, data type, compression,\n"
     "             overviews, mask, CRS, geotransform, nodata, and the bytes\n"
     "             read to learn all that\n"
@@ -204,27 +205,134 @@ static void print_info_text(const char *href, struct lc_cog *cog,
            info->nbytes_read, info->nrequests, info->file_nbytes);
 }
 
+/* Store options shared by every command that reads: returns 1 when
+ * argv[*i] (and maybe its value) was one, 0 when not, -1 on a bad value. */
+static int parse_store_option(int argc, char **argv, int *i,
+                              struct lc_store_options *o, bool *any)
+{
+    const char *a = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    struct {
+        const char *name;
+        const char **slot;
+    } strings[] = {{"--region", &o->region},
+                   {"--endpoint", &o->endpoint},
+                   {"--profile", &o->profile},
+                   {"--ca-file", &o->ca_file},
+                   {"--azure-sas", &o->azure_sas}};
+    struct {
+        const char *name;
+        int *slot;
+    } flags[] = {{"--skip-signature", &o->skip_signature},
+                 {"--request-payer", &o->request_payer},
+                 {"--virtual-hosted-style", &o->virtual_hosted_style},
+                 {"--netrc", &o->use_netrc},
+                 {"--insecure", &o->insecure}};
+    struct {
+        const char *name;
+        double *slot;
+    } seconds[] = {{"--connect-timeout", &o->connect_timeout_s},
+                   {"--first-byte-timeout", &o->first_byte_timeout_s},
+                   {"--timeout", &o->stall_timeout_s}};
+
+    for (size_t k = 0; k < LC_ARRAY_SIZE(flags); k++) {
+        if (strcmp(a, flags[k].name) == 0) {
+            *flags[k].slot = 1;
+            *any = true;
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < LC_ARRAY_SIZE(strings); k++) {
+        if (strcmp(a, strings[k].name) == 0) {
+            if (v == NULL)
+                return -1;
+            *strings[k].slot = v;
+            *any = true;
+            (*i)++;
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < LC_ARRAY_SIZE(seconds); k++) {
+        if (strcmp(a, seconds[k].name) == 0) {
+            char *end;
+            if (v == NULL)
+                return -1;
+            *seconds[k].slot = strtod(v, &end);
+            if (*end != '\0' || *seconds[k].slot <= 0)
+                return -1;
+            *any = true;
+            (*i)++;
+            return 1;
+        }
+    }
+    if (strcmp(a, "--max-attempts") == 0 || strcmp(a, "--coalesce-gap") == 0) {
+        char *end;
+        if (v == NULL)
+            return -1;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*end != '\0' || n == 0)
+            return -1;
+        if (a[2] == 'm')
+            o->max_attempts = (unsigned)n;
+        else
+            o->coalesce_gap_nbytes = (size_t)n;
+        *any = true;
+        (*i)++;
+        return 1;
+    }
+    return 0;
+}
+
+static const char store_usage[] =
+    "store options (for http(s)://, s3://, gs:// hrefs):\n"
+    "  --region R  --endpoint URL  --profile NAME  --skip-signature\n"
+    "  --request-payer  --virtual-hosted-style  --ca-file PEM  --insecure\n"
+    "  --netrc  --azure-sas TOKEN  --connect-timeout S  --first-byte-timeout "
+    "S\n"
+    "  --timeout S (stall)  --max-attempts N  --coalesce-gap BYTES\n"
+    "credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,\n"
+    "  or ~/.aws/credentials (AWS_PROFILE, --profile)\n";
+
 static int cmd_info(int argc, char **argv)
 {
     const char *href = NULL;
-    bool json = false;
+    bool json = false, any_store_option = false;
+    struct lc_store_options so = {.struct_size = sizeof(so)};
 
     for (int i = 2; i < argc; i++) {
+        int r = parse_store_option(argc, argv, &i, &so, &any_store_option);
+        if (r < 0) {
+            fprintf(stderr, "lazycogs: bad or missing value for %s\n", argv[i]);
+            return 2;
+        }
+        if (r > 0)
+            continue;
         if (strcmp(argv[i], "--json") == 0)
             json = true;
-        else if (href == NULL)
+        else if (href == NULL && argv[i][0] != '-')
             href = argv[i];
         else
             href = "";
     }
     if (href == NULL || href[0] == '\0') {
-        fputs("usage: lazycogs info HREF [--json]\n", stderr);
+        fprintf(stderr,
+                "usage: lazycogs info HREF [--json] [store options]"
+                "\n%s",
+                store_usage);
         return 2;
     }
-    struct lc_cog *cog;
-    int status = lc_cog_open(href, &cog);
+    struct lc_cog_options co = {.struct_size = sizeof(co)};
+    struct lc_store *store = NULL;
+    int status = LC_OK;
+    if (any_store_option)
+        status = lc_store_open(href, &so, &store);
+    co.store = store;
+    struct lc_cog *cog = NULL;
+    if (status == LC_OK)
+        status = lc_cog_open_ex(href, &co, &cog);
     if (status < 0) {
         fprintf(stderr, "lazycogs: %s: %s\n", lc_err_name(status), lc_errmsg());
+        lc_store_close(store);
         return 1;
     }
     struct lc_cog_info info = {.struct_size = sizeof(info)};
@@ -234,6 +342,7 @@ static int cmd_info(int argc, char **argv)
     else
         print_info_text(href, cog, &info);
     lc_cog_close(cog);
+    lc_store_close(store);
     return 0;
 }
 

@@ -339,8 +339,13 @@ static int start_job(struct job *j)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
     if (c->ca_file != NULL)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-    if (c->use_netrc)
+    if (c->use_netrc) {
+        /* $NETRC names another file, as for most tools that read one. */
+        const char *netrc = getenv("NETRC");
         curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+        if (netrc != NULL && netrc[0] != '\0')
+            curl_easy_setopt(e, CURLOPT_NETRC_FILE, netrc);
+    }
     if (c->bearer_token != NULL) {
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
         curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, c->bearer_token);

@@ -1085,3 +1085,19 @@ int lc__io_open_href(const char *href, struct lc_store *store,
     lc_store_close(s);
     return status;
 }
+
+int lc_store_read_ranges(struct lc_store *store, const char *href,
+                         struct lc_range_request *requests, size_t nrequests)
+{
+    struct lc__errbuf err = {0};
+    struct lc__io *io;
+
+    if (requests == NULL && nrequests > 0)
+        return lc__publish(NULL, LC_EINVAL);
+    int status = lc__io_open_href(href, store, NULL, &io, &err);
+    if (status == LC_OK) {
+        status = lc__io_read(io, requests, nrequests, true, &err);
+        lc__io_close(io);
+    }
+    return lc__publish(&err, status);
+}

@@ -365,3 +365,39 @@ def test_process_stats_grow(http_world, ci_world):
     after = _ext.process_stats()
     assert after["requests"] > before["requests"]
     assert after["bytes"] > before["bytes"]
+
+
+def test_azure_sas_is_appended(http_server, ci_world):
+    rel = _rel(ci_world, _red(ci_world))
+    srv = http_server()
+    store = HTTPStore.from_url(srv.url, azure_sas="sv=2024&sig=abc%2Fdef")
+    lazycogs.read_cog(rel, store=store, window=(0, 0, 2, 2))
+    assert srv.log and all(e["path"].endswith("?sv=2024&sig=abc%2Fdef")
+                           for e in srv.log)
+
+
+def test_netrc_credentials(http_server, ci_world, tmp_path, monkeypatch):
+    rel = _rel(ci_world, _red(ci_world))
+    srv = http_server()
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login earthdata password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    store = HTTPStore.from_url(srv.url, use_netrc=True)
+    lazycogs.read_cog(f"{srv.url}/{rel}", store=store, window=(0, 0, 2, 2))
+    assert {e["auth"] for e in srv.log} == {"Basic"}
+    plain = HTTPStore.from_url(srv.url)
+    srv.clear_log()
+    lazycogs.read_cog(f"{srv.url}/{rel}", store=plain, window=(0, 0, 2, 2))
+    assert {e["auth"] for e in srv.log} == {None}
+
+
+def test_get_ranges(http_world, ci_world):
+    path = _red(ci_world)
+    data = path.read_bytes()
+    from lazycogs.store import get_ranges
+    got = get_ranges(HTTPStore.from_url(http_world.url),
+                     http_world.href(_rel(ci_world, path)),
+                     starts=[0, 100, len(data) - 10, len(data) + 5],
+                     lengths=[8, 1000, 50, 4])
+    assert got == [data[:8], data[100:1100], data[-10:], b""]
