@@ -57,7 +57,7 @@
 #   SPEC  := "" | RULE (";" RULE)*         whitespace around tokens is ignored
 #   RULE  := KIND ("," KEY "=" VALUE)*
 #   KIND  := "503" | "429" | any status 400..599 | "reset" | "truncate"
-#            | "stall" | "ignore-range" | "delay"
+#            | "stall" | "ignore-range" | "delay" | "redirect"
 #   KEYs  (values must not contain "," or ";"):
 #     path=GLOB      fnmatch pattern on the percent-decoded URL path without
 #                    query, e.g. "*.tif" or "/a/b/B04.tif" (default "*")
@@ -76,6 +76,7 @@
 #                    delay: extra wait before the response starts (default 1)
 #     bytes=N        reset / truncate / stall: body bytes sent before the
 #                    fault strikes (default: half of the body, rounded down)
+#     location=URL   redirect: answer 302 with Location URL + request target
 #   Kinds:
 #     503, 429, 4xx/5xx  answer with that status, a short text body and, for
 #                        429/503 or when retry_after is given, Retry-After;
@@ -88,6 +89,7 @@
 #                  then close.
 #     ignore-range answer 200 with the whole file although Range was sent.
 #     delay        wait `seconds` before the (otherwise normal) response.
+#     redirect     answer 302 Found to location + the request target.
 #   reset / truncate / stall responses carry "Connection: close".  Status
 #   faults apply whether or not the file exists; the others only to files.
 #   Evaluation: for each request the rules are tried in order.  A rule "sees"
@@ -171,7 +173,7 @@ CHUNK = 64 * 1024  # file read / socket write granularity
 # --------------------------------------------------------------------------
 
 BODY_FAULTS = ("reset", "truncate", "stall")
-NAMED_KINDS = BODY_FAULTS + ("ignore-range", "delay")
+NAMED_KINDS = BODY_FAULTS + ("ignore-range", "delay", "redirect")
 _INT_KEYS = ("first", "every", "seed", "bytes")
 _FLOAT_KEYS = ("prob", "retry_after", "seconds")
 
@@ -194,6 +196,7 @@ class FaultRule:
     retry_after: Optional[float] = None
     seconds: Optional[float] = None
     nbytes: Optional[int] = None
+    location: Optional[str] = None
     seen: int = field(default=0, compare=False)
     rng: random.Random = field(default=None, compare=False, repr=False)
 
@@ -259,6 +262,8 @@ class FaultRule:
             parts.append(f"seconds={_num(self.seconds)}")
         if self.nbytes is not None:
             parts.append(f"bytes={self.nbytes}")
+        if self.location is not None:
+            parts.append(f"location={self.location}")
         return ",".join(parts)
 
 
@@ -302,6 +307,8 @@ def parse_faults(spec: Optional[str]) -> List[FaultRule]:
             try:
                 if key == "path":
                     args["path"] = value
+                elif key == "location":
+                    args["location"] = value
                 elif key == "method":
                     if value.upper() not in ("GET", "HEAD"):
                         raise ValueError("method must be GET or HEAD")
@@ -576,6 +583,14 @@ class _Handler(BaseHTTPRequestHandler):
             wait += 1.0 if rule.seconds is None else rule.seconds
         if wait > 0:
             owner._stop_event.wait(wait)
+
+        if rule is not None and rule.kind == "redirect":
+            # 302 to the same path under another base URL (another host).
+            body = b"moved\n"
+            self._simple(302, body, {"Location": (rule.location or "")
+                                     + self.path})
+            self._record(started, 302, len(body), fault)
+            return
 
         if rule is not None and rule.status is not None:
             body = f"injected fault {rule.status}\n".encode()

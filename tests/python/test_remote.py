@@ -401,3 +401,30 @@ def test_get_ranges(http_world, ci_world):
                      starts=[0, 100, len(data) - 10, len(data) + 5],
                      lengths=[8, 1000, 50, 4])
     assert got == [data[:8], data[100:1100], data[-10:], b""]
+
+
+@pytest.mark.parametrize("auth", ["bearer", "netrc"])
+def test_redirect_to_another_host_drops_credentials(http_server, ci_world,
+                                                    tmp_path, monkeypatch, auth):
+    """NASA Earthdata style: the first host redirects to another (here
+    'localhost' vs '127.0.0.1'); credentials go to the first host only."""
+    rel = _rel(ci_world, _red(ci_world))
+    target = http_server()
+    target_url = target.url.replace("127.0.0.1", "localhost")
+    front = http_server(faults=f"redirect,location={target_url}")
+    if auth == "bearer":
+        store = HTTPStore.from_url(front.url, bearer_token="tok-123")
+    else:
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login u password p\n"
+                         "machine localhost login other password q\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        store = HTTPStore.from_url(front.url, use_netrc=True)
+    ours = lazycogs.read_cog(f"{front.url}/{rel}", store=store)
+    np.testing.assert_array_equal(ours, _local(_red(ci_world)))
+    assert front.log and all(e["status"] == 302 for e in front.log)
+    assert {e["auth"] for e in front.log} == {"Bearer" if auth == "bearer" else "Basic"}
+    assert target.log and all(e["status"] == 206 for e in target.log)
+    if auth == "bearer":
+        assert {e["auth"] for e in target.log} == {None}
