@@ -34,8 +34,9 @@ python-install:
 	$(PY) -m pip install -q --no-build-isolation --no-deps \
 	    -Ccmake.define.LC_WERROR=$(WERROR) .
 
+# The Python tests also drive C helper programs of the sanitizer build.
 test-python: python-install
-	$(PY) -m pytest
+	LAZYCOGS_BUILD_DIR=$(CURDIR)/build/asan $(PY) -m pytest
 
 demo: setup python-install
 	$(PY) tools/run_demo.py

@@ -8,7 +8,7 @@ ground coordinates for points inside the raster (1e-9 degree, about 0.1 mm).
 
 Environment:
   LAZYCOGS_BUILD_DIR     CMake build folder holding tests/c/test_geokeys
-                         (default /work/main/build/asan); skipped if absent
+                         (default: build/asan of this checkout); skipped if absent
   LAZYCOGS_REALDATA_COG  the real COG folder (default
                          /work/shared/realdata/cog); skipped if absent
 """
@@ -30,8 +30,8 @@ import dump_geokeys  # noqa: E402  (tools/dump_geokeys.py)
 rasterio = pytest.importorskip("rasterio")
 pyproj = pytest.importorskip("pyproj")
 
-BUILD_DIR = Path(os.environ.get("LAZYCOGS_BUILD_DIR",
-                                "/work/main/build/asan"))
+BUILD_DIR = Path(os.environ.get(
+    "LAZYCOGS_BUILD_DIR", Path(__file__).resolve().parents[2] / "build" / "asan"))
 BINARY = BUILD_DIR / "tests" / "c" / "test_geokeys"
 REALDATA = Path(os.environ.get("LAZYCOGS_REALDATA_COG",
                                "/work/shared/realdata/cog"))

@@ -16,7 +16,7 @@ NaN.
 
 Environment:
   LAZYCOGS_BUILD_DIR   CMake build folder holding tests/c/test_mosaic
-                       (default /work/main/build/asan); skipped if absent
+                       (default: build/asan of this checkout); skipped if absent
 """
 # SPDX-License-Identifier: MIT
 import os
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BUILD_DIR = Path(os.environ.get("LAZYCOGS_BUILD_DIR", "/work/main/build/asan"))
+BUILD_DIR = Path(os.environ.get(
+    "LAZYCOGS_BUILD_DIR", Path(__file__).resolve().parents[2] / "build" / "asan"))
 BINARY = BUILD_DIR / "tests" / "c" / "test_mosaic"
 
 # Values pinned by enum lc_mosaic_method and enum lc_dtype.

@@ -6,6 +6,7 @@ import http.server
 import pickle
 import ssl
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ def test_http_read_equals_local_and_coalesces(http_world, ci_world):
     http_world.server.clear_log()
     ours = lazycogs.read_cog(http_world.href(rel), store=store)
     np.testing.assert_array_equal(ours, _local(path))
+    http_world.server.wait_for_log(store.stats()["requests"])
     log = _requests_for(http_world.server, rel)
     # One prefix read at open, then at most one request per block row (the
     # tiles of a row are adjacent in a COG and are merged).
@@ -66,12 +68,12 @@ def test_coalescing_gap_option(http_server, ci_world):
     srv = http_server()
     merged = HTTPStore.from_url(srv.url)
     lazycogs.read_cog(f"{srv.url}/{rel}", store=merged)
-    n_merged = len(srv.log)
+    n_merged = len(srv.wait_for_log(merged.stats()["requests"]))
     srv.clear_log()
     separate = HTTPStore.from_url(srv.url, coalesce_gap_nbytes=2**64 - 1)
     ours = lazycogs.read_cog(f"{srv.url}/{rel}", store=separate)
     np.testing.assert_array_equal(ours, _local(path))
-    assert len(srv.log) > n_merged
+    assert len(srv.wait_for_log(separate.stats()["requests"])) > n_merged
     assert separate.stats()["coalesced_ranges"] == 0
     assert merged.stats()["coalesced_ranges"] >= 2
 
@@ -90,7 +92,7 @@ def test_transient_faults_are_recovered(http_server, ci_world, fault):
     store = HTTPStore.from_url(srv.url, **FAST)
     ours = lazycogs.read_cog(f"{srv.url}/{rel}", store=store)
     np.testing.assert_array_equal(ours, _local(path))
-    log = srv.log
+    log = srv.wait_for_log(store.stats()["requests"])
     faulted = [e for e in log if e["fault"]]
     assert len(faulted) == int(fault.split("first=")[1].split(",")[0])
     # Every faulted request was retried: the server saw that many extra.
@@ -103,7 +105,7 @@ def test_retry_after_is_honoured(http_server, ci_world):
     srv = http_server(faults="503,first=1,retry_after=1")
     store = HTTPStore.from_url(srv.url, retry_base=0.01, retry_max=5)
     lazycogs.read_cog(f"{srv.url}/{rel}", store=store, window=(0, 0, 4, 4))
-    first, second = srv.log[0], srv.log[1]
+    first, second = srv.wait_for_log(2)[:2]
     assert first["status"] == 503
     assert second["time"] - first["time"] >= 0.9
 
@@ -141,13 +143,15 @@ def test_permanent_errors_fail_with_clear_messages(http_server, ci_world):
         lazycogs.read_cog(f"{srv.url}/{rel}", store=store)
     msg = str(excinfo.value)
     assert "HTTP 503" in msg and "3 attempts" in msg and rel in msg
-    assert len(srv.log) == 3
+    assert len(srv.wait_for_log(3)) == 3
 
     srv.set_faults("403")
     srv.clear_log()
     with pytest.raises(lazycogs.HTTPStatusError, match="HTTP 403"):
         lazycogs.read_cog(f"{srv.url}/{rel}", store=store)
-    assert len(srv.log) == 1  # 4xx: no retry
+    assert len(srv.wait_for_log(1)) == 1  # 4xx: no retry
+    time.sleep(0.2)
+    assert len(srv.log) == 1
 
     srv.set_faults("")
     with pytest.raises(lazycogs.NotFoundError, match="HTTP 404"):
