@@ -1,0 +1,779 @@
+/* crs.c - CRS objects, per-thread PROJ contexts, transforms, bbox transforms.
+ */
+/* SPDX-License-Identifier: MIT */
+
+/*
+ * What lives where
+ * ================
+ *
+ *   struct lc__crs (shared, immutable)      per thread (struct geo_tls)
+ *   +---------------------------+           +----------------------------+
+ *   | definition "EPSG:32615"   |           | PJ_CONTEXT *ctx            |
+ *   | key "+proj=utm +zone=15   |  get(a,b) | cache: lc__transform *[]   |
+ *   |      +datum=WGS84 ..."    | --------> |   (src key, dst key) -> PJ |
+ *   | geographic, lon period,   |           |   refs, last use           |
+ *   | EPSG code                 |           +----------------------------+
+ *   +---------------------------+
+ *
+ * A CRS is parsed once, in whatever thread creates it, to validate it and to
+ * compute its key; the PJ used for that is destroyed at once, because it
+ * belongs to that thread's context. A thread that needs a transform between
+ * two CRSs re-creates both from their definitions in its own context and
+ * asks PROJ for the operation; the result is cached in that thread, so the
+ * cost (milliseconds: database lookups, candidate operations) is paid once
+ * per thread and pair.
+ *
+ * Why the key is a PROJ string: "equality that ignores spelling" must make
+ * EPSG:4326, its WKT1, WKT2, PROJJSON, OGC:CRS84 (the same CRS with lon/lat
+ * axis order) and "+proj=longlat +datum=WGS84" one CRS, because every
+ * transform here runs in x/y order. PROJ's own PROJ string export is exactly
+ * such a canonical form: no names, no axis order, parameters in a fixed
+ * order and format. It drops the datum when PROJ has no "+datum=" name for
+ * it, so the datum's code (or name) is then appended: ETRS89 and NAD83(2011)
+ * both print "+ellps=GRS80" but are different datums.
+ *
+ * Cache eviction: entries are reference-counted (per thread, so plain
+ * counters); when the cache is full the least recently used entry nobody
+ * holds is destroyed. A pointer from lc__transform_get therefore stays valid
+ * until its lc__transform_release.
+ */
+#include "../common/common.h"
+
+#include "crs.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <proj.h>
+
+#include "../common/alloc.h"
+
+#define LC_PI 3.14159265358979323846
+
+/* Transforms cached per thread before unused ones are evicted. */
+#define LC_TRANSFORM_CACHE_CAP 32
+
+/* User text longer than this is refused: no real CRS definition (WKT2 of a
+ * compound CRS with a long history is a few kilobytes) comes close. */
+#define LC_CRS_TEXT_MAX (1u << 20)
+
+struct lc__crs {
+    struct lc_allocator alloc;
+    char *definition;
+    char *key;
+    uint64_t hash;
+    bool geographic;
+    double lon_period;
+    int epsg;
+};
+
+struct lc__transform {
+    PJ *pj; /* NULL for the identity */
+    char *src_key;
+    char *dst_key;
+    bool src_geographic;
+    bool dst_geographic;
+    double src_lon_period;
+    double dst_lon_period;
+    unsigned refs;
+    uint64_t last_use;
+};
+
+struct geo_tls {
+    PJ_CONTEXT *ctx;
+    struct lc__transform *cache[LC_TRANSFORM_CACHE_CAP];
+    size_t ncache;
+    uint64_t clock;
+};
+
+/* ---- per-thread state ------------------------------------------------ */
+
+static _Thread_local struct geo_tls *tls_state;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+static bool tls_key_ok;
+
+static void quiet_log(void *data, int level, const char *msg)
+{
+    (void)data;
+    (void)level;
+    (void)msg;
+}
+
+static void transform_destroy(struct lc__transform *tf)
+{
+    if (tf == NULL)
+        return;
+    if (tf->pj != NULL)
+        proj_destroy(tf->pj);
+    lc__free(NULL, tf->src_key);
+    lc__free(NULL, tf->dst_key);
+    lc__free(NULL, tf);
+}
+
+static void tls_destroy(void *p)
+{
+    struct geo_tls *t = p;
+
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->ncache; i++)
+        transform_destroy(t->cache[i]);
+    /* The context goes last: every PJ above belongs to it. */
+    if (t->ctx != NULL)
+        proj_context_destroy(t->ctx);
+    lc__free(NULL, t);
+}
+
+static void tls_make_key(void)
+{
+    tls_key_ok = pthread_key_create(&tls_key, tls_destroy) == 0;
+}
+
+/* The calling thread's state, created on first use. */
+static int tls_get(struct geo_tls **t_ret, struct lc__errbuf *err)
+{
+    if (LC_LIKELY(tls_state != NULL)) {
+        *t_ret = tls_state;
+        return LC_OK;
+    }
+    struct geo_tls *t = lc__calloc(NULL, 1, sizeof(*t));
+    LC_RETURN_IF(t == NULL, err, LC_ENOMEM, "out of memory for PROJ state");
+    t->ctx = proj_context_create();
+    if (t->ctx == NULL) {
+        lc__free(NULL, t);
+        return lc__error(err, LC_ENOMEM, "proj_context_create failed");
+    }
+    proj_log_func(t->ctx, NULL, quiet_log);
+    (void)pthread_once(&tls_once, tls_make_key);
+    /* Without the key (which only fails when the process is out of keys)
+     * the state is still usable; it is then freed only by an explicit
+     * lc__geo_thread_cleanup. */
+    if (tls_key_ok)
+        (void)pthread_setspecific(tls_key, t);
+    tls_state = t;
+    *t_ret = t;
+    return LC_OK;
+}
+
+void lc__geo_thread_cleanup(void)
+{
+    struct geo_tls *t = tls_state;
+
+    if (t == NULL)
+        return;
+    tls_state = NULL;
+    if (tls_key_ok)
+        (void)pthread_setspecific(tls_key, NULL);
+    tls_destroy(t);
+}
+
+/* ---- small helpers --------------------------------------------------- */
+
+static char *dup_str(const struct lc_allocator *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = lc__malloc(a, n + 1);
+    if (p != NULL)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+           c == '\v';
+}
+
+/* A PROJ string: "+proj=..." or "proj=..." (pyproj accepts both). */
+static bool is_proj_string(const char *s)
+{
+    return s[0] == '+' || strncmp(s, "proj=", 5) == 0;
+}
+
+/* The horizontal part of a CRS, unwrapping bound and compound CRSs.
+ * Returns a new reference, or NULL. */
+static PJ *horizontal_crs(PJ_CONTEXT *ctx, const PJ *crs)
+{
+    PJ *cur = proj_clone(ctx, crs);
+    for (int depth = 0; cur != NULL && depth < 4; depth++) {
+        /* An if chain: PROJ's enum is not ours to list in a switch. */
+        PJ_TYPE type = proj_get_type(cur);
+        PJ *next = NULL;
+        if (type == PJ_TYPE_BOUND_CRS)
+            next = proj_get_source_crs(ctx, cur);
+        else if (type == PJ_TYPE_COMPOUND_CRS)
+            next = proj_crs_get_sub_crs(ctx, cur, 0);
+        else
+            return cur;
+        proj_destroy(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+static bool type_is_geographic(PJ_TYPE type)
+{
+    return type == PJ_TYPE_GEOGRAPHIC_2D_CRS ||
+           type == PJ_TYPE_GEOGRAPHIC_3D_CRS;
+}
+
+/*
+ * " @datum=AUTH:CODE" for a datum, looking a datum given without a code up
+ * by name in the EPSG database (WKT2:2015 names datums without IDs; PROJ's
+ * name matching also knows ESRI's aliases), else " @datum=NAME".
+ */
+static void datum_suffix(PJ_CONTEXT *ctx, const PJ *datum, char *out,
+                         size_t cap)
+{
+    const char *auth = proj_get_id_auth_name(datum, 0);
+    const char *code = proj_get_id_code(datum, 0);
+    const char *name = proj_get_name(datum);
+    if (auth != NULL && code != NULL) {
+        (void)snprintf(out, cap, " @datum=%s:%s", auth, code);
+        return;
+    }
+    if (name == NULL)
+        return;
+    static const PJ_TYPE types[] = {PJ_TYPE_GEODETIC_REFERENCE_FRAME,
+                                    PJ_TYPE_DYNAMIC_GEODETIC_REFERENCE_FRAME,
+                                    PJ_TYPE_DATUM_ENSEMBLE};
+    PJ_OBJ_LIST *found = proj_create_from_name(
+        ctx, "EPSG", name, types, LC_ARRAY_SIZE(types), 0, 2, NULL);
+    if (found != NULL && proj_list_get_count(found) == 1) {
+        PJ *d = proj_list_get(ctx, found, 0);
+        auth = d != NULL ? proj_get_id_auth_name(d, 0) : NULL;
+        code = d != NULL ? proj_get_id_code(d, 0) : NULL;
+        if (auth != NULL && code != NULL)
+            (void)snprintf(out, cap, " @datum=%s:%s", auth, code);
+        proj_destroy(d);
+    }
+    proj_list_destroy(found);
+    if (out[0] == '\0')
+        (void)snprintf(out, cap, " @datum=%s", name);
+}
+
+/*
+ * Builds the key of crs (see crs.h) into a new string. The datum suffix
+ * names the datum by code where it has one, so that two spellings of the
+ * same datum agree.
+ */
+static char *make_key(PJ_CONTEXT *ctx, const PJ *crs, const PJ *horiz,
+                      const struct lc_allocator *a)
+{
+    const char *ps = proj_as_proj_string(ctx, crs, PJ_PROJ_5, NULL);
+    if (ps == NULL) {
+        const char *const opts[] = {"MULTILINE=NO", NULL};
+        const char *wkt = proj_as_wkt(ctx, crs, PJ_WKT2_2019, opts);
+        return wkt != NULL ? dup_str(a, wkt) : NULL;
+    }
+    char suffix[256] = "";
+    if (strstr(ps, "+datum=") == NULL && horiz != NULL) {
+        PJ *datum = proj_crs_get_datum_forced(ctx, horiz);
+        if (datum != NULL) {
+            datum_suffix(ctx, datum, suffix, sizeof(suffix));
+            proj_destroy(datum);
+        }
+    }
+    size_t n1 = strlen(ps);
+    size_t n2 = strlen(suffix);
+    char *key = lc__malloc(a, n1 + n2 + 1);
+    if (key == NULL)
+        return NULL;
+    memcpy(key, ps, n1);
+    memcpy(key + n1, suffix, n2 + 1);
+    return key;
+}
+
+/* ---- CRS objects ------------------------------------------------------ */
+
+void lc__crs_free(struct lc__crs *crs)
+{
+    if (crs == NULL)
+        return;
+    struct lc_allocator a = crs->alloc;
+    lc__free(&a, crs->definition);
+    lc__free(&a, crs->key);
+    lc__free(&a, crs);
+}
+
+/* Copies text without surrounding white space, adding " +type=crs" to a
+ * PROJ string that lacks it. */
+static char *make_definition(const struct lc_allocator *a, const char *text)
+{
+    while (is_space(*text))
+        text++;
+    size_t n = strlen(text);
+    while (n > 0 && is_space(text[n - 1]))
+        n--;
+    static const char type_crs[] = " +type=crs";
+    bool add = false;
+    if (is_proj_string(text)) {
+        /* A pipeline is an operation, never a CRS: leave it to fail. The
+         * search runs on the trimmed range (text[n] may be white space). */
+        add = true;
+        for (size_t i = 0; i + 13 <= n; i++) {
+            if (memcmp(text + i, "proj=pipeline", 13) == 0)
+                add = false;
+        }
+        for (size_t i = 0; i + 8 <= n; i++) {
+            if (add && memcmp(text + i, "type=crs", 8) == 0) {
+                add = false;
+                break;
+            }
+        }
+    }
+    size_t extra = add ? sizeof(type_crs) - 1 : 0;
+    char *def = lc__malloc(a, n + extra + 1);
+    if (def == NULL)
+        return NULL;
+    memcpy(def, text, n);
+    if (add)
+        memcpy(def + n, type_crs, extra);
+    def[n + extra] = '\0';
+    return def;
+}
+
+int lc__crs_new(const char *text, const struct lc_allocator *alloc,
+                struct lc__crs **crs_ret, struct lc__errbuf *err)
+{
+    LC_RETURN_IF(crs_ret == NULL, err, LC_EINVAL, "crs_ret is NULL");
+    *crs_ret = NULL;
+    LC_RETURN_IF(text == NULL, err, LC_EINVAL, "CRS text is NULL");
+    LC_RETURN_IF(strnlen(text, LC_CRS_TEXT_MAX) >= LC_CRS_TEXT_MAX, err,
+                 LC_EINVAL, "CRS text is longer than %u bytes",
+                 LC_CRS_TEXT_MAX);
+
+    struct geo_tls *t = NULL;
+    LC_FORWARD_IF_ERROR(tls_get(&t, err));
+
+    struct lc_allocator a = {0};
+    if (alloc != NULL)
+        a = *alloc;
+    struct lc__crs *crs = lc__calloc(&a, 1, sizeof(*crs));
+    LC_RETURN_IF(crs == NULL, err, LC_ENOMEM, "out of memory for a CRS");
+    crs->alloc = a;
+
+    int status = LC_OK;
+    PJ *pj = NULL;
+    PJ *horiz = NULL;
+    crs->definition = make_definition(&a, text);
+    if (crs->definition == NULL) {
+        status = lc__error(err, LC_ENOMEM, "out of memory for a CRS");
+        goto fail;
+    }
+    if (crs->definition[0] == '\0') {
+        status = lc__error(err, LC_EINVAL, "CRS text is empty");
+        goto fail;
+    }
+    pj = proj_create(t->ctx, crs->definition);
+    if (pj == NULL || !proj_is_crs(pj)) {
+        int e = proj_context_errno(t->ctx);
+        status = lc__error(err, LC_EINVAL,
+                           "not a CRS PROJ understands: "
+                           "\"%.200s\"%s%s",
+                           crs->definition, e != 0 ? ": " : "",
+                           e != 0 ? proj_context_errno_string(t->ctx, e) : "");
+        goto fail;
+    }
+    horiz = horizontal_crs(t->ctx, pj);
+    crs->geographic = horiz != NULL && type_is_geographic(proj_get_type(horiz));
+    if (crs->geographic) {
+        PJ *cs = proj_crs_get_coordinate_system(t->ctx, horiz);
+        double factor = 0.0;
+        if (cs == NULL ||
+            !proj_cs_get_axis_info(t->ctx, cs, 0, NULL, NULL, NULL, &factor,
+                                   NULL, NULL, NULL) ||
+            !(factor > 0.0))
+            factor = LC_PI / 180.0;
+        proj_destroy(cs);
+        crs->lon_period = 2.0 * LC_PI / factor;
+    }
+    const char *auth = proj_get_id_auth_name(pj, 0);
+    const char *code = proj_get_id_code(pj, 0);
+    if (auth != NULL && code != NULL && strcmp(auth, "EPSG") == 0) {
+        long v = strtol(code, NULL, 10);
+        crs->epsg = v > 0 && v < INT_MAX ? (int)v : 0;
+    }
+    crs->key = make_key(t->ctx, pj, horiz, &a);
+    if (crs->key == NULL) {
+        status = lc__error(err, LC_ENOMEM, "out of memory for a CRS key");
+        goto fail;
+    }
+    crs->hash = fnv1a(crs->key);
+    proj_destroy(horiz);
+    proj_destroy(pj);
+    *crs_ret = crs;
+    return LC_OK;
+
+fail:
+    proj_destroy(horiz);
+    proj_destroy(pj);
+    lc__crs_free(crs);
+    return status;
+}
+
+const char *lc__crs_definition(const struct lc__crs *crs)
+{
+    return crs->definition;
+}
+
+const char *lc__crs_key(const struct lc__crs *crs)
+{
+    return crs->key;
+}
+
+bool lc__crs_equal(const struct lc__crs *a, const struct lc__crs *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    if (a == b)
+        return true;
+    return a->hash == b->hash && strcmp(a->key, b->key) == 0;
+}
+
+uint64_t lc__crs_hash(const struct lc__crs *crs)
+{
+    return crs->hash;
+}
+
+bool lc__crs_is_geographic(const struct lc__crs *crs)
+{
+    return crs->geographic;
+}
+
+double lc__crs_lon_period(const struct lc__crs *crs)
+{
+    return crs->geographic ? crs->lon_period : 0.0;
+}
+
+int lc__crs_epsg(const struct lc__crs *crs)
+{
+    return crs->epsg;
+}
+
+/* ---- transforms ------------------------------------------------------- */
+
+/* Creates the PJ of the operation src -> dst in ctx, in x/y order. */
+static int create_operation(PJ_CONTEXT *ctx, const struct lc__crs *src,
+                            const struct lc__crs *dst, PJ **pj_ret,
+                            struct lc__errbuf *err)
+{
+    int status = LC_OK;
+    PJ *s = proj_create(ctx, src->definition);
+    PJ *d = proj_create(ctx, dst->definition);
+    PJ *op = NULL;
+    PJ *norm = NULL;
+
+    *pj_ret = NULL;
+    if (s == NULL || d == NULL) {
+        /* Both parsed when the CRS objects were made: only resources can
+         * make them fail now. */
+        status = lc__error(err, LC_ENOMEM, "PROJ could not re-create a CRS");
+        goto done;
+    }
+    op = proj_create_crs_to_crs_from_pj(ctx, s, d, NULL, NULL);
+    if (op != NULL)
+        norm = proj_normalize_for_visualization(ctx, op);
+    if (norm == NULL) {
+        int e = proj_context_errno(ctx);
+        status = lc__error(err, LC_EUNSUPPORTED,
+                           "PROJ has no coordinate operation from \"%.120s\" "
+                           "to \"%.120s\"%s%s",
+                           src->definition, dst->definition, e ? ": " : "",
+                           e ? proj_context_errno_string(ctx, e) : "");
+        goto done;
+    }
+    *pj_ret = norm;
+done:
+    proj_destroy(op);
+    proj_destroy(d);
+    proj_destroy(s);
+    return status;
+}
+
+static struct lc__transform *cache_find(struct geo_tls *t,
+                                        const struct lc__crs *src,
+                                        const struct lc__crs *dst)
+{
+    for (size_t i = 0; i < t->ncache; i++) {
+        struct lc__transform *tf = t->cache[i];
+        if (strcmp(tf->src_key, src->key) == 0 &&
+            strcmp(tf->dst_key, dst->key) == 0)
+            return tf;
+    }
+    return NULL;
+}
+
+/* Makes room for one entry; false when every entry is held. */
+static bool cache_make_room(struct geo_tls *t)
+{
+    if (t->ncache < LC_TRANSFORM_CACHE_CAP)
+        return true;
+    size_t victim = SIZE_MAX;
+    for (size_t i = 0; i < t->ncache; i++) {
+        if (t->cache[i]->refs != 0)
+            continue;
+        if (victim == SIZE_MAX ||
+            t->cache[i]->last_use < t->cache[victim]->last_use)
+            victim = i;
+    }
+    if (victim == SIZE_MAX)
+        return false;
+    transform_destroy(t->cache[victim]);
+    t->cache[victim] = t->cache[t->ncache - 1];
+    t->ncache--;
+    return true;
+}
+
+int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
+                      struct lc__transform **tf_ret, struct lc__errbuf *err)
+{
+    LC_RETURN_IF(tf_ret == NULL, err, LC_EINVAL, "tf_ret is NULL");
+    *tf_ret = NULL;
+    LC_RETURN_IF(src == NULL || dst == NULL, err, LC_EINVAL,
+                 "transform between NULL CRSs");
+    struct geo_tls *t = NULL;
+    LC_FORWARD_IF_ERROR(tls_get(&t, err));
+
+    struct lc__transform *tf = cache_find(t, src, dst);
+    if (tf != NULL) {
+        tf->refs++;
+        tf->last_use = ++t->clock;
+        *tf_ret = tf;
+        return LC_OK;
+    }
+
+    tf = lc__calloc(NULL, 1, sizeof(*tf));
+    LC_RETURN_IF(tf == NULL, err, LC_ENOMEM, "out of memory for a transform");
+    tf->src_key = dup_str(NULL, src->key);
+    tf->dst_key = dup_str(NULL, dst->key);
+    if (tf->src_key == NULL || tf->dst_key == NULL) {
+        transform_destroy(tf);
+        return lc__error(err, LC_ENOMEM, "out of memory for a transform");
+    }
+    tf->src_geographic = src->geographic;
+    tf->dst_geographic = dst->geographic;
+    tf->src_lon_period = lc__crs_lon_period(src);
+    tf->dst_lon_period = lc__crs_lon_period(dst);
+    if (!lc__crs_equal(src, dst)) {
+        int status = create_operation(t->ctx, src, dst, &tf->pj, err);
+        if (status < 0) {
+            transform_destroy(tf);
+            return status;
+        }
+    }
+    tf->refs = 1;
+    tf->last_use = ++t->clock;
+    if (cache_make_room(t)) {
+        t->cache[t->ncache++] = tf;
+    } else {
+        /* Every slot is held: the transform lives outside the cache and
+         * release destroys it (last_use 0 marks it). */
+        tf->last_use = 0;
+    }
+    *tf_ret = tf;
+    return LC_OK;
+}
+
+void lc__transform_release(struct lc__transform *tf)
+{
+    if (tf == NULL)
+        return;
+    LC_ASSERT(tf->refs > 0);
+    tf->refs--;
+    if (tf->refs == 0 && tf->last_use == 0)
+        transform_destroy(tf);
+}
+
+bool lc__transform_is_identity(const struct lc__transform *tf)
+{
+    return tf->pj == NULL;
+}
+
+static size_t trans(struct lc__transform *tf, PJ_DIRECTION dir, double *x,
+                    double *y, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (tf->pj != NULL) {
+        (void)proj_trans_generic(tf->pj, dir, x, sizeof(double), n, y,
+                                 sizeof(double), n, NULL, 0, 0, NULL, 0, 0);
+        /* A failed point leaves an error number behind; it must not leak
+         * into the next, unrelated call. */
+        proj_errno_reset(tf->pj);
+    }
+    size_t nfailed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) {
+            x[i] = HUGE_VAL;
+            y[i] = HUGE_VAL;
+            nfailed++;
+        }
+    }
+    return nfailed;
+}
+
+size_t lc__transform_points(struct lc__transform *tf, double *x, double *y,
+                            size_t n)
+{
+    return trans(tf, PJ_FWD, x, y, n);
+}
+
+size_t lc__transform_points_inverse(struct lc__transform *tf, double *x,
+                                    double *y, size_t n)
+{
+    return trans(tf, PJ_INV, x, y, n);
+}
+
+/* ---- bounding boxes --------------------------------------------------- */
+
+/* Whether the pole at latitude lat (in the destination's angular unit, a
+ * quarter turn) lies inside the source box. */
+static bool box_contains_pole(struct lc__transform *tf, double lat,
+                              const double box[4])
+{
+    double x = 0.0;
+    double y = lat;
+    if (trans(tf, PJ_INV, &x, &y, 1) != 0)
+        return false;
+    double maxx = box[2];
+    if (tf->src_geographic && box[0] > box[2]) {
+        maxx += tf->src_lon_period;
+        if (x < box[0])
+            x += tf->src_lon_period;
+    }
+    return x >= box[0] && x <= maxx && y >= box[1] && y <= box[3];
+}
+
+int lc__transform_bounds(struct lc__transform *tf, const double bounds[4],
+                         unsigned densify_pts, double out[4],
+                         struct lc__errbuf *err)
+{
+    LC_RETURN_IF(tf == NULL || bounds == NULL || out == NULL, err, LC_EINVAL,
+                 "NULL argument to lc__transform_bounds");
+    for (int i = 0; i < 4; i++)
+        LC_RETURN_IF(!isfinite(bounds[i]), err, LC_EINVAL,
+                     "bounds are not finite");
+    double minx = bounds[0];
+    double miny = bounds[1];
+    double maxx = bounds[2];
+    double maxy = bounds[3];
+    LC_RETURN_IF(miny > maxy, err, LC_EINVAL, "bounds have miny %g > maxy %g",
+                 miny, maxy);
+    if (minx > maxx) {
+        LC_RETURN_IF(!tf->src_geographic, err, LC_EINVAL,
+                     "bounds have minx %g > maxx %g in a projected CRS", minx,
+                     maxx);
+        maxx += tf->src_lon_period;
+    }
+    if (densify_pts == 0)
+        densify_pts = LC_DENSIFY_PTS;
+    LC_RETURN_IF(densify_pts > 10000, err, LC_EINVAL,
+                 "densify_pts %u is over 10000", densify_pts);
+
+    /* The ring: bottom edge west to east, right edge south to north, top
+     * edge east to west, left edge north to south; each edge holds its
+     * first corner and densify_pts points after it. */
+    size_t per_edge = (size_t)densify_pts + 1;
+    size_t n = 4 * per_edge;
+    double *x = lc__malloc_array(NULL, 2 * n, sizeof(double));
+    LC_RETURN_IF(x == NULL, err, LC_ENOMEM, "out of memory for %zu points", n);
+    double *y = x + n;
+    const double cx[5] = {minx, maxx, maxx, minx, minx};
+    const double cy[5] = {miny, miny, maxy, maxy, miny};
+    for (size_t e = 0; e < 4; e++) {
+        for (size_t k = 0; k < per_edge; k++) {
+            double t = (double)k / (double)per_edge;
+            x[e * per_edge + k] = cx[e] + (cx[e + 1] - cx[e]) * t;
+            y[e * per_edge + k] = cy[e] + (cy[e + 1] - cy[e]) * t;
+        }
+    }
+    (void)trans(tf, PJ_FWD, x, y, n);
+
+    double rminx = HUGE_VAL, rminy = HUGE_VAL;
+    double rmaxx = -HUGE_VAL, rmaxy = -HUGE_VAL;
+    size_t nvalid = 0;
+    bool crosses = false;
+    double prev = HUGE_VAL;
+    double first = HUGE_VAL;
+    double half = tf->dst_lon_period / 2.0;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] == HUGE_VAL)
+            continue;
+        nvalid++;
+        rminx = x[i] < rminx ? x[i] : rminx;
+        rmaxx = x[i] > rmaxx ? x[i] : rmaxx;
+        rminy = y[i] < rminy ? y[i] : rminy;
+        rmaxy = y[i] > rmaxy ? y[i] : rmaxy;
+        if (tf->dst_geographic) {
+            /* A jump of more than half a turn between neighbours on the
+             * ring means the boundary wrapped around the antimeridian. */
+            if (prev != HUGE_VAL && fabs(x[i] - prev) > half)
+                crosses = true;
+            if (first == HUGE_VAL)
+                first = x[i];
+            prev = x[i];
+        }
+    }
+    if (tf->dst_geographic && prev != HUGE_VAL && first != HUGE_VAL &&
+        fabs(first - prev) > half)
+        crosses = true;
+
+    if (nvalid == 0) {
+        lc__free(NULL, x);
+        return lc__error(err, LC_EUNSUPPORTED,
+                         "no point of the bounds (%g, %g, %g, %g) could be "
+                         "transformed",
+                         bounds[0], bounds[1], bounds[2], bounds[3]);
+    }
+    if (tf->dst_geographic && crosses) {
+        /* Take the longitudes onto [0, period) around the antimeridian:
+         * the extent there is the short way round. */
+        double pminx = HUGE_VAL, pmaxx = -HUGE_VAL;
+        for (size_t i = 0; i < n; i++) {
+            if (x[i] == HUGE_VAL)
+                continue;
+            double v = x[i] < 0.0 ? x[i] + tf->dst_lon_period : x[i];
+            pminx = v < pminx ? v : pminx;
+            pmaxx = v > pmaxx ? v : pmaxx;
+        }
+        if (pmaxx - pminx < rmaxx - rminx) {
+            rminx = pminx > half ? pminx - tf->dst_lon_period : pminx;
+            rmaxx = pmaxx > half ? pmaxx - tf->dst_lon_period : pmaxx;
+        }
+    }
+    lc__free(NULL, x);
+
+    if (tf->dst_geographic && tf->pj != NULL) {
+        double quarter = tf->dst_lon_period / 4.0;
+        const double box[4] = {bounds[0], bounds[1], bounds[2], bounds[3]};
+        if (box_contains_pole(tf, quarter, box)) {
+            rmaxy = quarter;
+            rminx = -half;
+            rmaxx = half;
+        }
+        if (box_contains_pole(tf, -quarter, box)) {
+            rminy = -quarter;
+            rminx = -half;
+            rmaxx = half;
+        }
+    }
+    out[0] = rminx;
+    out[1] = rminy;
+    out[2] = rmaxx;
+    out[3] = rmaxy;
+    return LC_OK;
+}

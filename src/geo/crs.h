@@ -1,0 +1,165 @@
+/* crs.h - coordinate reference systems and transformations through PROJ. */
+/* SPDX-License-Identifier: MIT */
+#ifndef LC_GEO_CRS_H
+#define LC_GEO_CRS_H
+
+#include "../common/common.h"
+
+#include "../common/error.h"
+
+/*
+ * Threading model
+ * ===============
+ *
+ * PROJ objects (PJ) belong to the PJ_CONTEXT they were created in, and a
+ * context must not be used by two threads at once. This module therefore
+ * keeps one PJ_CONTEXT per thread, created on the thread's first call that
+ * needs PROJ, with PROJ's logging silenced (errors come back as statuses and
+ * messages, never as text on stderr).
+ *
+ *   - A struct lc__crs holds no PJ: it keeps the definition text and a
+ *     normalised key, and is immutable once created. One lc__crs may be read
+ *     by any number of threads at once (lc__crs_free excepted).
+ *   - A struct lc__transform wraps a PJ of the calling thread's context. It
+ *     comes from a per-thread cache keyed by the (source, destination) pair
+ *     and may only be used on the thread that got it.
+ *
+ * Thread exit: the per-thread state (context and cached transforms) is
+ * freed automatically when a thread created with pthreads exits. A thread
+ * that wants to free it earlier, or the main thread before a leak check,
+ * calls lc__geo_thread_cleanup(). Worker pools call it when a worker ends.
+ */
+
+/* An immutable CRS: see the threading model above. */
+struct lc__crs;
+
+/*
+ * Creates a CRS from user text: an authority code ("EPSG:32615",
+ * "epsg:32615", "ESRI:102003", "OGC:CRS84"), a URN
+ * ("urn:ogc:def:crs:EPSG::4326"), WKT1 (GDAL or ESRI flavour), WKT2,
+ * PROJJSON, or a PROJ string ("+proj=utm +zone=15 +datum=WGS84"; "+type=crs"
+ * is implied, as pyproj does). alloc may be NULL (malloc/free); it is kept by
+ * the object. Returns LC_OK and the CRS in *crs_ret (free with
+ * lc__crs_free), LC_EINVAL when text is NULL, empty or not a CRS PROJ
+ * understands (err says why), or LC_ENOMEM.
+ */
+int lc__crs_new(const char *text, const struct lc_allocator *alloc,
+                struct lc__crs **crs_ret, struct lc__errbuf *err);
+
+/* Frees a CRS; NULL does nothing. No thread may be using it. */
+void lc__crs_free(struct lc__crs *crs);
+
+/*
+ * The definition the CRS was created from, as given (a PROJ string gains
+ * " +type=crs"). proj_create() accepts it. Borrowed; valid until
+ * lc__crs_free.
+ */
+const char *lc__crs_definition(const struct lc__crs *crs);
+
+/*
+ * The normalised key that equality and hashing use: the PROJ string of the
+ * CRS (axis order and names do not appear in it), followed by
+ * " @datum=AUTH:CODE" (or the datum's name) when the PROJ string does not
+ * name the datum itself. So "EPSG:4326", "epsg:4326", OGC:CRS84, its WKT and
+ * "+proj=longlat +datum=WGS84" all have the same key, while ETRS89 and
+ * NAD83(2011), which share the GRS80 ellipsoid, do not. A CRS without a PROJ
+ * string form falls back to its single-line WKT2. Borrowed; valid until
+ * lc__crs_free.
+ */
+const char *lc__crs_key(const struct lc__crs *crs);
+
+/* True when both CRSs have the same key (either may be NULL: NULL equals
+ * only NULL). Warping between equal CRSs needs no coordinate operation. */
+bool lc__crs_equal(const struct lc__crs *a, const struct lc__crs *b);
+
+/* 64-bit FNV-1a hash of the key: equal CRSs hash equally. */
+uint64_t lc__crs_hash(const struct lc__crs *crs);
+
+/* True for a geographic CRS: x is longitude, y latitude (after the x/y
+ * normalisation every transform applies), in the CRS's angular unit. */
+bool lc__crs_is_geographic(const struct lc__crs *crs);
+
+/* A full turn of longitude in the CRS's x unit (360 for degrees); 0 for a
+ * CRS that is not geographic. */
+double lc__crs_lon_period(const struct lc__crs *crs);
+
+/* The EPSG code the definition carries for the whole CRS, else 0. No
+ * database search is made for CRSs given without a code. */
+int lc__crs_epsg(const struct lc__crs *crs);
+
+/* ---- transformations ------------------------------------------------- */
+
+/* A coordinate operation from one CRS to another, always in x/y order
+ * (longitude, latitude for geographic CRSs). */
+struct lc__transform;
+
+/*
+ * Returns in *tf_ret the transformation from src to dst for the calling
+ * thread, from the thread's cache or created with
+ * proj_create_crs_to_crs_from_pj and proj_normalize_for_visualization (so
+ * the result picks, point by point, the best operation whose area of use
+ * holds the point, as GDAL and pyproj do). Equal CRSs give an identity
+ * transform that never calls PROJ. Each successful call must be paired with
+ * lc__transform_release on the same thread. Returns LC_OK, LC_EINVAL (NULL
+ * argument), LC_EUNSUPPORTED (PROJ has no operation between the two), or
+ * LC_ENOMEM.
+ */
+int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
+                      struct lc__transform **tf_ret, struct lc__errbuf *err);
+
+/* Gives back a transform from lc__transform_get; NULL does nothing. The
+ * pointer must not be used afterwards. */
+void lc__transform_release(struct lc__transform *tf);
+
+/* True when the transform maps every point to itself (equal CRSs). */
+bool lc__transform_is_identity(const struct lc__transform *tf);
+
+/*
+ * Transforms n points in place, from the source to the destination CRS
+ * (inverse: from the destination to the source). A point that cannot be
+ * transformed (outside the projection's domain, non-finite input) comes
+ * back with non-finite x and y. Returns the number of such points.
+ */
+size_t lc__transform_points(struct lc__transform *tf, double *x, double *y,
+                            size_t n);
+size_t lc__transform_points_inverse(struct lc__transform *tf, double *x,
+                                    double *y, size_t n);
+
+/* Default number of points added inside each edge by lc__transform_bounds
+ * (as pyproj's and rasterio's transform_bounds). */
+#define LC_DENSIFY_PTS 21
+
+/*
+ * Transforms a bounding box: bounds = {minx, miny, maxx, maxy} in the
+ * source CRS. Each edge is densified with densify_pts points between its
+ * corners (0 means LC_DENSIFY_PTS; the brief's minimum is 21), all points
+ * are transformed and their extent is returned in out (same order).
+ *
+ * Geographic CRSs and the antimeridian: a geographic source box with
+ * minx > maxx is read as crossing the antimeridian (it spans minx to
+ * maxx + 360). When the destination is geographic and the transformed
+ * boundary crosses the antimeridian, the result has out[0] > out[2]: the
+ * box spans from out[0] eastwards through 180 to out[2]. Callers that need
+ * plain intervals split it into [out[0], 180] and [-180, out[2]].
+ *
+ * Poles: when the destination is geographic and the source box contains a
+ * pole (the pole, transformed back, falls inside it), the latitude extends
+ * to +90 or -90 and the longitude to the whole circle [-180, 180].
+ *
+ * Points that fail to transform are skipped. Returns LC_OK, LC_EINVAL (bad
+ * box: not finite, minx > maxx for a projected source, miny > maxy) or
+ * LC_EUNSUPPORTED (no point of the boundary could be transformed).
+ */
+int lc__transform_bounds(struct lc__transform *tf, const double bounds[4],
+                         unsigned densify_pts, double out[4],
+                         struct lc__errbuf *err);
+
+/*
+ * Frees the calling thread's PROJ context and transform cache. Safe to call
+ * at any time on any thread (the state is re-created on the next use), but
+ * no transform obtained on this thread may be held across the call. Threads
+ * created with pthreads run it automatically at exit.
+ */
+void lc__geo_thread_cleanup(void);
+
+#endif /* LC_GEO_CRS_H */

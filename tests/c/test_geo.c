@@ -1,0 +1,888 @@
+/* test_geo.c - CRS parsing and equality, transforms, bbox transforms, grids,
+ * align_bbox, overview choice and the approximate transformer's error bound
+ * (src/geo). */
+/* SPDX-License-Identifier: MIT */
+#include "../../src/common/common.h"
+
+#include "../../src/geo/approx.h"
+#include "../../src/geo/crs.h"
+#include "../../src/geo/grid.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <proj.h>
+
+#include "test_util.h"
+
+#define LC_ASSERT_NEAR(a, b, tol)                                              \
+    do {                                                                       \
+        double lc_a_ = (a);                                                    \
+        double lc_b_ = (b);                                                    \
+        if (!(fabs(lc_a_ - lc_b_) <= (tol)))                                   \
+            LC_CHECK_FAIL_("%s ~ %s: %.17g != %.17g (tol %g)", #a, #b, lc_a_,  \
+                           lc_b_, (double)(tol));                              \
+    } while (0)
+
+static struct lc__crs *crs_of(const char *text)
+{
+    struct lc__crs *crs = NULL;
+    struct lc__errbuf err = {0};
+    int st = lc__crs_new(text, NULL, &crs, &err);
+    if (st != LC_OK)
+        LC_CHECK_FAIL_("lc__crs_new(\"%.60s\"): %s: %s", text, lc_err_name(st),
+                       err.msg);
+    return crs;
+}
+
+/* ---- grids ------------------------------------------------------------ */
+
+static void test_round_half_even(void)
+{
+    LC_ASSERT_TRUE(lc__round_half_even(2.5) == 2.0);
+    LC_ASSERT_TRUE(lc__round_half_even(3.5) == 4.0);
+    LC_ASSERT_TRUE(lc__round_half_even(0.5) == 0.0);
+    LC_ASSERT_TRUE(lc__round_half_even(1.5) == 2.0);
+    LC_ASSERT_TRUE(lc__round_half_even(-2.5) == -2.0);
+    LC_ASSERT_TRUE(lc__round_half_even(-3.5) == -4.0);
+    LC_ASSERT_TRUE(lc__round_half_even(2.4999999) == 2.0);
+    LC_ASSERT_TRUE(lc__round_half_even(2.5000001) == 3.0);
+    LC_ASSERT_TRUE(lc__round_half_even(3696.6666) == 3697.0);
+}
+
+static void test_grid_from_bbox(void)
+{
+    struct lc__grid g;
+    struct lc__errbuf err = {0};
+
+    /* test_grid.py: 10x5 from (0,0,10,5)@1; origin c=minx, f=maxy. */
+    const double b1[4] = {0, 0, 10, 5};
+    LC_ASSERT_EQ(lc__grid_from_bbox(b1, 1.0, &g, &err), LC_OK);
+    LC_ASSERT_EQ(g.width, 10);
+    LC_ASSERT_EQ(g.height, 5);
+    LC_ASSERT_TRUE(g.gt[0] == 0.0 && g.gt[1] == 1.0 && g.gt[2] == 0.0);
+    LC_ASSERT_TRUE(g.gt[3] == 5.0 && g.gt[4] == 0.0 && g.gt[5] == -1.0);
+
+    /* (0,0,100,50)@10 -> 10x5. */
+    const double b2[4] = {0, 0, 100, 50};
+    LC_ASSERT_EQ(lc__grid_from_bbox(b2, 10.0, &g, &err), LC_OK);
+    LC_ASSERT_EQ(g.width, 10);
+    LC_ASSERT_EQ(g.height, 5);
+
+    /* A sub-pixel bbox -> 1x1. */
+    const double b3[4] = {0, 0, 0.3, 0.2};
+    LC_ASSERT_EQ(lc__grid_from_bbox(b3, 1.0, &g, &err), LC_OK);
+    LC_ASSERT_EQ(g.width, 1);
+    LC_ASSERT_EQ(g.height, 1);
+
+    /* 300 m over 1,109,000 m -> 3697 rows. */
+    const double b4[4] = {0, 0, 1125000, 1109000};
+    LC_ASSERT_EQ(lc__grid_from_bbox(b4, 300.0, &g, &err), LC_OK);
+    LC_ASSERT_EQ(g.height, 3697);
+    LC_ASSERT_EQ(g.width, 3750);
+
+    /* Half to even: 2.5 -> 2, 3.5 -> 4 pixels. */
+    const double b5[4] = {100, 200, 102.5, 203.5};
+    LC_ASSERT_EQ(lc__grid_from_bbox(b5, 1.0, &g, &err), LC_OK);
+    LC_ASSERT_EQ(g.width, 2);
+    LC_ASSERT_EQ(g.height, 4);
+    /* The grid hangs from (minx, maxy): edges are not maxx/miny. */
+    double bb[4];
+    lc__grid_bounds(&g, bb);
+    LC_ASSERT_TRUE(bb[0] == 100.0 && bb[2] == 102.0);
+    LC_ASSERT_TRUE(bb[3] == 203.5 && bb[1] == 199.5);
+
+    /* Pixel centres, y descending. */
+    const double b6[4] = {500000, 5600000, 500100, 5600050};
+    LC_ASSERT_EQ(lc__grid_from_bbox(b6, 10.0, &g, &err), LC_OK);
+    double xs[10], ys[5];
+    LC_ASSERT_EQ(lc__grid_coords(&g, xs, ys, &err), LC_OK);
+    LC_ASSERT_TRUE(xs[0] == 500005.0 && xs[9] == 500095.0);
+    LC_ASSERT_TRUE(ys[0] == 5600045.0 && ys[4] == 5600005.0);
+    for (int i = 1; i < 10; i++)
+        LC_ASSERT_TRUE(xs[i] > xs[i - 1]);
+    for (int j = 1; j < 5; j++)
+        LC_ASSERT_TRUE(ys[j] < ys[j - 1]);
+
+    /* Bad input. */
+    LC_ASSERT_EQ(lc__grid_from_bbox(b1, 0.0, &g, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__grid_from_bbox(b1, -1.0, &g, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__grid_from_bbox(b1, NAN, &g, &err), LC_EINVAL);
+    const double rev[4] = {10, 0, 0, 5};
+    LC_ASSERT_EQ(lc__grid_from_bbox(rev, 1.0, &g, &err), LC_EINVAL);
+    const double inf[4] = {0, 0, INFINITY, 5};
+    LC_ASSERT_EQ(lc__grid_from_bbox(inf, 1.0, &g, &err), LC_EINVAL);
+    const double huge[4] = {0, 0, 1e12, 5};
+    LC_ASSERT_EQ(lc__grid_from_bbox(huge, 1.0, &g, &err), LC_ELIMIT);
+}
+
+static void test_grid_window(void)
+{
+    struct lc__grid g, s;
+    struct lc__errbuf err = {0};
+    const double b[4] = {500000, 5590000, 510000, 5600000};
+    LC_ASSERT_EQ(lc__grid_from_bbox(b, 10.0, &g, &err), LC_OK);
+    LC_ASSERT_EQ(lc__grid_window(&g, 4, 6, 100, 50, &s, &err), LC_OK);
+    LC_ASSERT_TRUE(s.gt[0] == 500040.0 && s.gt[3] == 5599940.0);
+    LC_ASSERT_TRUE(s.gt[1] == 10.0 && s.gt[5] == -10.0);
+    LC_ASSERT_EQ(s.width, 100);
+    LC_ASSERT_EQ(s.height, 50);
+    LC_ASSERT_EQ(lc__grid_window(&g, 999, 0, 2, 1, &s, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__grid_window(&g, 0, 0, 0, 1, &s, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__grid_window(&g, 0, 0, 1000, 1000, &s, &err), LC_OK);
+
+    /* Affine order conversions and inversion. */
+    const double aff[6] = {10, 0, 499980, 0, -10, 6800040};
+    double gt[6], back[6], inv[6];
+    lc__gt_from_affine(aff, gt);
+    LC_ASSERT_TRUE(gt[0] == 499980 && gt[1] == 10 && gt[3] == 6800040 &&
+                   gt[5] == -10);
+    lc__gt_to_affine(gt, back);
+    LC_ASSERT_MEM_EQ(aff, back, sizeof(aff));
+    LC_ASSERT_EQ(lc__gt_invert(gt, inv, &err), LC_OK);
+    double x, y;
+    lc__gt_apply(gt, 12.5, 7.25, &x, &y);
+    double c, r;
+    lc__gt_apply(inv, x, y, &c, &r);
+    LC_ASSERT_NEAR(c, 12.5, 1e-9);
+    LC_ASSERT_NEAR(r, 7.25, 1e-9);
+    const double rot[6] = {100, 2, 1, 200, 0.5, -3};
+    LC_ASSERT_EQ(lc__gt_invert(rot, inv, &err), LC_OK);
+    lc__gt_apply(rot, 3.0, 4.0, &x, &y);
+    lc__gt_apply(inv, x, y, &c, &r);
+    LC_ASSERT_NEAR(c, 3.0, 1e-9);
+    LC_ASSERT_NEAR(r, 4.0, 1e-9);
+    const double sing[6] = {0, 1, 2, 0, 2, 4};
+    LC_ASSERT_EQ(lc__gt_invert(sing, inv, &err), LC_EINVAL);
+}
+
+static void test_align_bbox(void)
+{
+    struct lc__errbuf err = {0};
+    double out[4];
+    /* Quickstart: the 4326 AOI transformed to EPSG:32605 by pyproj's
+     * transform_bounds, snapped to the S2 grid. */
+    const double aff[6] = {10, 0, 499980, 0, -10, 6800040};
+    const double bbox[4] = {551899.4444413031, 6752046.306497931,
+                            705008.4298573313, 6842117.611648763};
+    LC_ASSERT_EQ(lc__align_bbox(aff, bbox, out, &err), LC_OK);
+    LC_ASSERT_TRUE(out[0] == 551890.0 && out[1] == 6752040.0);
+    LC_ASSERT_TRUE(out[2] == 705010.0 && out[3] == 6842120.0);
+
+    /* HLS: a whole UTM zone (-96, 0, -90, 84) snapped to the HLS grid. */
+    const double hls[6] = {30, 0, 600000, 0, -30, 0};
+    const double hbox[4] = {166021.44308053772, 0.0, 833978.5569194595,
+                            9329005.182447437};
+    LC_ASSERT_EQ(lc__align_bbox(hls, hbox, out, &err), LC_OK);
+    LC_ASSERT_TRUE(out[0] == 166020.0 && out[1] == 0.0);
+    LC_ASSERT_TRUE(out[2] == 834000.0 && out[3] == 9329010.0);
+
+    /* Already aligned stays; zero pixel size is refused. */
+    const double al[4] = {499980, 6790040, 500980, 6800040};
+    LC_ASSERT_EQ(lc__align_bbox(aff, al, out, &err), LC_OK);
+    LC_ASSERT_MEM_EQ(out, al, sizeof(al));
+    const double zero[6] = {0, 0, 1, 0, -10, 0};
+    LC_ASSERT_EQ(lc__align_bbox(zero, al, out, &err), LC_EINVAL);
+}
+
+static void test_overview_choose(void)
+{
+    struct lc__errbuf err = {0};
+    const double ovr[3] = {20, 40, 80};
+    size_t lvl = 99;
+    /* test_chunk_reader.py cases. */
+    LC_ASSERT_EQ(lc__overview_choose(30, 10, NULL, 0, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 0); /* no overviews */
+    LC_ASSERT_EQ(lc__overview_choose(5, 10, ovr, 3, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 0); /* finer than native */
+    LC_ASSERT_EQ(lc__overview_choose(10, 10, ovr, 3, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 0); /* equal to native */
+    LC_ASSERT_EQ(lc__overview_choose(30, 10, ovr, 3, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 1); /* 30 m over [20, 40, 80] -> 20 m */
+    LC_ASSERT_EQ(lc__overview_choose(15, 10, ovr, 3, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 0); /* between native and finest overview */
+    LC_ASSERT_EQ(lc__overview_choose(20, 10, ovr, 3, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 1); /* exact 20 -> 20 */
+    LC_ASSERT_EQ(lc__overview_choose(200, 10, ovr, 3, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 3); /* coarsest */
+    LC_ASSERT_EQ(lc__overview_choose(79.9, 10, ovr, 3, &lvl, &err), LC_OK);
+    LC_ASSERT_EQ(lvl, 2);
+    LC_ASSERT_EQ(lc__overview_choose(NAN, 10, ovr, 3, &lvl, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__overview_choose(30, 0, ovr, 3, &lvl, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__overview_choose(30, 10, NULL, 3, &lvl, &err), LC_EINVAL);
+}
+
+/* ---- CRS -------------------------------------------------------------- */
+
+/* Every spelling PROJ itself writes for code, plus the ones users type. */
+static void check_spellings(const char *code, const char *const *extra)
+{
+    PJ_CONTEXT *ctx = proj_context_create();
+    PJ *pj = proj_create(ctx, code);
+    LC_ASSERT_TRUE(pj != NULL);
+    if (pj == NULL) {
+        proj_context_destroy(ctx);
+        return;
+    }
+    const char *const wkt_opts[] = {"MULTILINE=NO", NULL};
+    char *texts[8] = {0};
+    const char *t;
+    size_t n = 0;
+    if ((t = proj_as_wkt(ctx, pj, PJ_WKT1_GDAL, NULL)) != NULL)
+        texts[n++] = strdup(t);
+    if ((t = proj_as_wkt(ctx, pj, PJ_WKT1_ESRI, NULL)) != NULL)
+        texts[n++] = strdup(t);
+    if ((t = proj_as_wkt(ctx, pj, PJ_WKT2_2015, NULL)) != NULL)
+        texts[n++] = strdup(t);
+    if ((t = proj_as_wkt(ctx, pj, PJ_WKT2_2019, wkt_opts)) != NULL)
+        texts[n++] = strdup(t);
+    if ((t = proj_as_projjson(ctx, pj, NULL)) != NULL)
+        texts[n++] = strdup(t);
+    /* A PROJ string that cannot name the datum (+ellps=GRS80 for ETRS89)
+     * is another CRS: PROJ itself gives it an unknown datum. */
+    t = proj_as_proj_string(ctx, pj, PJ_PROJ_5, NULL);
+    LC_ASSERT_TRUE(t != NULL);
+    if (t != NULL && strstr(t, "+datum=") != NULL)
+        texts[n++] = strdup(t);
+    LC_ASSERT_TRUE(n >= 5);
+
+    struct lc__crs *ref = crs_of(code);
+    for (size_t k = 0; k < n && ref != NULL; k++) {
+        struct lc__crs *other = crs_of(texts[k]);
+        if (other == NULL)
+            continue;
+        if (!lc__crs_equal(ref, other))
+            LC_CHECK_FAIL_("%s != spelling %zu:\n  %s\n  key %s\n  ref %s",
+                           code, k, texts[k], lc__crs_key(other),
+                           lc__crs_key(ref));
+        LC_ASSERT_TRUE(lc__crs_hash(ref) == lc__crs_hash(other));
+        LC_ASSERT_EQ(lc__crs_is_geographic(ref), lc__crs_is_geographic(other));
+        lc__crs_free(other);
+    }
+    for (size_t k = 0; extra != NULL && extra[k] != NULL && ref != NULL; k++) {
+        struct lc__crs *other = crs_of(extra[k]);
+        if (other != NULL && !lc__crs_equal(ref, other))
+            LC_CHECK_FAIL_("%s != \"%s\" (key %s)", code, extra[k],
+                           lc__crs_key(other));
+        lc__crs_free(other);
+    }
+    lc__crs_free(ref);
+    for (size_t k = 0; k < n; k++)
+        free(texts[k]);
+    proj_destroy(pj);
+    proj_context_destroy(ctx);
+}
+
+static void test_crs_spellings(void)
+{
+    static const char *const wgs84[] = {
+        "epsg:4326",
+        "EPSG:4326",
+        "  EPSG:4326\n",
+        "urn:ogc:def:crs:EPSG::4326",
+        "OGC:CRS84",
+        "+proj=longlat +datum=WGS84 +no_defs",
+        "+proj=longlat +datum=WGS84 +no_defs +type=crs",
+        "proj=longlat datum=WGS84",
+        "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,"
+        "298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\","
+        "\"6326\"]],PRIMEM[\"Greenwich\",0],UNIT[\"degree\","
+        "0.0174532925199433],AUTHORITY[\"EPSG\",\"4326\"]]",
+        NULL};
+    check_spellings("EPSG:4326", wgs84);
+    static const char *const utm15[] = {
+        "epsg:32615", "urn:ogc:def:crs:EPSG::32615",
+        "+proj=utm +zone=15 +datum=WGS84 +units=m +no_defs",
+        "+proj=utm  +zone=15  +datum=WGS84", NULL};
+    check_spellings("EPSG:32615", utm15);
+    check_spellings("EPSG:5070", NULL);
+    check_spellings("EPSG:3031", NULL);
+    check_spellings("EPSG:25832", NULL);
+    check_spellings("ESRI:102003", NULL);
+}
+
+static void test_crs_properties(void)
+{
+    struct lc__crs *g = crs_of("EPSG:4326");
+    struct lc__crs *p = crs_of("EPSG:32615");
+    struct lc__crs *u = crs_of("+proj=utm +zone=15 +datum=WGS84");
+    if (g == NULL || p == NULL || u == NULL)
+        goto done;
+    LC_ASSERT_TRUE(lc__crs_is_geographic(g));
+    LC_ASSERT_TRUE(!lc__crs_is_geographic(p));
+    LC_ASSERT_NEAR(lc__crs_lon_period(g), 360.0, 1e-9);
+    LC_ASSERT_TRUE(lc__crs_lon_period(p) == 0.0);
+    LC_ASSERT_EQ(lc__crs_epsg(g), 4326);
+    LC_ASSERT_EQ(lc__crs_epsg(p), 32615);
+    LC_ASSERT_EQ(lc__crs_epsg(u), 0);
+    LC_ASSERT_STR_EQ(lc__crs_definition(u),
+                     "+proj=utm +zone=15 +datum=WGS84 +type=crs");
+    LC_ASSERT_TRUE(lc__crs_equal(p, u));
+    LC_ASSERT_TRUE(!lc__crs_equal(g, p));
+    LC_ASSERT_TRUE(lc__crs_equal(NULL, NULL));
+    LC_ASSERT_TRUE(!lc__crs_equal(g, NULL));
+done:
+    lc__crs_free(g);
+    lc__crs_free(p);
+    lc__crs_free(u);
+}
+
+static void test_crs_inequality(void)
+{
+    /* Pairs that must differ: other zone, other datum, and datums that
+     * share an ellipsoid (the PROJ string alone cannot tell them apart). */
+    static const char *const pairs[][2] = {
+        {"EPSG:32615", "EPSG:32616"}, {"EPSG:4326", "EPSG:4269"},
+        {"EPSG:25832", "EPSG:32632"}, {"EPSG:6318", "EPSG:4152"},
+        {"EPSG:5070", "ESRI:102003"}, {"EPSG:3031", "EPSG:3413"}};
+    for (size_t k = 0; k < LC_ARRAY_SIZE(pairs); k++) {
+        struct lc__crs *a = crs_of(pairs[k][0]);
+        struct lc__crs *b = crs_of(pairs[k][1]);
+        if (a != NULL && b != NULL && lc__crs_equal(a, b))
+            LC_CHECK_FAIL_("%s == %s (key %s)", pairs[k][0], pairs[k][1],
+                           lc__crs_key(a));
+        lc__crs_free(a);
+        lc__crs_free(b);
+    }
+}
+
+static void test_crs_bad(void)
+{
+    static const char *const bad[] = {"",
+                                      "   ",
+                                      "EPSG:999999",
+                                      "not a crs",
+                                      "+proj=pipeline +step "
+                                      "+proj=utm +zone=15",
+                                      "GEOGCS[broken"};
+    for (size_t k = 0; k < LC_ARRAY_SIZE(bad); k++) {
+        struct lc__crs *crs = (struct lc__crs *)1;
+        struct lc__errbuf err = {0};
+        int st = lc__crs_new(bad[k], NULL, &crs, &err);
+        if (st != LC_EINVAL)
+            LC_CHECK_FAIL_("\"%s\": %s, expected LC_EINVAL", bad[k],
+                           lc_err_name(st));
+        LC_ASSERT_TRUE(crs == NULL);
+        LC_ASSERT_TRUE(err.msg[0] != '\0');
+    }
+    struct lc__crs *crs = NULL;
+    LC_ASSERT_EQ(lc__crs_new(NULL, NULL, &crs, NULL), LC_EINVAL);
+    LC_ASSERT_EQ(lc__crs_new("EPSG:4326", NULL, NULL, NULL), LC_EINVAL);
+    lc__crs_free(NULL);
+}
+
+/* ---- transforms ------------------------------------------------------- */
+
+static struct lc__transform *tf_of(const struct lc__crs *a,
+                                   const struct lc__crs *b)
+{
+    struct lc__transform *tf = NULL;
+    struct lc__errbuf err = {0};
+    int st = lc__transform_get(a, b, &tf, &err);
+    if (st != LC_OK)
+        LC_CHECK_FAIL_("lc__transform_get: %s: %s", lc_err_name(st), err.msg);
+    return tf;
+}
+
+static void test_transform_points(void)
+{
+    struct lc__crs *utm = crs_of("EPSG:32615");
+    struct lc__crs *wgs = crs_of("EPSG:4326");
+    struct lc__crs *aea = crs_of("EPSG:5070");
+    struct lc__transform *t1 = tf_of(utm, wgs);
+    struct lc__transform *t2 = tf_of(utm, aea);
+    struct lc__transform *t3 = tf_of(wgs, wgs);
+    if (t1 == NULL || t2 == NULL || t3 == NULL)
+        goto done;
+    /* Always x/y: longitude first, whatever EPSG:4326's axis order. */
+    double x[3] = {500000, 1e30, NAN}, y[3] = {5000000, 5e6, 5e6};
+    LC_ASSERT_EQ(lc__transform_points(t1, x, y, 3), 2);
+    LC_ASSERT_NEAR(x[0], -93.0, 1e-9);
+    LC_ASSERT_NEAR(y[0], 45.153477183356024, 1e-9);
+    LC_ASSERT_TRUE(!isfinite(x[1]) && !isfinite(y[1]));
+    LC_ASSERT_TRUE(!isfinite(x[2]) && !isfinite(y[2]));
+    LC_ASSERT_EQ(lc__transform_points_inverse(t1, x, y, 1), 0);
+    LC_ASSERT_NEAR(x[0], 500000, 1e-6);
+    LC_ASSERT_NEAR(y[0], 5000000, 1e-6);
+    /* pyproj: (235651.3547039117, 2466516.0586350574); NAD83 vs WGS84 is
+     * a null transformation in both PROJ versions. */
+    double ax = 500000, ay = 5000000;
+    LC_ASSERT_EQ(lc__transform_points(t2, &ax, &ay, 1), 0);
+    LC_ASSERT_NEAR(ax, 235651.3547039117, 1e-3);
+    LC_ASSERT_NEAR(ay, 2466516.0586350574, 1e-3);
+    LC_ASSERT_TRUE(lc__transform_is_identity(t3));
+    LC_ASSERT_TRUE(!lc__transform_is_identity(t1));
+    double ix = 12.5, iy = -7.25;
+    LC_ASSERT_EQ(lc__transform_points(t3, &ix, &iy, 1), 0);
+    LC_ASSERT_TRUE(ix == 12.5 && iy == -7.25);
+
+    /* The cache: the same pair twice is the same object. */
+    struct lc__transform *again = tf_of(utm, wgs);
+    LC_ASSERT_TRUE(again == t1);
+    lc__transform_release(again);
+    /* A PROJ-string spelling of the same CRS hits the same entry. */
+    struct lc__crs *utm2 = crs_of("+proj=utm +zone=15 +datum=WGS84");
+    struct lc__transform *t4 = utm2 != NULL ? tf_of(utm2, wgs) : NULL;
+    LC_ASSERT_TRUE(t4 == t1);
+    lc__transform_release(t4);
+    lc__crs_free(utm2);
+done:
+    lc__transform_release(t1);
+    lc__transform_release(t2);
+    lc__transform_release(t3);
+    lc__crs_free(utm);
+    lc__crs_free(wgs);
+    lc__crs_free(aea);
+}
+
+/* More distinct pairs than the cache holds, some held across evictions. */
+static void test_transform_cache(void)
+{
+    struct lc__crs *wgs = crs_of("EPSG:4326");
+    struct lc__crs *zones[40] = {0};
+    struct lc__transform *held[3] = {0};
+    for (int z = 0; z < 40; z++) {
+        char def[32];
+        snprintf(def, sizeof(def), "EPSG:%d", 32601 + z);
+        zones[z] = crs_of(def);
+        struct lc__transform *tf = tf_of(zones[z], wgs);
+        if (tf == NULL)
+            continue;
+        double x = 500000, y = 0;
+        LC_ASSERT_EQ(lc__transform_points(tf, &x, &y, 1), 0);
+        LC_ASSERT_NEAR(x, -177.0 + 6.0 * z, 1e-9);
+        if (z < 3)
+            held[z] = tf;
+        else
+            lc__transform_release(tf);
+    }
+    /* The held ones survived the evictions. */
+    for (int z = 0; z < 3; z++) {
+        double x = 500000, y = 0;
+        if (held[z] == NULL)
+            continue;
+        LC_ASSERT_EQ(lc__transform_points(held[z], &x, &y, 1), 0);
+        LC_ASSERT_NEAR(x, -177.0 + 6.0 * z, 1e-9);
+        lc__transform_release(held[z]);
+    }
+    for (int z = 0; z < 40; z++)
+        lc__crs_free(zones[z]);
+    lc__crs_free(wgs);
+}
+
+struct bounds_case {
+    const char *src;
+    const char *dst;
+    double in[4];
+    double want[4]; /* pyproj 3.7 (PROJ 9.5) Transformer.transform_bounds */
+    double tol;
+};
+
+static void test_transform_bounds(void)
+{
+    static const struct bounds_case cases[] = {
+        /* The quickstart AOI (behaviour reference 1.3). */
+        {"EPSG:4326",
+         "EPSG:32605",
+         {-152.02, 60.90, -149.22, 61.66},
+         {551899.4444413031, 6752046.306497931, 705008.4298573313,
+          6842117.611648763},
+         1e-4},
+        /* A whole UTM zone (HLS notebook). */
+        {"EPSG:4326",
+         "EPSG:32615",
+         {-96, 0, -90, 84},
+         {166021.44308053772, 0.0, 833978.5569194595, 9329005.182447437},
+         1e-4},
+        /* A tile near the antimeridian to 4326: minx > maxx. */
+        {"EPSG:32660",
+         "EPSG:4326",
+         {600000, 5000000, 900000, 5300000},
+         {178.2720329603102, 45.04040546099443, -177.66487191863828,
+          47.845561252465465},
+         1e-9},
+        /* A polar box holding the south pole. */
+        {"EPSG:3031",
+         "EPSG:4326",
+         {-1000000, -1000000, 1000000, 1000000},
+         {-180.0, -90.0, 180.0, -77.03740063459344},
+         1e-9},
+        /* A polar box beside the pole. */
+        {"EPSG:3031",
+         "EPSG:4326",
+         {-3000000, 1000000, -1000000, 3000000},
+         {-71.56505117707799, -77.03740063459344, -18.43494882292201,
+          -52.317100799230055},
+         1e-9},
+        /* The north pole in EPSG:3413. */
+        {"EPSG:3413",
+         "EPSG:4326",
+         {-500000, -500000, 500000, 500000},
+         {-180.0, 83.47926098750534, 180.0, 90.0},
+         1e-9},
+        /* A cap around the south pole into polar stereographic. */
+        {"EPSG:4326",
+         "EPSG:3031",
+         {-180, -90, 180, -60},
+         {-3299207.5292114005, -3333134.027630276, 3299207.5292114005,
+          3333134.027630276},
+         1e-3},
+        /* A geographic box across the antimeridian (minx > maxx). */
+        {"EPSG:4326",
+         "EPSG:3832",
+         {170, -10, -170, 10},
+         {2226389.8158654715, -1111475.1028522244, 4452779.631730937,
+          1111475.1028522244},
+         1e-3},
+        {"EPSG:4326",
+         "EPSG:32660",
+         {170, 40, -170, 50},
+         {-97776.66696603945, 4427792.833248025, 1611288.854779238,
+          5620112.89047953},
+         1e-3},
+        {"EPSG:32615",
+         "EPSG:4326",
+         {399960, 4990200, 509760, 5100000},
+         {-94.29304891527029, 45.05819166977219, -92.87383276277654,
+          46.0535743338091},
+         1e-9},
+    };
+    for (size_t k = 0; k < LC_ARRAY_SIZE(cases); k++) {
+        const struct bounds_case *bc = &cases[k];
+        struct lc__crs *a = crs_of(bc->src);
+        struct lc__crs *b = crs_of(bc->dst);
+        struct lc__transform *tf = a && b ? tf_of(a, b) : NULL;
+        double out[4] = {0};
+        struct lc__errbuf err = {0};
+        if (tf != NULL) {
+            int st = lc__transform_bounds(tf, bc->in, 0, out, &err);
+            LC_ASSERT_EQ(st, LC_OK);
+            for (int q = 0; q < 4; q++) {
+                if (!(fabs(out[q] - bc->want[q]) <= bc->tol))
+                    LC_CHECK_FAIL_("bounds %s -> %s [%d]: %.17g != %.17g",
+                                   bc->src, bc->dst, q, out[q], bc->want[q]);
+            }
+        }
+        lc__transform_release(tf);
+        lc__crs_free(a);
+        lc__crs_free(b);
+    }
+
+    /* Bad boxes. */
+    struct lc__crs *a = crs_of("EPSG:32615");
+    struct lc__crs *b = crs_of("EPSG:4326");
+    struct lc__transform *tf = a && b ? tf_of(a, b) : NULL;
+    if (tf != NULL) {
+        struct lc__errbuf err = {0};
+        double out[4];
+        const double rev[4] = {500000, 0, 400000, 10};
+        LC_ASSERT_EQ(lc__transform_bounds(tf, rev, 21, out, &err), LC_EINVAL);
+        const double nan[4] = {NAN, 0, 1, 1};
+        LC_ASSERT_EQ(lc__transform_bounds(tf, nan, 21, out, &err), LC_EINVAL);
+        const double far[4] = {1e30, 1e30, 2e30, 2e30};
+        LC_ASSERT_EQ(lc__transform_bounds(tf, far, 21, out, &err),
+                     LC_EUNSUPPORTED);
+    }
+    lc__transform_release(tf);
+    lc__crs_free(a);
+    lc__crs_free(b);
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+struct thread_arg {
+    const struct lc__crs *src;
+    const struct lc__crs *dst;
+    int explicit_cleanup;
+    int failures;
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_arg *t = p;
+    for (int round = 0; round < 20; round++) {
+        struct lc__transform *tf = NULL;
+        if (lc__transform_get(t->src, t->dst, &tf, NULL) != LC_OK) {
+            t->failures++;
+            break;
+        }
+        double x[64], y[64];
+        for (int k = 0; k < 64; k++) {
+            x[k] = 400000 + 1000.0 * k;
+            y[k] = 5000000 + 500.0 * k;
+        }
+        lc__transform_points(tf, x, y, 64);
+        lc__transform_points_inverse(tf, x, y, 64);
+        for (int k = 0; k < 64; k++) {
+            if (!(fabs(x[k] - (400000 + 1000.0 * k)) < 1e-5) ||
+                !(fabs(y[k] - (5000000 + 500.0 * k)) < 1e-5))
+                t->failures++;
+        }
+        lc__transform_release(tf);
+    }
+    if (t->explicit_cleanup)
+        lc__geo_thread_cleanup();
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    struct lc__crs *utm = crs_of("EPSG:32615");
+    struct lc__crs *aea = crs_of("EPSG:5070");
+    if (utm == NULL || aea == NULL)
+        goto done;
+    pthread_t th[4];
+    struct thread_arg args[4];
+    for (int k = 0; k < 4; k++) {
+        args[k] = (struct thread_arg){utm, aea, k % 2, 0};
+        LC_ASSERT_EQ(pthread_create(&th[k], NULL, thread_main, &args[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+        pthread_join(th[k], NULL);
+        LC_ASSERT_EQ(args[k].failures, 0);
+    }
+done:
+    lc__crs_free(utm);
+    lc__crs_free(aea);
+}
+
+/* ---- the approximate transformer -------------------------------------- */
+
+/*
+ * Builds approximate and exact maps of a destination block and compares
+ * them at every pixel: the approximation must be within max_error source
+ * pixels of PROJ everywhere, and fail (NaN) exactly where PROJ fails.
+ */
+static void check_bound(const char *what, const char *dst_def,
+                        const char *src_def, const double dst_gt[6], uint32_t w,
+                        uint32_t h, const double src_gt[6], bool smooth)
+{
+    struct lc__crs *dc = crs_of(dst_def);
+    struct lc__crs *sc = crs_of(src_def);
+    struct lc__transform *tf = dc && sc ? tf_of(dc, sc) : NULL;
+    struct lc__srcmap *am = NULL, *em = NULL;
+    double *ax = NULL;
+    if (tf == NULL)
+        goto done;
+    struct lc__grid g;
+    memcpy(g.gt, dst_gt, sizeof(g.gt));
+    g.width = w;
+    g.height = h;
+    struct lc__errbuf err = {0};
+    const struct lc__approx_options exact = {0, 0, true};
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &g, src_gt, 0, 0, NULL, NULL, &am, &err),
+                 LC_OK);
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &g, src_gt, 0, 0, &exact, NULL, &em, &err),
+                 LC_OK);
+    if (am == NULL || em == NULL)
+        goto done;
+    ax = malloc(4 * (size_t)w * sizeof(double));
+    double *ay = ax + w, *ex = ay + w, *ey = ex + w;
+    double max_err = 0.0;
+    size_t nan_mismatch = 0, nvalid = 0, nover = 0;
+    for (uint32_t j = 0; j < h; j++) {
+        lc__srcmap_row(am, j, ax, ay);
+        lc__srcmap_row(em, j, ex, ey);
+        for (uint32_t i = 0; i < w; i++) {
+            bool af = isfinite(ax[i]) && isfinite(ay[i]);
+            bool ef = isfinite(ex[i]) && isfinite(ey[i]);
+            if (af != ef) {
+                nan_mismatch++;
+                continue;
+            }
+            if (!af)
+                continue;
+            nvalid++;
+            double e = hypot(ax[i] - ex[i], ay[i] - ey[i]);
+            if (e > LC_APPROX_MAX_ERROR)
+                nover++;
+            max_err = e > max_err ? e : max_err;
+        }
+    }
+    struct lc__srcmap_stats as, es;
+    lc__srcmap_get_stats(am, &as);
+    lc__srcmap_get_stats(em, &es);
+    printf("%-34s %ux%u: max error %.2e px over %zu pixels, %zu PROJ points "
+           "(exact %zu), %zu cells, kind %d\n",
+           what, w, h, max_err, nvalid, as.ntransformed, es.ntransformed,
+           as.ncells, as.kind);
+    if (nover != 0 || !(max_err <= LC_APPROX_MAX_ERROR))
+        LC_CHECK_FAIL_("%s: %zu pixels over the bound, max error %g", what,
+                       nover, max_err);
+    if (nan_mismatch != 0)
+        LC_CHECK_FAIL_("%s: %zu pixels finite in one map only", what,
+                       nan_mismatch);
+    LC_ASSERT_TRUE(nvalid > 0);
+    /* Where the mapping is smooth the approximation is worth having: far
+     * fewer PROJ calls. (Around the pole, a 0.01 degree source grid turns
+     * a kilometre of destination into degrees of longitude: refinement
+     * goes down to single pixels there.) */
+    if (smooth)
+        LC_ASSERT_TRUE(as.ntransformed * 8 < es.ntransformed);
+done:
+    free(ax);
+    lc__srcmap_free(am);
+    lc__srcmap_free(em);
+    lc__transform_release(tf);
+    lc__crs_free(dc);
+    lc__crs_free(sc);
+}
+
+static void test_approx_bound(void)
+{
+    /* Source grids: a Sentinel-2 tile of 15TVL at 10 m; the globe at
+     * 0.01 and 0.001 degrees; a UTM zone 1 tile. */
+    const double s2[6] = {399960, 10, 0, 5100000, 0, -10};
+    const double globe[6] = {-180, 0.01, 0, 90, 0, -0.01};
+    const double globe_fine[6] = {-180, 0.001, 0, 90, 0, -0.001};
+    const double utm1[6] = {699960, 10, 0, 5200020, 0, -10};
+
+    /* UTM -> EPSG:5070 at 10 m and at 100 m (a 102 km block). */
+    const double aea10[6] = {230000, 10, 0, 2470000, 0, -10};
+    check_bound("UTM 15N -> EPSG:5070, 10 m", "EPSG:5070", "EPSG:32615", aea10,
+                1024, 1024, s2, true);
+    const double aea30[6] = {200000, 30, 0, 2500000, 0, -30};
+    check_bound("UTM 15N -> EPSG:5070, 30 m", "EPSG:5070", "EPSG:32615", aea30,
+                2048, 2048, s2, true);
+    const double aea100[6] = {180000, 100, 0, 2520000, 0, -100};
+    check_bound("UTM 15N -> EPSG:5070, 100 m", "EPSG:5070", "EPSG:32615",
+                aea100, 1024, 1024, s2, true);
+    /* UTM -> EPSG:4326 at ~10 m. */
+    const double geo[6] = {-93.05, 0.0001, 0, 45.2, 0, -0.0001};
+    check_bound("UTM 15N -> EPSG:4326", "EPSG:4326", "EPSG:32615", geo, 1024,
+                1024, s2, true);
+    /* EPSG:4326 -> EPSG:3031: a block holding the pole, one beside it. */
+    const double pole[6] = {-512000, 1000, 0, 512000, 0, -1000};
+    check_bound("EPSG:4326 -> EPSG:3031, pole", "EPSG:3031", "EPSG:4326", pole,
+                1024, 1024, globe, false);
+    const double off[6] = {1000000, 500, 0, 1500000, 0, -500};
+    check_bound("EPSG:4326 -> EPSG:3031, off pole", "EPSG:3031", "EPSG:4326",
+                off, 1024, 1024, globe, true);
+    /* Across the antimeridian: a UTM 60N block whose source positions jump
+     * from the east end of a global grid to its west end, and a 4326
+     * block running past 180 degrees over a UTM 1N tile. */
+    const double z60[6] = {700000, 100, 0, 5050000, 0, -100};
+    check_bound("EPSG:4326 -> UTM 60N, antimeridian", "EPSG:32660", "EPSG:4326",
+                z60, 1024, 1024, globe_fine, true);
+    /* Thin and odd shapes: cells all nodes along one axis, partial
+     * first-level cells. */
+    static const uint32_t shapes[][2] = {{3, 1000}, {1000, 3}, {2, 2},
+                                         {1, 700},  {131, 67}, {129, 258},
+                                         {4, 515}};
+    for (size_t k = 0; k < LC_ARRAY_SIZE(shapes); k++) {
+        char what[64];
+        snprintf(what, sizeof(what), "UTM 15N -> EPSG:4326 %ux%u", shapes[k][0],
+                 shapes[k][1]);
+        check_bound(what, "EPSG:4326", "EPSG:32615", geo, shapes[k][0],
+                    shapes[k][1], s2, false);
+    }
+    const double past180[6] = {179.9, 0.0001, 0, 46.95, 0, -0.0001};
+    check_bound("UTM 1N -> EPSG:4326 past 180", "EPSG:4326", "EPSG:32601",
+                past180, 1024, 1024, utm1, true);
+}
+
+static void test_srcmap_misc(void)
+{
+    struct lc__crs *utm = crs_of("EPSG:32615");
+    struct lc__crs *aea = crs_of("EPSG:5070");
+    struct lc__transform *id = utm ? tf_of(utm, utm) : NULL;
+    struct lc__transform *tf = utm && aea ? tf_of(aea, utm) : NULL;
+    struct lc__srcmap *m = NULL;
+    struct lc__errbuf err = {0};
+    if (id == NULL || tf == NULL)
+        goto done;
+    /* Same CRS, 20 m over 10 m: centres land on source pixel edges. */
+    const double src[6] = {500000, 10, 0, 5600000, 0, -10};
+    struct lc__grid g = {{500000, 20, 0, 5600000, 0, -20}, 4, 3};
+    LC_ASSERT_EQ(lc__srcmap_new(id, &g, src, 0, 0, NULL, NULL, &m, &err),
+                 LC_OK);
+    double sx[8], sy[8];
+    lc__srcmap_row(m, 1, sx, sy);
+    LC_ASSERT_NEAR(sx[0], 1.0, 1e-12);
+    LC_ASSERT_NEAR(sx[3], 7.0, 1e-12);
+    LC_ASSERT_NEAR(sy[0], 3.0, 1e-12);
+    int64_t co, ro;
+    LC_ASSERT_TRUE(!lc__srcmap_aligned(m, &co, &ro));
+    double fx, fy;
+    lc__srcmap_scale(m, &fx, &fy);
+    LC_ASSERT_NEAR(fx, 2.0, 1e-12);
+    LC_ASSERT_NEAR(fy, 2.0, 1e-12);
+    lc__srcmap_free(m);
+    m = NULL;
+
+    /* Aligned: same pixel size, whole-pixel offset, window offsets. */
+    struct lc__grid g2 = {{500030, 10, 0, 5599950, 0, -10}, 5, 5};
+    LC_ASSERT_EQ(lc__srcmap_new(id, &g2, src, 1, 2, NULL, NULL, &m, &err),
+                 LC_OK);
+    LC_ASSERT_TRUE(lc__srcmap_aligned(m, &co, &ro));
+    LC_ASSERT_EQ(co, 2);
+    LC_ASSERT_EQ(ro, 3);
+    lc__srcmap_row(m, 0, sx, sy);
+    LC_ASSERT_NEAR(sx[0], 2.5, 1e-9);
+    LC_ASSERT_NEAR(sy[0], 3.5, 1e-9);
+    lc__srcmap_free(m);
+    m = NULL;
+
+    /* Target resolution (reference 2.11): identity -> |pixel width|. */
+    double res = 0;
+    LC_ASSERT_EQ(lc__target_resolution(id, &g, &res, &err), LC_OK);
+    LC_ASSERT_TRUE(res == 20.0);
+    struct lc__grid ga = {{230000, 60, 0, 2470000, 0, -60}, 64, 64};
+    LC_ASSERT_EQ(lc__target_resolution(tf, &ga, &res, &err), LC_OK);
+    LC_ASSERT_TRUE(res > 55.0 && res < 65.0);
+
+    /* Bad arguments. */
+    const double sing[6] = {0, 0, 0, 0, 0, 0};
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &g, sing, 0, 0, NULL, NULL, &m, &err),
+                 LC_EINVAL);
+    const struct lc__approx_options bad = {-1.0, 0, false};
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &g, src, 0, 0, &bad, NULL, &m, &err),
+                 LC_EINVAL);
+    struct lc__grid empty = {{0, 1, 0, 0, 0, -1}, 0, 3};
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &empty, src, 0, 0, NULL, NULL, &m, &err),
+                 LC_EINVAL);
+    LC_ASSERT_TRUE(m == NULL);
+
+    /* A one-pixel block and a one-row block. */
+    struct lc__grid one = {{230000, 10, 0, 2470000, 0, -10}, 1, 1};
+    const double s2[6] = {399960, 10, 0, 5100000, 0, -10};
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &one, s2, 0, 0, NULL, NULL, &m, &err),
+                 LC_OK);
+    lc__srcmap_row(m, 0, sx, sy);
+    LC_ASSERT_TRUE(isfinite(sx[0]) && isfinite(sy[0]));
+    lc__srcmap_free(m);
+    m = NULL;
+    struct lc__grid row = {{230000, 10, 0, 2470000, 0, -10}, 300, 1};
+    double rx[300], ry[300];
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &row, s2, 0, 0, NULL, NULL, &m, &err),
+                 LC_OK);
+    lc__srcmap_row(m, 0, rx, ry);
+    for (int i = 1; i < 300; i++)
+        LC_ASSERT_TRUE(rx[i] > rx[i - 1]);
+done:
+    lc__srcmap_free(m);
+    lc__transform_release(id);
+    lc__transform_release(tf);
+    lc__crs_free(utm);
+    lc__crs_free(aea);
+}
+
+int main(void)
+{
+    test_round_half_even();
+    test_grid_from_bbox();
+    test_grid_window();
+    test_align_bbox();
+    test_overview_choose();
+    test_crs_spellings();
+    test_crs_properties();
+    test_crs_inequality();
+    test_crs_bad();
+    test_transform_points();
+    test_transform_cache();
+    test_transform_bounds();
+    test_threads();
+    test_srcmap_misc();
+    test_approx_bound();
+    lc__geo_thread_cleanup();
+    LC_TEST_END();
+}
