@@ -171,7 +171,7 @@ def to_numbers(keys):
 
 
 # The real files embedded in tests/c/test_geokeys.c, by C name. Paths are
-# relative to the real-data folder (/work/shared/realdata/cog by default,
+# relative to the real-data folder (shared/realdata/cog beside the checkout by default,
 # or $LAZYCOGS_REALDATA_COG).
 FIXTURES = [
     ("nsidc_south", "GeoTIFF-test-data/nt_20201024_f18_nrt_s.tif"),
@@ -203,7 +203,7 @@ END = "/* END GENERATED */"
 def update_c(test_path):
     """Rewrite the block between BEGIN and END in test_path."""
     root = Path(os.environ.get("LAZYCOGS_REALDATA_COG",
-                               "/work/shared/realdata/cog"))
+                               Path(__file__).resolve().parents[2] / "shared" / "realdata" / "cog"))
     text = Path(test_path).read_text()
     head, sep1, rest = text.partition(BEGIN)
     _, sep2, tail = rest.partition(END)

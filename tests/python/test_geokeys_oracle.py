@@ -10,7 +10,7 @@ Environment:
   LAZYCOGS_BUILD_DIR     CMake build folder holding tests/c/test_geokeys
                          (default: build/asan of this checkout); skipped if absent
   LAZYCOGS_REALDATA_COG  the real COG folder (default
-                         /work/shared/realdata/cog); skipped if absent
+                         shared/realdata/cog beside the checkout); skipped if absent
 """
 # SPDX-License-Identifier: MIT
 import math
@@ -34,7 +34,7 @@ BUILD_DIR = Path(os.environ.get(
     "LAZYCOGS_BUILD_DIR", Path(__file__).resolve().parents[2] / "build" / "asan"))
 BINARY = BUILD_DIR / "tests" / "c" / "test_geokeys"
 REALDATA = Path(os.environ.get("LAZYCOGS_REALDATA_COG",
-                               "/work/shared/realdata/cog"))
+                               Path(__file__).resolve().parents[3] / "shared" / "realdata" / "cog"))
 
 DEG_TOL = 1e-9  # degrees, about 0.1 mm on Earth
 M_TOL = 1e-3    # metres

@@ -1,0 +1,1688 @@
+/* read.c - reading column chunks: pages, decompression, levels, values, and
+ * their assembly into arrays. */
+/* SPDX-License-Identifier: MIT */
+#include "../common/common.h"
+
+#include <stdio.h>
+
+#include "../codec/decompress.h"
+#include "parquet_internal.h"
+
+/*
+ * The data path of one projected leaf, per row group:
+ *
+ *   column chunk bytes (fetched with the other projected chunks of the
+ *   row group in one read)
+ *     -> page header (Thrift) -> page body, decompressed
+ *          v1: [rep levels][def levels][values], all compressed together
+ *          v2: [rep levels][def levels] raw, then [values] compressed
+ *          dictionary page: PLAIN values kept for the chunk's data pages
+ *     -> levels: uint16 per entry (RLE/bit-packed hybrid or BIT_PACKED)
+ *     -> values: dense, one per entry whose definition level is the max
+ *          (PLAIN fixed-width values stay in the page: no copy)
+ *     -> assembly into the column's builder (below)
+ *
+ * Assembly follows the record shredding of Dremel in reverse. Each
+ * repeated node on the leaf's path opens a "slot space" (its elements);
+ * the other nodes live in the space of the nearest repeated ancestor, or in
+ * the rows (space 0). An entry (d, r) starts a new slot in space r (a new
+ * row when r is 0), then descends: in each space it reaches it pushes one
+ * validity bit per optional node (present when d reaches the node's
+ * definition level) and, before entering space s + 1, one list offset for
+ * the repeated node that opens it; it enters space s + 1 only when d shows
+ * that list is not empty. In the leaf's space it adds one value (null
+ * unless d is the max). The builders therefore hold exactly Arrow's layout:
+ * offsets per list, validity per optional node, values spaced by slot.
+ *
+ * Memory: builders and scratch buffers grow geometrically and are reused
+ * from page to page, row group to row group (no allocation per value), and
+ * every growth is charged against max_decoded_nbytes. Scratch sizes come
+ * from counts already bounded (page value counts by the chunk's, the
+ * chunk's by max_chunk_values; byte sizes by max_page_nbytes).
+ */
+
+/* A growable buffer. */
+struct pq_buf {
+    uint8_t *p;
+    size_t n;   /* bytes in use (where the buffer is used as an array) */
+    size_t cap; /* bytes allocated */
+};
+
+/* Per node on a builder's path. */
+struct pq_blevel {
+    uint16_t def_at; /* definition level reached when the node is present */
+    bool optional;
+    bool repeated;
+    unsigned space;
+    struct pq_buf bits; /* validity bitmap (optional nodes) */
+    size_t nulls;
+    struct pq_buf offsets; /* size_t list offsets (repeated nodes) */
+};
+
+/* The output column being built. */
+struct pq_builder {
+    const struct lc__parquet_column *col;
+    struct lc__parquet_column const_col; /* constant columns */
+    char *const_name;
+    size_t depth;
+    struct pq_blevel *lv;
+    unsigned nspaces;
+    size_t *count;    /* [nspaces] slots in each space */
+    size_t *rep_node; /* [nspaces] path index opening space s (s >= 1) */
+    size_t *first;    /* [nspaces] first path index of space s */
+    size_t *end;      /* [nspaces] one past its last */
+    uint16_t max_def;
+    uint16_t max_rep;
+    size_t value_nbytes;
+    struct pq_buf values;   /* fixed-width values */
+    struct pq_buf boffsets; /* size_t offsets (BYTE_ARRAY) */
+    struct pq_buf data;     /* BYTE_ARRAY bytes */
+    struct pq_buf def_levels, rep_levels;
+    size_t nlevels;
+};
+
+struct lc__pq_reader {
+    struct lc_allocator alloc;
+    struct lc__parquet_limits lim;
+    bool keep_levels;
+    uint64_t used; /* bytes allocated for builders and scratch */
+    struct lc__codec_ctx *codec;
+    size_t ncols;
+    struct pq_builder *b;
+    size_t nrows;
+    /* scratch */
+    struct pq_buf chunks; /* the raw column chunks of one row group */
+    struct pq_buf page;   /* one decompressed page (or values section) */
+    struct pq_buf u32;    /* levels and dictionary indices */
+    struct pq_buf def, rep;
+    struct pq_buf dense; /* decoded fixed-width values */
+    struct pq_buf lens;  /* size_t lengths of decoded byte arrays */
+    struct pq_buf u64;   /* DELTA_BINARY_PACKED output */
+    struct pq_buf dict_values, dict_offsets, dict_data;
+    struct pq_buf reqs;     /* struct lc_range_request */
+    struct pq_buf chunk_at; /* size_t: offset of each chunk in chunks */
+};
+
+/* What is known about the chunk being decoded, for messages and checks. */
+struct pq_chunk_ctx {
+    struct lc__pq_reader *r;
+    struct lc__parquet_file *f;
+    struct pq_builder *b;
+    const struct lc__parquet_column *col;
+    const struct lc__pq_chunk *meta;
+    size_t rg;
+    uint64_t offset;      /* file offset of the chunk */
+    uint64_t page_offset; /* file offset of the page being decoded */
+    bool has_dict;
+    size_t dict_n;
+    uint64_t seen; /* level entries decoded so far */
+    struct lc__errbuf *err;
+};
+
+/* ---- buffers -------------------------------------------------------------
+ */
+
+static int budget_error(struct lc__pq_reader *r, struct lc__errbuf *err)
+{
+    return lc__error(err, LC_ELIMIT,
+                     "parquet: read needs more than %" PRIu64 " bytes of "
+                     "memory (max_decoded_nbytes)",
+                     r->lim.max_decoded_nbytes);
+}
+
+/* Makes b hold at least need bytes, keeping its contents; new bytes are
+ * zeroed when zero is set (bitmaps). */
+static int buf_reserve(struct lc__pq_reader *r, struct pq_buf *b, size_t need,
+                       bool zero, struct lc__errbuf *err)
+{
+    if (need <= b->cap)
+        return LC_OK;
+    size_t cap = b->cap < 64 ? 64 : b->cap;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if ((uint64_t)(cap - b->cap) > r->lim.max_decoded_nbytes - r->used)
+        return budget_error(r, err);
+    uint8_t *p = lc__realloc(&r->alloc, b->p, b->cap, cap);
+    LC_RETURN_IF(p == NULL, err, LC_ENOMEM,
+                 "parquet: out of memory (%zu bytes)", cap);
+    if (zero)
+        memset(p + b->cap, 0, cap - b->cap);
+    r->used += cap - b->cap;
+    b->p = p;
+    b->cap = cap;
+    return LC_OK;
+}
+
+/* Reserves count elements of size each, overflow-checked. */
+static int buf_reserve_n(struct lc__pq_reader *r, struct pq_buf *b,
+                         size_t count, size_t size, bool zero,
+                         struct lc__errbuf *err)
+{
+    size_t need;
+    if (!lc__size_mul(count, size, &need))
+        return budget_error(r, err);
+    return buf_reserve(r, b, need, zero, err);
+}
+
+static void buf_free(struct lc__pq_reader *r, struct pq_buf *b)
+{
+    lc__free(&r->alloc, b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+
+/* ---- messages ------------------------------------------------------------
+ */
+
+/* Re-words err's message with the file, row group, column and page. */
+static int chunk_error(struct pq_chunk_ctx *c, int status)
+{
+    char msg[LC_ERRMSG_CAP];
+
+    lc__copy_str(msg, sizeof(msg), c->err != NULL ? c->err->msg : "");
+    return lc__error(c->err, status,
+                     "%s: row group %zu, column '%s', page at byte %" PRIu64
+                     ": %s",
+                     c->f->name, c->rg, c->col->path, c->page_offset, msg);
+}
+
+#define CHUNK_FAIL(c, status, ...)                                             \
+    chunk_error((c), lc__error((c)->err, (status), __VA_ARGS__))
+
+#define CHUNK_CHECK(c, cond, status, ...)                                      \
+    do {                                                                       \
+        if (LC_UNLIKELY(cond))                                                 \
+            return CHUNK_FAIL((c), (status), __VA_ARGS__);                     \
+    } while (0)
+
+#define CHUNK_FORWARD(c, expr)                                                 \
+    do {                                                                       \
+        int lc__st_ = (expr);                                                  \
+        if (LC_UNLIKELY(lc__st_ < 0))                                          \
+            return chunk_error((c), lc__st_);                                  \
+    } while (0)
+
+/* ---- builders ------------------------------------------------------------
+ */
+
+static void builder_free(struct lc__pq_reader *r, struct pq_builder *b)
+{
+    if (b->lv != NULL) {
+        for (size_t i = 0; i < b->depth; i++) {
+            buf_free(r, &b->lv[i].bits);
+            buf_free(r, &b->lv[i].offsets);
+        }
+    }
+    lc__free(&r->alloc, b->lv);
+    lc__free(&r->alloc, b->count);
+    lc__free(&r->alloc, b->const_name);
+    buf_free(r, &b->values);
+    buf_free(r, &b->boffsets);
+    buf_free(r, &b->data);
+    buf_free(r, &b->def_levels);
+    buf_free(r, &b->rep_levels);
+}
+
+static size_t value_nbytes(const struct lc__parquet_column *col)
+{
+    switch (col->type) {
+    case LC_PQ_BOOLEAN:
+        return 1;
+    case LC_PQ_INT32:
+    case LC_PQ_FLOAT:
+        return 4;
+    case LC_PQ_INT64:
+    case LC_PQ_DOUBLE:
+        return 8;
+    case LC_PQ_INT96:
+        return 12;
+    case LC_PQ_FIXED_LEN_BYTE_ARRAY:
+        return (size_t)col->type_length;
+    case LC_PQ_BYTE_ARRAY:
+        return 0;
+    }
+    return 0;
+}
+
+static int builder_init(struct lc__pq_reader *r, struct pq_builder *b,
+                        const struct lc__parquet_file *f,
+                        const struct lc__parquet_column *col,
+                        const char *const_name, struct lc__errbuf *err)
+{
+    if (col == NULL) {
+        /* A constant (Hive partition) column: one required string. */
+        size_t n = strlen(const_name) + 1;
+        b->const_name = lc__malloc(&r->alloc, n);
+        LC_RETURN_IF(b->const_name == NULL, err, LC_ENOMEM,
+                     "parquet: out of memory");
+        memcpy(b->const_name, const_name, n);
+        b->const_col.path = b->const_name;
+        b->const_col.depth = 1;
+        b->const_col.path_parts = (const char *const *)&b->const_name;
+        b->const_col.path_nodes = NULL;
+        b->const_col.type = LC_PQ_BYTE_ARRAY;
+        b->const_col.logical.kind = LC_PQ_LOGICAL_STRING;
+        col = &b->const_col;
+    }
+    b->col = col;
+    b->depth = col->depth;
+    b->max_def = col->max_def;
+    b->max_rep = col->max_rep;
+    b->nspaces = (unsigned)col->max_rep + 1;
+    b->value_nbytes = value_nbytes(col);
+    b->lv = lc__calloc(&r->alloc, b->depth, sizeof(*b->lv));
+    b->count = lc__calloc(&r->alloc, b->nspaces, 4 * sizeof(size_t));
+    LC_RETURN_IF(b->lv == NULL || b->count == NULL, err, LC_ENOMEM,
+                 "parquet: out of memory");
+    b->rep_node = b->count + b->nspaces;
+    b->first = b->rep_node + b->nspaces;
+    b->end = b->first + b->nspaces;
+    unsigned space = 0;
+    for (size_t i = 0; i < b->depth; i++) {
+        struct pq_blevel *l = &b->lv[i];
+        if (col->path_nodes == NULL) {
+            l->def_at = 0; /* the constant column: one required node */
+        } else {
+            const struct lc__parquet_node *nd =
+                lc__parquet_node(f, col->path_nodes[i]);
+            l->def_at = nd->def_level;
+            l->optional = nd->repetition == LC_PQ_OPTIONAL;
+            l->repeated = nd->repetition == LC_PQ_REPEATED;
+        }
+        if (l->repeated) {
+            b->end[space] = i;
+            space++;
+            b->rep_node[space] = i;
+            b->first[space] = i;
+        }
+        l->space = space;
+    }
+    b->end[space] = b->depth;
+    LC_ASSERT(space == col->max_rep);
+    /* Byte arrays start with offset 0. The data and values buffers exist
+     * from the start, so that no pointer handed out is NULL (an array of
+     * empty strings still has a data pointer). */
+    if (b->value_nbytes == 0) {
+        LC_FORWARD_IF_ERROR(
+            buf_reserve(r, &b->boffsets, sizeof(size_t), false, err));
+        memset(b->boffsets.p, 0, sizeof(size_t));
+        b->boffsets.n = sizeof(size_t);
+        LC_FORWARD_IF_ERROR(buf_reserve(r, &b->data, 1, false, err));
+    } else {
+        LC_FORWARD_IF_ERROR(
+            buf_reserve(r, &b->values, b->value_nbytes, false, err));
+    }
+    return LC_OK;
+}
+
+static void set_bit(struct pq_blevel *l, size_t k, bool bit)
+{
+    uint8_t m = (uint8_t)(1u << (k & 7));
+    if (bit)
+        l->bits.p[k >> 3] |= m;
+    else
+        l->nulls++;
+}
+
+/*
+ * Dense values of one page: fixed-width values (nonnull * value_nbytes
+ * bytes, possibly inside the page) or, for byte arrays, the lengths (the
+ * bytes themselves are already appended to the builder's data).
+ */
+struct pq_dense {
+    const uint8_t *fixed;
+    const size_t *lens;
+    size_t n;
+};
+
+/* Reserves room in every buffer of b for n more entries. */
+static int builder_reserve(struct lc__pq_reader *r, struct pq_builder *b,
+                           size_t n, struct lc__errbuf *err)
+{
+    for (size_t i = 0; i < b->depth; i++) {
+        struct pq_blevel *l = &b->lv[i];
+        size_t slots = b->count[l->space];
+        if (l->optional) {
+            size_t bits;
+            if (!lc__size_add(slots, n, &bits) || bits > SIZE_MAX - 7)
+                return budget_error(r, err);
+            LC_FORWARD_IF_ERROR(
+                buf_reserve(r, &l->bits, (bits + 7) / 8, true, err));
+        }
+        if (l->repeated) {
+            /* One offset per slot of the parent space, plus the last. */
+            size_t parent = b->count[l->space - 1];
+            size_t need;
+            if (!lc__size_add(parent, n, &need) ||
+                !lc__size_add(need, 1, &need))
+                return budget_error(r, err);
+            LC_FORWARD_IF_ERROR(buf_reserve_n(r, &l->offsets, need,
+                                              sizeof(size_t), false, err));
+        }
+    }
+    size_t leaf = b->count[b->nspaces - 1], need;
+    if (!lc__size_add(leaf, n, &need) || !lc__size_add(need, 1, &need))
+        return budget_error(r, err);
+    if (b->value_nbytes > 0)
+        return buf_reserve_n(r, &b->values, need, b->value_nbytes, false, err);
+    return buf_reserve_n(r, &b->boffsets, need, sizeof(size_t), false, err);
+}
+
+/* Appends one value slot of the leaf space (the dense cursor advances when
+ * the slot is valid). */
+static inline void push_value(struct pq_builder *b, size_t slot, bool valid,
+                              const struct pq_dense *dv, size_t *cur)
+{
+    if (b->value_nbytes > 0) {
+        uint8_t *dst = b->values.p + slot * b->value_nbytes;
+        if (valid)
+            memcpy(dst, dv->fixed + (*cur)++ * b->value_nbytes,
+                   b->value_nbytes);
+        else
+            memset(dst, 0, b->value_nbytes);
+    } else {
+        size_t *off = (size_t *)(void *)b->boffsets.p;
+        off[slot + 1] = off[slot] + (valid ? dv->lens[(*cur)++] : 0);
+    }
+}
+
+/* The values of n flat entries (one slot each) at slot base: the common
+ * widths get loops of their own, nulls read as zeros. */
+static void scatter_flat(struct pq_builder *b, size_t base, const uint16_t *def,
+                         size_t n, const struct pq_dense *dv)
+{
+    uint16_t max = b->max_def;
+    size_t w = b->value_nbytes, cur = 0;
+    bool all = def == NULL; /* a required column */
+
+    if (w == 0) {
+        size_t *off = (size_t *)(void *)b->boffsets.p + base;
+        for (size_t e = 0; e < n; e++) {
+            size_t len = (all || def[e] == max) ? dv->lens[cur++] : 0;
+            off[e + 1] = off[e] + len;
+        }
+        return;
+    }
+    uint8_t *dst = b->values.p + base * w;
+    const uint8_t *src = dv->fixed;
+    if (w == 8) {
+        for (size_t e = 0; e < n; e++, dst += 8) {
+            if ((all || def[e] == max))
+                memcpy(dst, src + 8 * cur++, 8);
+            else
+                memset(dst, 0, 8);
+        }
+    } else if (w == 4) {
+        for (size_t e = 0; e < n; e++, dst += 4) {
+            if ((all || def[e] == max))
+                memcpy(dst, src + 4 * cur++, 4);
+            else
+                memset(dst, 0, 4);
+        }
+    } else {
+        for (size_t e = 0; e < n; e++, dst += w) {
+            if ((all || def[e] == max))
+                memcpy(dst, src + w * cur++, w);
+            else
+                memset(dst, 0, w);
+        }
+    }
+}
+
+static void push_offset(struct pq_builder *b, unsigned space)
+{
+    struct pq_blevel *l = &b->lv[b->rep_node[space]];
+    size_t *off = (size_t *)(void *)l->offsets.p;
+    off[l->offsets.n / sizeof(size_t)] = b->count[space];
+    l->offsets.n += sizeof(size_t);
+}
+
+/*
+ * Assembles n entries with levels def/rep (NULL when the max level is 0)
+ * and their dense values into b. The caller has checked the levels against
+ * their maxima and counted the dense values.
+ */
+static int assemble(struct pq_chunk_ctx *c, const uint16_t *def,
+                    const uint16_t *rep, size_t n, const struct pq_dense *dv)
+{
+    struct pq_builder *b = c->b;
+    size_t cur = 0;
+
+    CHUNK_FORWARD(c, builder_reserve(c->r, b, n, c->err));
+    if (b->max_rep == 0) {
+        /* Flat: one row slot per entry. */
+        size_t base = b->count[0];
+        for (size_t i = 0; i < b->depth; i++) {
+            struct pq_blevel *l = &b->lv[i];
+            if (!l->optional)
+                continue;
+            for (size_t e = 0; e < n; e++)
+                set_bit(l, base + e, def[e] >= l->def_at);
+        }
+        if (dv->n == n && b->value_nbytes > 0) {
+            if (n > 0)
+                memcpy(b->values.p + base * b->value_nbytes, dv->fixed,
+                       n * b->value_nbytes);
+        } else {
+            scatter_flat(b, base, def, n, dv);
+        }
+        b->count[0] += n;
+        return LC_OK;
+    }
+    for (size_t e = 0; e < n; e++) {
+        unsigned d = def != NULL ? def[e] : b->max_def;
+        unsigned s = rep[e];
+        CHUNK_CHECK(c, s > 0 && d < b->lv[b->rep_node[s]].def_at, LC_ECORRUPT,
+                    "entry %" PRIu64 " has repetition level %u but "
+                    "definition level %u",
+                    c->seen + e, s, d);
+        for (;;) {
+            size_t slot = b->count[s]++;
+            for (size_t j = b->first[s]; j < b->end[s]; j++) {
+                struct pq_blevel *l = &b->lv[j];
+                if (l->optional)
+                    set_bit(l, slot, d >= l->def_at);
+            }
+            if (s == b->max_rep) {
+                push_value(b, slot, d == b->max_def, dv, &cur);
+                break;
+            }
+            push_offset(b, s + 1);
+            if (d < b->lv[b->rep_node[s + 1]].def_at)
+                break;
+            s++;
+        }
+    }
+    return LC_OK;
+}
+
+/* ---- values --------------------------------------------------------------
+ */
+
+enum pq_encoding {
+    PQ_PLAIN = 0,
+    PQ_PLAIN_DICTIONARY = 2,
+    PQ_RLE = 3,
+    PQ_BIT_PACKED = 4,
+    PQ_DELTA_BINARY_PACKED = 5,
+    PQ_DELTA_LENGTH_BYTE_ARRAY = 6,
+    PQ_DELTA_BYTE_ARRAY = 7,
+    PQ_RLE_DICTIONARY = 8,
+    PQ_BYTE_STREAM_SPLIT = 9
+};
+
+static const char *encoding_name(int32_t e)
+{
+    static const char *const names[] = {
+        "PLAIN",
+        "GROUP_VAR_INT",
+        "PLAIN_DICTIONARY",
+        "RLE",
+        "BIT_PACKED",
+        "DELTA_BINARY_PACKED",
+        "DELTA_LENGTH_BYTE_ARRAY",
+        "DELTA_BYTE_ARRAY",
+        "RLE_DICTIONARY",
+        "BYTE_STREAM_SPLIT",
+        "ALP",
+    };
+    return e >= 0 && (size_t)e < LC_ARRAY_SIZE(names) ? names[e] : "unknown";
+}
+
+static const char *type_name(enum lc__parquet_type t)
+{
+    static const char *const names[] = {
+        "BOOLEAN", "INT32",  "INT64",      "INT96",
+        "FLOAT",   "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY",
+    };
+    return (size_t)t < LC_ARRAY_SIZE(names) ? names[t] : "unknown";
+}
+
+/* PLAIN byte arrays: <u32 length><bytes>..., appended to data. */
+static int plain_byte_arrays(struct pq_chunk_ctx *c, const uint8_t *p,
+                             size_t nbytes, size_t n, struct pq_buf *data,
+                             size_t *lens)
+{
+    const uint8_t *end = p + nbytes;
+
+    /* The page bounds the bytes: reserve them once. */
+    CHUNK_FORWARD(c, buf_reserve(c->r, data, data->n + nbytes, false, c->err));
+    for (size_t i = 0; i < n; i++) {
+        CHUNK_CHECK(c, end - p < 4, LC_ECORRUPT,
+                    "PLAIN byte array %zu of %zu: length runs past the page", i,
+                    n);
+        size_t len = lc__load_le32(p);
+        p += 4;
+        CHUNK_CHECK(c, len > (size_t)(end - p), LC_ECORRUPT,
+                    "PLAIN byte array %zu of %zu bytes runs past the page "
+                    "(%zu bytes left)",
+                    i, len, (size_t)(end - p));
+        memcpy(data->p + data->n, p, len);
+        data->n += len;
+        lens[i] = len;
+        p += len;
+    }
+    return LC_OK;
+}
+
+/* Unpacks n PLAIN booleans (bits, least significant first) to bytes. */
+static int plain_booleans(struct pq_chunk_ctx *c, const uint8_t *p,
+                          size_t nbytes, size_t n, uint8_t *out)
+{
+    CHUNK_CHECK(c, (n + 7) / 8 > nbytes, LC_ECORRUPT,
+                "%zu PLAIN booleans need %zu bytes, the page has %zu", n,
+                (n + 7) / 8, nbytes);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (p[i >> 3] >> (i & 7)) & 1;
+    return LC_OK;
+}
+
+/* The dictionary page: num PLAIN values kept for the chunk. */
+static int decode_dictionary(struct pq_chunk_ctx *c, int32_t encoding,
+                             const uint8_t *p, size_t nbytes, int32_t num)
+{
+    struct lc__pq_reader *r = c->r;
+    size_t w = c->b->value_nbytes;
+
+    CHUNK_CHECK(c, encoding != PQ_PLAIN && encoding != PQ_PLAIN_DICTIONARY,
+                LC_EUNSUPPORTED, "dictionary page encoded %s",
+                encoding_name(encoding));
+    CHUNK_CHECK(c, num < 0, LC_ECORRUPT, "dictionary of %d values", (int)num);
+    size_t n = (size_t)num;
+    if (c->col->type == LC_PQ_BYTE_ARRAY) {
+        CHUNK_CHECK(c, n > nbytes / 4, LC_ECORRUPT,
+                    "dictionary of %zu byte arrays in %zu bytes", n, nbytes);
+        CHUNK_FORWARD(c, buf_reserve_n(r, &r->dict_offsets, n + 1,
+                                       sizeof(size_t), false, c->err));
+        CHUNK_FORWARD(c, buf_reserve_n(r, &r->lens, n + 1, sizeof(size_t),
+                                       false, c->err));
+        r->dict_data.n = 0;
+        size_t *lens = (size_t *)(void *)r->lens.p;
+        LC_FORWARD_IF_ERROR(
+            plain_byte_arrays(c, p, nbytes, n, &r->dict_data, lens));
+        size_t *off = (size_t *)(void *)r->dict_offsets.p;
+        off[0] = 0;
+        for (size_t i = 0; i < n; i++)
+            off[i + 1] = off[i] + lens[i];
+    } else if (c->col->type == LC_PQ_BOOLEAN) {
+        CHUNK_FORWARD(c, buf_reserve(r, &r->dict_values, n, false, c->err));
+        LC_FORWARD_IF_ERROR(plain_booleans(c, p, nbytes, n, r->dict_values.p));
+    } else {
+        CHUNK_CHECK(c, n > nbytes / w, LC_ECORRUPT,
+                    "dictionary of %zu values of %zu bytes in %zu bytes", n, w,
+                    nbytes);
+        CHUNK_FORWARD(c, buf_reserve(r, &r->dict_values, n * w, false, c->err));
+        if (n > 0)
+            memcpy(r->dict_values.p, p, n * w);
+    }
+    c->has_dict = true;
+    c->dict_n = n;
+    return LC_OK;
+}
+
+/* Dictionary indices -> dense values. */
+static int decode_dict_indices(struct pq_chunk_ctx *c, const uint8_t *p,
+                               size_t nbytes, size_t n, struct pq_dense *dv)
+{
+    struct lc__pq_reader *r = c->r;
+    struct pq_builder *b = c->b;
+    size_t w = b->value_nbytes;
+
+    CHUNK_CHECK(c, !c->has_dict, LC_ECORRUPT,
+                "dictionary-encoded page without a dictionary page");
+    if (n == 0)
+        return LC_OK;
+    CHUNK_CHECK(c, nbytes < 1, LC_ECORRUPT, "empty dictionary-index page");
+    unsigned bw = p[0];
+    CHUNK_FORWARD(
+        c, buf_reserve_n(r, &r->u32, n, sizeof(uint32_t), false, c->err));
+    uint32_t *idx = (uint32_t *)(void *)r->u32.p;
+    CHUNK_FORWARD(
+        c, lc__pq_rle_decode(p + 1, nbytes - 1, bw, idx, n, NULL, c->err));
+    size_t dn = c->dict_n;
+    for (size_t i = 0; i < n; i++)
+        CHUNK_CHECK(c, idx[i] >= dn, LC_ECORRUPT,
+                    "dictionary index %" PRIu32 " of a dictionary of %zu "
+                    "values",
+                    idx[i], dn);
+    if (c->col->type == LC_PQ_BYTE_ARRAY) {
+        const size_t *off = (const size_t *)(const void *)r->dict_offsets.p;
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = off[idx[i] + 1] - off[idx[i]];
+            CHUNK_CHECK(c, len > SIZE_MAX - total, LC_ELIMIT,
+                        "dictionary strings overflow");
+            total += len;
+        }
+        CHUNK_CHECK(c, total > c->r->lim.max_page_nbytes * (uint64_t)16,
+                    LC_ELIMIT,
+                    "page expands to %zu bytes of strings (limit 16 x "
+                    "max_page_nbytes)",
+                    total);
+        CHUNK_FORWARD(
+            c, buf_reserve_n(r, &r->lens, n, sizeof(size_t), false, c->err));
+        CHUNK_FORWARD(
+            c, buf_reserve(r, &b->data, b->data.n + total, false, c->err));
+        size_t *lens = (size_t *)(void *)r->lens.p;
+        const uint8_t *dd = r->dict_data.p;
+        uint8_t *out = b->data.p + b->data.n;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = off[idx[i] + 1] - off[idx[i]];
+            memcpy(out, dd + off[idx[i]], len);
+            out += len;
+            lens[i] = len;
+        }
+        b->data.n += total;
+        dv->lens = lens;
+        return LC_OK;
+    }
+    CHUNK_FORWARD(c, buf_reserve_n(r, &r->dense, n, w, false, c->err));
+    uint8_t *out = r->dense.p;
+    const uint8_t *dict = r->dict_values.p;
+    if (w == 4) {
+        for (size_t i = 0; i < n; i++)
+            memcpy(out + 4 * i, dict + 4 * (size_t)idx[i], 4);
+    } else if (w == 8) {
+        for (size_t i = 0; i < n; i++)
+            memcpy(out + 8 * i, dict + 8 * (size_t)idx[i], 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            memcpy(out + w * i, dict + w * (size_t)idx[i], w);
+    }
+    dv->fixed = out;
+    return LC_OK;
+}
+
+/* DELTA_BINARY_PACKED integers. */
+static int decode_delta_ints(struct pq_chunk_ctx *c, const uint8_t *p,
+                             size_t nbytes, size_t n, struct pq_dense *dv)
+{
+    struct lc__pq_reader *r = c->r;
+
+    CHUNK_FORWARD(
+        c, buf_reserve_n(r, &r->u64, n + 1, sizeof(uint64_t), false, c->err));
+    uint64_t *v = (uint64_t *)(void *)r->u64.p;
+    CHUNK_FORWARD(c, lc__pq_delta_decode(p, nbytes, v, n, NULL, c->err));
+    if (c->col->type == LC_PQ_INT64) {
+        dv->fixed = r->u64.p;
+        return LC_OK;
+    }
+    /* INT32 takes the low 32 bits (the encoder wrapped around in 32). */
+    CHUNK_FORWARD(c, buf_reserve_n(r, &r->dense, n + 1, 4, false, c->err));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)v[i];
+        memcpy(r->dense.p + 4 * i, &u, 4);
+    }
+    dv->fixed = r->dense.p;
+    return LC_OK;
+}
+
+/* Decodes the lengths of a DELTA_LENGTH_BYTE_ARRAY (or the suffixes of a
+ * DELTA_BYTE_ARRAY) section into lens; *used_ret: bytes of the lengths. */
+static int delta_lengths(struct pq_chunk_ctx *c, const uint8_t *p,
+                         size_t nbytes, size_t n, size_t *lens,
+                         size_t *used_ret, size_t *total_ret)
+{
+    struct lc__pq_reader *r = c->r;
+
+    CHUNK_FORWARD(
+        c, buf_reserve_n(r, &r->u64, n + 1, sizeof(uint64_t), false, c->err));
+    uint64_t *v = (uint64_t *)(void *)r->u64.p;
+    CHUNK_FORWARD(c, lc__pq_delta_decode(p, nbytes, v, n, used_ret, c->err));
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* Lengths are int32 in the format. */
+        CHUNK_CHECK(c, v[i] > INT32_MAX, LC_ECORRUPT,
+                    "byte array length %" PRId64 " in a delta stream",
+                    (int64_t)v[i]);
+        lens[i] = (size_t)v[i];
+        CHUNK_CHECK(c, lens[i] > SIZE_MAX - total, LC_ECORRUPT,
+                    "byte array lengths overflow");
+        total += lens[i];
+    }
+    *total_ret = total;
+    return LC_OK;
+}
+
+static int decode_delta_length(struct pq_chunk_ctx *c, const uint8_t *p,
+                               size_t nbytes, size_t n, struct pq_dense *dv)
+{
+    struct lc__pq_reader *r = c->r;
+    struct pq_builder *b = c->b;
+    size_t used, total;
+
+    CHUNK_FORWARD(
+        c, buf_reserve_n(r, &r->lens, n + 1, sizeof(size_t), false, c->err));
+    size_t *lens = (size_t *)(void *)r->lens.p;
+    LC_FORWARD_IF_ERROR(delta_lengths(c, p, nbytes, n, lens, &used, &total));
+    CHUNK_CHECK(c, total > nbytes - used, LC_ECORRUPT,
+                "DELTA_LENGTH_BYTE_ARRAY strings of %zu bytes in %zu", total,
+                nbytes - used);
+    CHUNK_FORWARD(c,
+                  buf_reserve(r, &b->data, b->data.n + total, false, c->err));
+    if (total > 0)
+        memcpy(b->data.p + b->data.n, p + used, total);
+    b->data.n += total;
+    dv->lens = lens;
+    return LC_OK;
+}
+
+/* DELTA_BYTE_ARRAY: prefix lengths, then suffixes as DELTA_LENGTH. */
+static int decode_delta_byte_array(struct pq_chunk_ctx *c, const uint8_t *p,
+                                   size_t nbytes, size_t n, struct pq_dense *dv)
+{
+    struct lc__pq_reader *r = c->r;
+    struct pq_builder *b = c->b;
+    size_t used1, used2, suffix_total;
+
+    if (n == 0)
+        return LC_OK;
+    /* Prefix lengths, kept in lens for now. */
+    CHUNK_FORWARD(c, buf_reserve_n(r, &r->lens, 2 * n + 1, sizeof(size_t),
+                                   false, c->err));
+    size_t *prefix = (size_t *)(void *)r->lens.p;
+    size_t *suffix = prefix + n;
+    size_t prefix_total;
+    LC_FORWARD_IF_ERROR(
+        delta_lengths(c, p, nbytes, n, prefix, &used1, &prefix_total));
+    LC_FORWARD_IF_ERROR(delta_lengths(c, p + used1, nbytes - used1, n, suffix,
+                                      &used2, &suffix_total));
+    const uint8_t *sdata = p + used1 + used2;
+    size_t savail = nbytes - used1 - used2;
+    CHUNK_CHECK(c, suffix_total > savail, LC_ECORRUPT,
+                "DELTA_BYTE_ARRAY suffixes of %zu bytes in %zu", suffix_total,
+                savail);
+    /* Each value is a prefix of the previous value plus its suffix. */
+    size_t total = 0, prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        CHUNK_CHECK(c, prefix[i] > prev, LC_ECORRUPT,
+                    "DELTA_BYTE_ARRAY prefix of %zu bytes after a value of "
+                    "%zu",
+                    prefix[i], prev);
+        prev = prefix[i] + suffix[i];
+        CHUNK_CHECK(c, prev > r->lim.max_page_nbytes - total, LC_ELIMIT,
+                    "DELTA_BYTE_ARRAY page expands past %zu bytes",
+                    r->lim.max_page_nbytes);
+        total += prev;
+    }
+    bool fixed = c->col->type == LC_PQ_FIXED_LEN_BYTE_ARRAY;
+    struct pq_buf *out = fixed ? &r->dense : &b->data;
+    size_t start = fixed ? 0 : b->data.n;
+    CHUNK_FORWARD(c, buf_reserve(r, out, start + total + 1, false, c->err));
+    uint8_t *o = out->p + start;
+    const uint8_t *last = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = prefix[i] + suffix[i];
+        CHUNK_CHECK(c, fixed && len != b->value_nbytes, LC_ECORRUPT,
+                    "DELTA_BYTE_ARRAY value of %zu bytes in a column of "
+                    "fixed length %zu",
+                    len, b->value_nbytes);
+        if (prefix[i] > 0)
+            memmove(o, last, prefix[i]);
+        memcpy(o + prefix[i], sdata, suffix[i]);
+        sdata += suffix[i];
+        last = o;
+        prefix[i] = len; /* lengths from here on */
+        o += len;
+    }
+    if (fixed) {
+        dv->fixed = r->dense.p;
+    } else {
+        b->data.n += total;
+        dv->lens = prefix;
+    }
+    return LC_OK;
+}
+
+static int decode_byte_stream_split(struct pq_chunk_ctx *c, const uint8_t *p,
+                                    size_t nbytes, size_t n,
+                                    struct pq_dense *dv)
+{
+    struct lc__pq_reader *r = c->r;
+    size_t w = c->b->value_nbytes;
+
+    CHUNK_CHECK(c, nbytes / w < n || nbytes != n * w, LC_ECORRUPT,
+                "BYTE_STREAM_SPLIT section of %zu bytes for %zu values of "
+                "%zu bytes",
+                nbytes, n, w);
+    CHUNK_FORWARD(c, buf_reserve_n(r, &r->dense, n + 1, w, false, c->err));
+    uint8_t *out = r->dense.p;
+    for (size_t k = 0; k < w; k++) {
+        const uint8_t *s = p + k * n;
+        for (size_t i = 0; i < n; i++)
+            out[i * w + k] = s[i];
+    }
+    dv->fixed = out;
+    return LC_OK;
+}
+
+/* Decodes the n dense values of a data page. */
+static int decode_values(struct pq_chunk_ctx *c, int32_t encoding,
+                         const uint8_t *p, size_t nbytes, size_t n,
+                         struct pq_dense *dv)
+{
+    struct lc__pq_reader *r = c->r;
+    struct pq_builder *b = c->b;
+    enum lc__parquet_type type = c->col->type;
+    size_t w = b->value_nbytes;
+
+    dv->n = n;
+    dv->fixed = NULL;
+    dv->lens = NULL;
+    switch (encoding) {
+    case PQ_PLAIN:
+        if (type == LC_PQ_BYTE_ARRAY) {
+            CHUNK_FORWARD(c, buf_reserve_n(r, &r->lens, n + 1, sizeof(size_t),
+                                           false, c->err));
+            dv->lens = (size_t *)(void *)r->lens.p;
+            return plain_byte_arrays(c, p, nbytes, n, &b->data,
+                                     (size_t *)(void *)r->lens.p);
+        }
+        if (type == LC_PQ_BOOLEAN) {
+            CHUNK_FORWARD(c, buf_reserve(r, &r->dense, n + 1, false, c->err));
+            dv->fixed = r->dense.p;
+            return plain_booleans(c, p, nbytes, n, r->dense.p);
+        }
+        CHUNK_CHECK(c, nbytes / w < n, LC_ECORRUPT,
+                    "%zu PLAIN values of %zu bytes in a section of %zu", n, w,
+                    nbytes);
+        dv->fixed = p; /* no copy: the page outlives the assembly */
+        return LC_OK;
+    case PQ_PLAIN_DICTIONARY:
+    case PQ_RLE_DICTIONARY:
+        return decode_dict_indices(c, p, nbytes, n, dv);
+    case PQ_RLE: {
+        CHUNK_CHECK(c, type != LC_PQ_BOOLEAN, LC_EUNSUPPORTED,
+                    "RLE values of type %s", type_name(type));
+        CHUNK_CHECK(c, nbytes < 4, LC_ECORRUPT,
+                    "RLE booleans without their length");
+        size_t len = lc__load_le32(p);
+        CHUNK_CHECK(c, len > nbytes - 4, LC_ECORRUPT,
+                    "RLE booleans of %zu bytes in a section of %zu", len,
+                    nbytes - 4);
+        CHUNK_FORWARD(c, buf_reserve_n(r, &r->u32, n + 1, sizeof(uint32_t),
+                                       false, c->err));
+        CHUNK_FORWARD(c, buf_reserve(r, &r->dense, n + 1, false, c->err));
+        uint32_t *u = (uint32_t *)(void *)r->u32.p;
+        CHUNK_FORWARD(c, lc__pq_rle_decode(p + 4, len, 1, u, n, NULL, c->err));
+        for (size_t i = 0; i < n; i++)
+            r->dense.p[i] = (uint8_t)u[i];
+        dv->fixed = r->dense.p;
+        return LC_OK;
+    }
+    case PQ_DELTA_BINARY_PACKED:
+        CHUNK_CHECK(c, type != LC_PQ_INT32 && type != LC_PQ_INT64,
+                    LC_EUNSUPPORTED, "DELTA_BINARY_PACKED values of type %s",
+                    type_name(type));
+        return decode_delta_ints(c, p, nbytes, n, dv);
+    case PQ_DELTA_LENGTH_BYTE_ARRAY:
+        CHUNK_CHECK(c, type != LC_PQ_BYTE_ARRAY, LC_EUNSUPPORTED,
+                    "DELTA_LENGTH_BYTE_ARRAY values of type %s",
+                    type_name(type));
+        return decode_delta_length(c, p, nbytes, n, dv);
+    case PQ_DELTA_BYTE_ARRAY:
+        CHUNK_CHECK(
+            c, type != LC_PQ_BYTE_ARRAY && type != LC_PQ_FIXED_LEN_BYTE_ARRAY,
+            LC_EUNSUPPORTED, "DELTA_BYTE_ARRAY values of type %s",
+            type_name(type));
+        return decode_delta_byte_array(c, p, nbytes, n, dv);
+    case PQ_BYTE_STREAM_SPLIT:
+        CHUNK_CHECK(c,
+                    type == LC_PQ_BOOLEAN || type == LC_PQ_BYTE_ARRAY ||
+                        type == LC_PQ_INT96,
+                    LC_EUNSUPPORTED, "BYTE_STREAM_SPLIT values of type %s",
+                    type_name(type));
+        return decode_byte_stream_split(c, p, nbytes, n, dv);
+    default:
+        return CHUNK_FAIL(c, LC_EUNSUPPORTED, "values encoded %s (%d)",
+                          encoding_name(encoding), (int)encoding);
+    }
+}
+
+/* ---- pages ---------------------------------------------------------------
+ */
+
+static int stream_codec(struct pq_chunk_ctx *c, enum lc__stream_codec *out)
+{
+    switch (c->meta->codec) {
+    case 0:
+        *out = LC_STREAM_NONE;
+        return LC_OK;
+    case 1:
+        *out = LC_STREAM_SNAPPY;
+        return LC_OK;
+    case 2:
+        *out = LC_STREAM_GZIP;
+        return LC_OK;
+    case 4:
+        *out = LC_STREAM_BROTLI;
+        return LC_OK;
+    case 5:
+        *out = LC_STREAM_LZ4_HADOOP;
+        return LC_OK;
+    case 6:
+        *out = LC_STREAM_ZSTD;
+        return LC_OK;
+    case 7:
+        *out = LC_STREAM_LZ4_RAW;
+        return LC_OK;
+    default:
+        break;
+    }
+    return CHUNK_FAIL(c, LC_EUNSUPPORTED, "compression codec %s (%d)",
+                      c->meta->codec == 3 ? "LZO" : "unknown",
+                      (int)c->meta->codec);
+}
+
+/* Decompresses in[0..in_n) into the page scratch (exactly out_n bytes). */
+static int decompress(struct pq_chunk_ctx *c, const uint8_t *in, size_t in_n,
+                      size_t out_n, const uint8_t **out_ret)
+{
+    struct lc__pq_reader *r = c->r;
+    enum lc__stream_codec codec = LC_STREAM_NONE;
+
+    LC_FORWARD_IF_ERROR(stream_codec(c, &codec));
+    if (codec == LC_STREAM_NONE) {
+        /* Uncompressed pages are used where they lie. */
+        CHUNK_CHECK(c, in_n != out_n, LC_ECORRUPT,
+                    "uncompressed page of %zu bytes says it holds %zu", in_n,
+                    out_n);
+        *out_ret = in;
+        return LC_OK;
+    }
+    CHUNK_FORWARD(c, buf_reserve(r, &r->page, out_n + 1, false, c->err));
+    CHUNK_FORWARD(c, lc__stream_decompress(r->codec, codec, in, in_n, r->page.p,
+                                           out_n, c->err));
+    *out_ret = r->page.p;
+    return LC_OK;
+}
+
+/* Narrows decoded levels to uint16, checking each against max. */
+static int narrow_levels(struct pq_chunk_ctx *c, const uint32_t *in,
+                         uint16_t *out, size_t n, unsigned max,
+                         const char *what)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        bad |= in[i] > max ? 1u : 0u;
+        out[i] = (uint16_t)in[i];
+    }
+    if (bad) {
+        for (size_t i = 0; i < n; i++)
+            CHUNK_CHECK(c, in[i] > max, LC_ECORRUPT,
+                        "%s level %" PRIu32 " above the column's maximum %u",
+                        what, in[i], max);
+    }
+    return LC_OK;
+}
+
+/*
+ * Decodes n levels of max `max` from p (v1: with the encoding's framing;
+ * v2: exactly nbytes of RLE, raw set). *used_ret: bytes consumed.
+ */
+static int decode_levels(struct pq_chunk_ctx *c, int32_t encoding, bool v2,
+                         const uint8_t *p, size_t nbytes, size_t n,
+                         unsigned max, struct pq_buf *dst, const char *what,
+                         size_t *used_ret)
+{
+    struct lc__pq_reader *r = c->r;
+    unsigned bw = lc__pq_bit_width(max);
+
+    CHUNK_FORWARD(
+        c, buf_reserve_n(r, &r->u32, n + 1, sizeof(uint32_t), false, c->err));
+    CHUNK_FORWARD(
+        c, buf_reserve_n(r, dst, n + 1, sizeof(uint16_t), false, c->err));
+    uint32_t *u = (uint32_t *)(void *)r->u32.p;
+    if (v2) {
+        CHUNK_FORWARD(c, lc__pq_rle_decode(p, nbytes, bw, u, n, NULL, c->err));
+        *used_ret = nbytes;
+    } else if (encoding == PQ_RLE) {
+        CHUNK_CHECK(c, nbytes < 4, LC_ECORRUPT,
+                    "%s levels: length prefix runs past the page", what);
+        size_t len = lc__load_le32(p);
+        CHUNK_CHECK(c, len > nbytes - 4, LC_ECORRUPT,
+                    "%s levels of %zu bytes in %zu bytes left", what, len,
+                    nbytes - 4);
+        CHUNK_FORWARD(c, lc__pq_rle_decode(p + 4, len, bw, u, n, NULL, c->err));
+        *used_ret = 4 + len;
+    } else if (encoding == PQ_BIT_PACKED) {
+        CHUNK_FORWARD(
+            c, lc__pq_bitpacked_decode(p, nbytes, bw, u, n, used_ret, c->err));
+    } else {
+        return CHUNK_FAIL(c, LC_EUNSUPPORTED, "%s levels encoded %s", what,
+                          encoding_name(encoding));
+    }
+    return narrow_levels(c, u, (uint16_t *)(void *)dst->p, n, max, what);
+}
+
+/* Levels, values and assembly of one data page (v1 or v2). */
+static int data_page(struct pq_chunk_ctx *c, const struct lc__pq_page_header *h,
+                     const uint8_t *body, size_t comp, size_t uncomp)
+{
+    struct lc__pq_reader *r = c->r;
+    struct pq_builder *b = c->b;
+    bool v2 = h->type == 3;
+
+    CHUNK_CHECK(c, h->num_values < 0, LC_ECORRUPT, "data page of %d values",
+                (int)h->num_values);
+    size_t n = (size_t)h->num_values;
+    CHUNK_CHECK(c, n > (uint64_t)c->meta->num_values - c->seen, LC_ECORRUPT,
+                "pages hold more than the %" PRId64 " values of the column "
+                "chunk",
+                c->meta->num_values);
+    const uint8_t *vals;
+    size_t vals_n;
+    const uint16_t *def = NULL, *rep = NULL;
+    if (!v2) {
+        const uint8_t *page;
+        LC_FORWARD_IF_ERROR(decompress(c, body, comp, uncomp, &page));
+        size_t pos = 0, used = 0;
+        if (b->max_rep > 0) {
+            LC_FORWARD_IF_ERROR(decode_levels(c, h->rep_encoding, false, page,
+                                              uncomp, n, b->max_rep, &r->rep,
+                                              "repetition", &used));
+            pos += used;
+            rep = (const uint16_t *)(const void *)r->rep.p;
+        }
+        if (b->max_def > 0) {
+            LC_FORWARD_IF_ERROR(decode_levels(
+                c, h->def_encoding, false, page + pos, uncomp - pos, n,
+                b->max_def, &r->def, "definition", &used));
+            pos += used;
+            def = (const uint16_t *)(const void *)r->def.p;
+        }
+        vals = page + pos;
+        vals_n = uncomp - pos;
+    } else {
+        CHUNK_CHECK(c, h->rep_nbytes < 0 || h->def_nbytes < 0, LC_ECORRUPT,
+                    "negative level sizes in a v2 page header");
+        size_t rl = (size_t)h->rep_nbytes, dl = (size_t)h->def_nbytes;
+        CHUNK_CHECK(c, rl > comp || dl > comp - rl || rl + dl > uncomp,
+                    LC_ECORRUPT,
+                    "v2 levels of %zu + %zu bytes in a page of %zu (%zu "
+                    "uncompressed)",
+                    rl, dl, comp, uncomp);
+        size_t used;
+        if (b->max_rep > 0) {
+            LC_FORWARD_IF_ERROR(decode_levels(c, PQ_RLE, true, body, rl, n,
+                                              b->max_rep, &r->rep, "repetition",
+                                              &used));
+            rep = (const uint16_t *)(const void *)r->rep.p;
+        }
+        if (b->max_def > 0) {
+            LC_FORWARD_IF_ERROR(decode_levels(c, PQ_RLE, true, body + rl, dl, n,
+                                              b->max_def, &r->def, "definition",
+                                              &used));
+            def = (const uint16_t *)(const void *)r->def.p;
+        }
+        const uint8_t *in = body + rl + dl;
+        size_t in_n = comp - rl - dl;
+        vals_n = uncomp - rl - dl;
+        if (h->is_compressed) {
+            LC_FORWARD_IF_ERROR(decompress(c, in, in_n, vals_n, &vals));
+        } else {
+            vals = in;
+            vals_n = in_n;
+        }
+    }
+    if (rep != NULL && c->seen == 0 && n > 0)
+        CHUNK_CHECK(c, rep[0] != 0, LC_ECORRUPT,
+                    "column chunk starts inside a row (repetition level %u)",
+                    (unsigned)rep[0]);
+    size_t nonnull = n;
+    if (def != NULL) {
+        nonnull = 0;
+        for (size_t i = 0; i < n; i++)
+            nonnull += def[i] == b->max_def;
+    }
+    struct pq_dense dv;
+    LC_FORWARD_IF_ERROR(
+        decode_values(c, h->encoding, vals, vals_n, nonnull, &dv));
+    if (r->keep_levels && (def != NULL || rep != NULL) && n > 0) {
+        size_t at = b->nlevels;
+        if (def != NULL) {
+            CHUNK_FORWARD(c, buf_reserve_n(r, &b->def_levels, at + n,
+                                           sizeof(uint16_t), false, c->err));
+            memcpy(b->def_levels.p + at * 2, def, n * 2);
+        }
+        if (rep != NULL) {
+            CHUNK_FORWARD(c, buf_reserve_n(r, &b->rep_levels, at + n,
+                                           sizeof(uint16_t), false, c->err));
+            memcpy(b->rep_levels.p + at * 2, rep, n * 2);
+        }
+        b->nlevels += n;
+    }
+    LC_FORWARD_IF_ERROR(assemble(c, def, rep, n, &dv));
+    c->seen += n;
+    return LC_OK;
+}
+
+/* Decodes the column chunk in buf[0..nbytes) into c->b. */
+static int read_chunk(struct pq_chunk_ctx *c, const uint8_t *buf, size_t nbytes)
+{
+    struct lc__pq_reader *r = c->r;
+    const struct lc__parquet_limits *lim = &r->lim;
+    size_t pos = 0;
+    char where[LC_ERRMSG_CAP / 2];
+
+    /* Thrift errors name the file, row group and column. */
+    snprintf(where, sizeof(where), "%s: row group %zu, column '%s'", c->f->name,
+             c->rg, c->col->path);
+    CHUNK_CHECK(c, (uint64_t)c->meta->num_values > lim->max_chunk_values,
+                LC_ELIMIT,
+                "column chunk of %" PRId64 " values (limit %" PRIu64 ")",
+                c->meta->num_values, lim->max_chunk_values);
+    /* A column without repetition has one level entry per row. */
+    int64_t rows = c->f->meta.row_groups[c->rg].num_rows;
+    CHUNK_CHECK(
+        c, c->b->max_rep == 0 && c->meta->num_values != rows, LC_ECORRUPT,
+        "column chunk of %" PRId64 " values in a row group of %" PRId64 " rows",
+        c->meta->num_values, rows);
+    while (pos < nbytes && c->seen < (uint64_t)c->meta->num_values) {
+        struct lc__pq_page_header h;
+        c->page_offset = c->offset + pos;
+        struct lc__thrift t = {
+            .p = buf + pos,
+            .end = buf + nbytes,
+            .base = buf + pos,
+            .base_offset = c->page_offset,
+            .max_depth = lim->max_thrift_depth,
+            .max_string = lim->max_string_nbytes,
+            .name = where,
+            .where = "page header",
+            .err = c->err,
+        };
+        LC_FORWARD_IF_ERROR(lc__pq_parse_page_header(&t, &h));
+        size_t hdr_n = (size_t)(t.p - (buf + pos));
+        pos += hdr_n;
+        CHUNK_CHECK(c,
+                    h.compressed_page_size < 0 || h.uncompressed_page_size < 0,
+                    LC_ECORRUPT, "negative page size (%d, %d)",
+                    (int)h.compressed_page_size, (int)h.uncompressed_page_size);
+        size_t comp = (size_t)h.compressed_page_size;
+        size_t uncomp = (size_t)h.uncompressed_page_size;
+        CHUNK_CHECK(c, comp > nbytes - pos, LC_ECORRUPT,
+                    "page of %zu bytes overruns the column chunk (%zu bytes "
+                    "left)",
+                    comp, nbytes - pos);
+        CHUNK_CHECK(
+            c, comp > lim->max_page_nbytes || uncomp > lim->max_page_nbytes,
+            LC_ELIMIT,
+            "page of %zu bytes (%zu uncompressed; limit "
+            "%zu)",
+            comp, uncomp, lim->max_page_nbytes);
+        const uint8_t *body = buf + pos;
+        switch (h.type) {
+        case 2: {
+            CHUNK_CHECK(c, c->has_dict || c->seen > 0, LC_ECORRUPT,
+                        "dictionary page after the first page");
+            const uint8_t *page;
+            LC_FORWARD_IF_ERROR(decompress(c, body, comp, uncomp, &page));
+            LC_FORWARD_IF_ERROR(
+                decode_dictionary(c, h.encoding, page, uncomp, h.num_values));
+            break;
+        }
+        case 0:
+        case 3:
+            LC_FORWARD_IF_ERROR(data_page(c, &h, body, comp, uncomp));
+            break;
+        default:
+            break; /* index pages and unknown types are skipped */
+        }
+        pos += comp;
+    }
+    c->page_offset = c->offset + pos;
+    CHUNK_CHECK(c, c->seen != (uint64_t)c->meta->num_values, LC_ECORRUPT,
+                "column chunk ends after %" PRIu64 " of its %" PRId64 " values",
+                c->seen, c->meta->num_values);
+    return LC_OK;
+}
+
+/* ---- the reader ----------------------------------------------------------
+ */
+
+void lc__pq_reader_free(struct lc__pq_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->b != NULL) {
+        for (size_t i = 0; i < r->ncols; i++)
+            builder_free(r, &r->b[i]);
+    }
+    lc__free(&r->alloc, r->b);
+    struct pq_buf *scratch[] = {
+        &r->chunks,      &r->page,         &r->u32,       &r->def,
+        &r->rep,         &r->dense,        &r->lens,      &r->u64,
+        &r->dict_values, &r->dict_offsets, &r->dict_data, &r->reqs,
+        &r->chunk_at,
+    };
+    for (size_t i = 0; i < LC_ARRAY_SIZE(scratch); i++)
+        buf_free(r, scratch[i]);
+    lc__codec_ctx_free(r->codec);
+    struct lc_allocator alloc = r->alloc;
+    lc__free(&alloc, r);
+}
+
+int lc__pq_reader_new(const struct lc__parquet_file *f,
+                      const struct lc__parquet_column *const *cols,
+                      const char *const *const_names, size_t ncolumns,
+                      bool keep_levels, struct lc__pq_reader **reader_ret,
+                      struct lc__errbuf *err)
+{
+    *reader_ret = NULL;
+    struct lc__pq_reader *r = lc__calloc(&f->alloc, 1, sizeof(*r));
+    LC_RETURN_IF(r == NULL, err, LC_ENOMEM, "%s: out of memory", f->name);
+    r->alloc = f->alloc;
+    r->lim = f->lim;
+    r->keep_levels = keep_levels;
+    r->b = lc__calloc(&r->alloc, ncolumns, sizeof(*r->b));
+    int status = LC_OK;
+    if (r->b == NULL) {
+        status = lc__error(err, LC_ENOMEM, "%s: out of memory", f->name);
+        goto fail;
+    }
+    r->ncols = ncolumns;
+    status = lc__codec_ctx_new(&r->alloc, &r->codec);
+    if (status < 0) {
+        status = lc__error(err, status, "%s: out of memory", f->name);
+        goto fail;
+    }
+    for (size_t i = 0; i < ncolumns; i++) {
+        status = builder_init(r, &r->b[i], f, cols[i],
+                              cols[i] == NULL ? const_names[i] : NULL, err);
+        if (status < 0)
+            goto fail;
+    }
+    *reader_ret = r;
+    return LC_OK;
+fail:
+    lc__pq_reader_free(r);
+    return status;
+}
+
+/* Appends rows copies of a constant string to a constant column. */
+static int add_constant(struct lc__pq_reader *r, struct pq_builder *b,
+                        const char *value, size_t rows, struct lc__errbuf *err)
+{
+    size_t len = strlen(value), total;
+
+    if (!lc__size_mul(len, rows, &total))
+        return budget_error(r, err);
+    LC_FORWARD_IF_ERROR(builder_reserve(r, b, rows, err));
+    LC_FORWARD_IF_ERROR(
+        buf_reserve(r, &b->data, b->data.n + total, false, err));
+    size_t *off = (size_t *)(void *)b->boffsets.p;
+    size_t at = b->count[0];
+    for (size_t i = 0; i < rows; i++) {
+        memcpy(b->data.p + b->data.n, value, len);
+        b->data.n += len;
+        off[at + i + 1] = off[at + i] + len;
+    }
+    b->count[0] += rows;
+    return LC_OK;
+}
+
+/* Where a column chunk lies: from its dictionary page if it has one. */
+static void chunk_range(const struct lc__pq_chunk *ch, uint64_t *start_ret,
+                        uint64_t *len_ret)
+{
+    uint64_t start = (uint64_t)ch->data_page_offset;
+
+    /* Some writers store 0 for "no dictionary". */
+    if (ch->has_dictionary_page_offset && ch->dictionary_page_offset > 0 &&
+        (uint64_t)ch->dictionary_page_offset < start)
+        start = (uint64_t)ch->dictionary_page_offset;
+    *start_ret = start;
+    *len_ret = (uint64_t)ch->total_compressed_size;
+}
+
+int lc__parquet_chunk_info(const struct lc__parquet_file *f, size_t rg,
+                           size_t column,
+                           struct lc__parquet_chunk_info *info_ret)
+{
+    if (f == NULL || info_ret == NULL || rg >= f->meta.nrow_groups ||
+        column >= f->ncolumns)
+        return LC_EINVAL;
+    const struct lc__pq_chunk *ch = &f->meta.row_groups[rg].columns[column];
+    memset(info_ret, 0, sizeof(*info_ret));
+    info_ret->codec = ch->codec;
+    chunk_range(ch, &info_ret->offset, &info_ret->nbytes);
+    info_ret->uncompressed_nbytes = (uint64_t)ch->total_uncompressed_size;
+    info_ret->num_values = (uint64_t)ch->num_values;
+    return LC_OK;
+}
+
+int lc__pq_reader_add(struct lc__pq_reader *r, struct lc__parquet_file *f,
+                      size_t rg, const size_t *leaves,
+                      const char *const *constants, struct lc__errbuf *err)
+{
+    const struct lc__pq_row_group *g = &f->meta.row_groups[rg];
+    size_t rows = (size_t)g->num_rows;
+
+    LC_RETURN_IF((uint64_t)g->num_rows > SIZE_MAX - r->nrows, err, LC_ELIMIT,
+                 "%s: too many rows", f->name);
+    /* The ranges of the projected chunks, read all at once. */
+    LC_FORWARD_IF_ERROR(buf_reserve_n(r, &r->reqs, r->ncols + 1,
+                                      sizeof(struct lc_range_request), false,
+                                      err));
+    LC_FORWARD_IF_ERROR(buf_reserve_n(r, &r->chunk_at, r->ncols + 1,
+                                      sizeof(size_t), false, err));
+    struct lc_range_request *reqs = (void *)r->reqs.p;
+    size_t *at = (size_t *)(void *)r->chunk_at.p;
+    size_t nreqs = 0, total = 0;
+    for (size_t i = 0; i < r->ncols; i++) {
+        if (r->b[i].const_name != NULL)
+            continue;
+        const struct lc__pq_chunk *ch = &g->columns[leaves[i]];
+        const char *path = f->columns[leaves[i]].path;
+        uint64_t start, len;
+        chunk_range(ch, &start, &len);
+        LC_RETURN_IF(len > r->lim.max_chunk_nbytes, err, LC_ELIMIT,
+                     "%s: row group %zu, column '%s': chunk of %" PRIu64
+                     " bytes (limit %zu)",
+                     f->name, rg, path, len, r->lim.max_chunk_nbytes);
+        LC_RETURN_IF(start > f->file_nbytes || len > f->file_nbytes - start,
+                     err, LC_ECORRUPT,
+                     "%s: row group %zu, column '%s': chunk at bytes %" PRIu64
+                     "+%" PRIu64 " reaches past the end of the file (%" PRIu64
+                     " bytes)",
+                     f->name, rg, path, start, len, f->file_nbytes);
+        at[i] = total;
+        LC_RETURN_IF(!lc__size_add(total, (size_t)len, &total), err, LC_ELIMIT,
+                     "%s: chunks too large", f->name);
+    }
+    LC_FORWARD_IF_ERROR(buf_reserve(r, &r->chunks, total + 1, false, err));
+    for (size_t i = 0; i < r->ncols; i++) {
+        if (r->b[i].const_name != NULL)
+            continue;
+        uint64_t start, len;
+        chunk_range(&g->columns[leaves[i]], &start, &len);
+        if (len == 0)
+            continue;
+        reqs[nreqs++] = (struct lc_range_request){
+            .offset = start, .nbytes = (size_t)len, .buf = r->chunks.p + at[i]};
+    }
+    if (nreqs > 0)
+        LC_FORWARD_IF_ERROR(
+            f->src.read(f->src.opaque, reqs, nreqs, false, err));
+
+    for (size_t i = 0; i < r->ncols; i++) {
+        struct pq_builder *b = &r->b[i];
+        if (b->const_name != NULL) {
+            LC_FORWARD_IF_ERROR(add_constant(r, b, constants[i], rows, err));
+            continue;
+        }
+        uint64_t start, len;
+        const struct lc__pq_chunk *ch = &g->columns[leaves[i]];
+        chunk_range(ch, &start, &len);
+        struct pq_chunk_ctx c = {
+            .r = r,
+            .f = f,
+            .b = b,
+            .col = &f->columns[leaves[i]],
+            .meta = ch,
+            .rg = rg,
+            .offset = start,
+            .page_offset = start,
+            .err = err,
+        };
+        size_t before = b->count[0];
+        LC_FORWARD_IF_ERROR(read_chunk(&c, r->chunks.p + at[i], (size_t)len));
+        LC_RETURN_IF(b->count[0] - before != rows, err, LC_ECORRUPT,
+                     "%s: row group %zu, column '%s' holds %zu rows, the row "
+                     "group %zu",
+                     f->name, rg, c.col->path, b->count[0] - before, rows);
+    }
+    r->nrows += rows;
+    return LC_OK;
+}
+
+/* ---- tables --------------------------------------------------------------
+ */
+
+struct pq_table {
+    struct lc__parquet_table pub;
+    struct lc_allocator alloc;
+    size_t ncols;
+    struct lc__parquet_array *arrays;
+    struct lc__parquet_level *levels;
+    struct lc__parquet_column *const_cols; /* [ncols], constants only */
+    char **const_names;                    /* [ncols] */
+};
+
+/* Frees memory the public structs expose as const. */
+static void free_const(const struct lc_allocator *a, const void *p)
+{
+    lc__free(a, (void *)(uintptr_t)p);
+}
+
+void lc__parquet_table_free(struct lc__parquet_table *pub)
+{
+    if (pub == NULL)
+        return;
+    struct pq_table *t = LC_CONTAINER_OF(pub, struct pq_table, pub);
+    const struct lc_allocator *a = &t->alloc;
+    if (t->arrays != NULL) {
+        for (size_t i = 0; i < t->ncols; i++) {
+            struct lc__parquet_array *ar = &t->arrays[i];
+            for (size_t k = 0; ar->levels != NULL && k < ar->depth; k++) {
+                free_const(a, ar->levels[k].validity);
+                free_const(a, ar->levels[k].offsets);
+            }
+            free_const(a, ar->values);
+            free_const(a, ar->offsets);
+            free_const(a, ar->data);
+            free_const(a, ar->def_levels);
+            free_const(a, ar->rep_levels);
+        }
+    }
+    if (t->const_names != NULL) {
+        for (size_t i = 0; i < t->ncols; i++)
+            lc__free(a, t->const_names[i]);
+    }
+    lc__free(a, t->const_names);
+    lc__free(a, t->const_cols);
+    lc__free(a, t->levels);
+    lc__free(a, t->arrays);
+    struct lc_allocator alloc = t->alloc;
+    lc__free(&alloc, t);
+}
+
+/* Takes a buffer's memory (NULL when empty and not needed). */
+static void *take(struct pq_buf *b)
+{
+    void *p = b->p;
+    b->p = NULL;
+    b->n = b->cap = 0;
+    return p;
+}
+
+int lc__pq_reader_finish(struct lc__pq_reader *r,
+                         struct lc__parquet_table **table_ret,
+                         struct lc__errbuf *err)
+{
+    *table_ret = NULL;
+    size_t nlevels = 0;
+    for (size_t i = 0; i < r->ncols; i++) {
+        struct pq_builder *b = &r->b[i];
+        nlevels += b->depth;
+        /* Room for the last offset of each list (a read of no rows has
+         * allocated nothing yet). */
+        for (size_t k = 0; k < b->depth; k++) {
+            struct pq_buf *o = &b->lv[k].offsets;
+            int status =
+                b->lv[k].repeated
+                    ? buf_reserve(r, o, o->n + sizeof(size_t), false, err)
+                    : LC_OK;
+            if (status < 0) {
+                lc__pq_reader_free(r);
+                return status;
+            }
+        }
+    }
+    struct pq_table *t = lc__calloc(&r->alloc, 1, sizeof(*t));
+    if (t != NULL) {
+        t->alloc = r->alloc;
+        t->ncols = r->ncols;
+        t->arrays = lc__calloc(&r->alloc, r->ncols + 1, sizeof(*t->arrays));
+        t->levels = lc__calloc(&r->alloc, nlevels + 1, sizeof(*t->levels));
+        t->const_cols =
+            lc__calloc(&r->alloc, r->ncols + 1, sizeof(*t->const_cols));
+        t->const_names =
+            lc__calloc(&r->alloc, r->ncols + 1, sizeof(*t->const_names));
+    }
+    if (t == NULL || t->arrays == NULL || t->levels == NULL ||
+        t->const_cols == NULL || t->const_names == NULL) {
+        lc__parquet_table_free(t == NULL ? NULL : &t->pub);
+        lc__pq_reader_free(r);
+        return lc__error(err, LC_ENOMEM, "parquet: out of memory");
+    }
+    struct lc__parquet_level *lv = t->levels;
+    for (size_t i = 0; i < r->ncols; i++) {
+        struct pq_builder *b = &r->b[i];
+        struct lc__parquet_array *a = &t->arrays[i];
+        a->column = b->col;
+        if (b->const_name != NULL) {
+            t->const_cols[i] = b->const_col;
+            t->const_names[i] = b->const_name;
+            b->const_name = NULL;
+            t->const_cols[i].path = t->const_names[i];
+            t->const_cols[i].path_parts =
+                (const char *const *)&t->const_names[i];
+            a->column = &t->const_cols[i];
+        }
+        a->depth = b->depth;
+        a->levels = lv;
+        a->nrows = r->nrows;
+        for (size_t k = 0; k < b->depth; k++) {
+            struct pq_blevel *l = &b->lv[k];
+            lv[k].length = b->count[l->space];
+            if (l->repeated) {
+                /* The last offset closes the last parent slot. */
+                push_offset(b, l->space);
+                lv[k].offsets = take(&l->offsets);
+            }
+            if (l->optional && l->nulls > 0) {
+                lv[k].null_count = l->nulls;
+                lv[k].validity = take(&l->bits);
+            }
+        }
+        lv += b->depth;
+        a->nvalues = b->count[b->nspaces - 1];
+        a->value_nbytes = b->value_nbytes;
+        if (b->value_nbytes > 0) {
+            a->values = take(&b->values);
+        } else {
+            a->offsets = take(&b->boffsets);
+            a->data_nbytes = b->data.n;
+            a->data = take(&b->data);
+        }
+        a->nlevels = b->nlevels;
+        a->def_levels = take(&b->def_levels);
+        a->rep_levels = take(&b->rep_levels);
+    }
+    t->pub.nrows = r->nrows;
+    t->pub.ncolumns = r->ncols;
+    t->pub.columns = t->arrays;
+    lc__pq_reader_free(r);
+    *table_ret = &t->pub;
+    return LC_OK;
+}
+
+/*
+ * Sizes the buffers of flat columns for the rows about to be read, so they
+ * are allocated once rather than grown by doubling (a copy of every byte).
+ * Only where the chunks' value counts agree with the row counts: both come
+ * from the footer, and a lying file must not reserve what it never fills.
+ */
+static int reserve_rows(struct lc__pq_reader *r,
+                        const struct lc__parquet_file *f, const size_t *rgs,
+                        size_t n, const size_t *columns, struct lc__errbuf *err)
+{
+    for (size_t i = 0; i < r->ncols; i++) {
+        struct pq_builder *b = &r->b[i];
+        uint64_t rows = 0;
+        bool agree = b->max_rep == 0;
+        for (size_t k = 0; k < n && agree; k++) {
+            const struct lc__pq_row_group *g =
+                &f->meta.row_groups[rgs != NULL ? rgs[k] : k];
+            agree = g->columns[columns[i]].num_values == g->num_rows &&
+                    (uint64_t)g->num_rows <= r->lim.max_chunk_values;
+            rows += (uint64_t)g->num_rows;
+        }
+        if (!agree || rows == 0 || rows > SIZE_MAX / 16)
+            continue;
+        LC_FORWARD_IF_ERROR(builder_reserve(r, b, (size_t)rows, err));
+    }
+    return LC_OK;
+}
+
+int lc__parquet_read(struct lc__parquet_file *f, const size_t *columns,
+                     size_t ncolumns,
+                     const struct lc__parquet_read_options *opts,
+                     struct lc__parquet_table **table_ret,
+                     struct lc__errbuf *err)
+{
+    static const struct lc__parquet_read_options defaults = {0};
+
+    if (table_ret != NULL)
+        *table_ret = NULL;
+    LC_RETURN_IF(f == NULL || table_ret == NULL ||
+                     (columns == NULL && ncolumns > 0),
+                 err, LC_EINVAL, "parquet: NULL argument");
+    if (opts == NULL)
+        opts = &defaults;
+    for (size_t i = 0; i < ncolumns; i++)
+        LC_RETURN_IF(columns[i] >= f->ncolumns, err, LC_EINVAL,
+                     "%s: no leaf column %zu (the file has %zu)", f->name,
+                     columns[i], f->ncolumns);
+    for (size_t i = 0; i < opts->nrow_groups && opts->row_groups != NULL; i++)
+        LC_RETURN_IF(opts->row_groups[i] >= f->meta.nrow_groups, err, LC_EINVAL,
+                     "%s: no row group %zu (the file has %zu)", f->name,
+                     opts->row_groups[i], f->meta.nrow_groups);
+    const struct lc__parquet_column **cols =
+        lc__calloc(&f->alloc, ncolumns + 1, sizeof(*cols));
+    LC_RETURN_IF(cols == NULL, err, LC_ENOMEM, "%s: out of memory", f->name);
+    for (size_t i = 0; i < ncolumns; i++)
+        cols[i] = &f->columns[columns[i]];
+    struct lc__pq_reader *r;
+    int status =
+        lc__pq_reader_new(f, cols, NULL, ncolumns, opts->keep_levels, &r, err);
+    lc__free(&f->alloc, (void *)cols);
+    LC_FORWARD_IF_ERROR(status);
+    size_t n =
+        opts->row_groups != NULL ? opts->nrow_groups : f->meta.nrow_groups;
+    status = reserve_rows(r, f, opts->row_groups, n, columns, err);
+    if (status < 0) {
+        lc__pq_reader_free(r);
+        return status;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t rg = opts->row_groups != NULL ? opts->row_groups[i] : i;
+        status = lc__pq_reader_add(r, f, rg, columns, NULL, err);
+        if (status < 0) {
+            lc__pq_reader_free(r);
+            return status;
+        }
+    }
+    return lc__pq_reader_finish(r, table_ret, err);
+}
+
+int lc__parquet_array_list(const struct lc__parquet_array *a, unsigned r,
+                           const size_t **offsets_ret, size_t *nparents_ret,
+                           size_t *level_ret)
+{
+    unsigned seen = 0;
+
+    if (r == 0)
+        return LC_EINVAL;
+    for (size_t i = 0; i < a->depth; i++) {
+        if (a->levels[i].offsets == NULL || ++seen != r)
+            continue;
+        *offsets_ret = a->levels[i].offsets;
+        *nparents_ret = i == 0 ? a->nrows : a->levels[i - 1].length;
+        *level_ret = i;
+        return LC_OK;
+    }
+    return LC_EINVAL;
+}
