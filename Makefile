@@ -51,7 +51,11 @@ bench: setup python-install
 	    -DLC_BUILD_BENCH=ON -DLC_BUILD_TESTS=OFF -DLC_BUILD_CLI=OFF > /dev/null
 	cmake --build build/bench
 	build/bench/bench/bench_codec
+	build/bench/bench/bench_rtree
+	build/bench/bench/bench_warp
+	$(PY) bench/bench_warp_rasterio.py
 	$(PY) bench/bench_cog_read.py
+	$(PY) bench/bench_http.py
 
 format:
 	clang-format -i $$(find include src tests/c python fuzz bench -name '*.[ch]' 2>/dev/null)
