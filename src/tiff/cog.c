@@ -184,10 +184,12 @@ int lc_cog_open_io(const struct lc_io_methods *methods, void *opaque,
     struct lc_cog_options o;
     struct lc__io *io;
 
-    if (cog_ret == NULL)
-        return lc__publish(NULL, LC_EINVAL);
-    *cog_ret = NULL;
-    int status = check_options(opts, &o, &err);
+    /* The contract: a failed call closes the caller's source. */
+    int status = cog_ret == NULL ? LC_EINVAL : LC_OK;
+    if (cog_ret != NULL)
+        *cog_ret = NULL;
+    if (status == LC_OK)
+        status = check_options(opts, &o, &err);
     if (status < 0) {
         if (methods != NULL && methods->close != NULL)
             methods->close(opaque);
