@@ -56,6 +56,7 @@ bench: setup python-install
 	$(PY) bench/bench_warp_rasterio.py
 	$(PY) bench/bench_cog_read.py
 	$(PY) bench/bench_http.py
+	$(PY) bench/bench_items.py
 
 format:
 	clang-format -i $$(find include src tests/c python fuzz bench -name '*.[ch]' 2>/dev/null)

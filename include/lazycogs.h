@@ -407,6 +407,87 @@ struct lc_io_methods {
 LC_API int lc_cog_open_io(const struct lc_io_methods *io, void *opaque,
                           const char *name, const struct lc_cog_options *opts,
                           struct lc_cog **cog_ret);
+
+/*
+ * Experimental (may change in any release): STAC catalogues. A catalogue
+ * is a stac-geoparquet file, a directory or glob of them, NDJSON, a
+ * FeatureCollection or a JSON array of items, at a local path or URL.
+ *
+ * struct lc_items_query says which items to list and what of each: all
+ * strings borrowed for the call; all-zero (after struct_size) lists every
+ * item with every asset.
+ */
+struct lc_items_query {
+    size_t struct_size;   /* sizeof(struct lc_items_query) */
+    const char *filter;   /* CQL2 text, or CQL2-JSON starting with '{' */
+    const char *sortby;   /* "-eo:cloud_cover,datetime" or JSON */
+    const char *datetime; /* instant, date, or START/END with ".." */
+    int has_bbox;
+    double bbox[4]; /* west, south, east, north (EPSG:4326); west > east
+                       crosses the antimeridian */
+    const char *const *ids;
+    size_t nids;
+    size_t limit; /* at most this many items after sorting (0: all) */
+    const char *const *assets; /* asset keys (NULL: every key) */
+    size_t nassets;
+    const char *const *fields; /* properties to include */
+    size_t nfields;
+    const char *const *asset_fields; /* fields of each asset to include */
+    size_t nasset_fields;
+    size_t max_items;       /* load at most this many items (0: all) */
+    int with_geometry;      /* include the footprint as GeoJSON */
+    struct lc_store *store; /* reads the catalogue; NULL: default */
+};
+
+/*
+ * Lists the items of the catalogue at href that query selects, in sortby
+ * order, as JSON text: one object per item and line (the form `lazycogs
+ * items` prints; docs/cli.md). *json_ret is NUL-terminated and freed with
+ * lc_free; *nitems_ret (may be NULL) is the number of lines,
+ * *nloaded_ret (may be NULL) the number of items loaded before filtering.
+ * Returns LC_OK, or LC_EINVAL (a bad query: filter, sortby, datetime),
+ * LC_ECORRUPT, LC_EUNSUPPORTED, LC_ELIMIT, LC_ENOMEM or an I/O error, with
+ * lc_errmsg() naming href and the problem.
+ */
+LC_API int lc_items_json(const char *href, const struct lc_items_query *query,
+                         char **json_ret, size_t *nitems_ret,
+                         size_t *nloaded_ret);
+
+/* Frees memory the library returned (NULL does nothing). */
+LC_API void lc_free(void *ptr);
+
+/*
+ * How to reach the assets of a catalogue, from its first item (what
+ * lazycogs.store_for builds a store from). The asset is asset_key, or the
+ * first whose roles hold "data" or whose media type contains
+ * "image/tiff", or the first. root is scheme://host of its href
+ * ("file:///" for local files). The Storage Extension (v1: platform AWS;
+ * v2: the asset's first storage:refs scheme of an S3 type) gives region,
+ * request_payer and, for custom-s3, endpoint.
+ */
+struct lc_catalog_store_info {
+    size_t struct_size; /* sizeof(struct lc_catalog_store_info) */
+    int found_item;     /* 0: the catalogue has no item */
+    int found_asset;    /* 0: no such asset (or none at all) */
+    char item_id[512];
+    char asset_key[256];
+    char href[4096];
+    char root[1024];
+    int storage_version; /* the extension's major version, 0: absent */
+    int has_region;
+    char region[64];
+    int request_payer;
+    int has_endpoint;
+    char endpoint[1024];
+    int storage_malformed; /* the extension's fields could not be read */
+    char storage_problem[256];
+};
+
+/* Fills *info (struct_size set by the caller) for href's first item.
+ * store may be NULL. Returns LC_OK (see found_*) or the load errors. */
+LC_API int lc_catalog_store_info(const char *href, struct lc_store *store,
+                                 const char *asset_key,
+                                 struct lc_catalog_store_info *info);
 #endif /* LC_EXPERIMENTAL */
 
 #ifdef __cplusplus

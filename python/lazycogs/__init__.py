@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import _ext, store
 from ._cog import read_cog
+from .store import store_for
 from ._errors import (
     BufferTooSmallError,
     CancelledError,
@@ -51,4 +52,5 @@ __all__ = [
     "__version__",
     "read_cog",
     "store",
+    "store_for",
 ]

@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 
+/* The extension links the library statically and may use its experimental
+ * API (STYLE.md rule 8). */
+#define LC_EXPERIMENTAL
 #include "lazycogs.h"
 
 /*
@@ -320,6 +323,184 @@ out:
     return result;
 }
 
+/* ---- catalogues ---------------------------------------------------------- */
+
+/* A list of str as a C array borrowed from the list's items (valid while
+ * the list lives); None gives NULL. */
+static bool str_list(PyObject *obj, const char *what, PyObject **seq_ret,
+                     const char ***list_ret, size_t *n_ret)
+{
+    *seq_ret = NULL;
+    *list_ret = NULL;
+    *n_ret = 0;
+    if (obj == Py_None)
+        return true;
+    if (PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a list of str", what);
+        return false;
+    }
+    PyObject *seq = PySequence_Fast(obj, what);
+    if (seq == NULL)
+        return false;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    const char **list = PyMem_Calloc((size_t)(n > 0 ? n : 1), sizeof *list);
+    if (list == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return false;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        list[i] = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (list[i] == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "%s must be a list of str", what);
+            PyMem_Free(list);
+            Py_DECREF(seq);
+            return false;
+        }
+    }
+    *seq_ret = seq;
+    *list_ret = list;
+    *n_ret = (size_t)n;
+    return true;
+}
+
+/* The C store of a lazycogs store argument (None: NULL). */
+static struct lc_store *store_arg(PyObject *obj, bool *ok)
+{
+    *ok = true;
+    if (obj == Py_None)
+        return NULL;
+    if (!PyObject_TypeCheck(obj, &StoreType)) {
+        PyErr_SetString(PyExc_TypeError, "store must be a lazycogs store");
+        *ok = false;
+        return NULL;
+    }
+    return ((StoreObject *)obj)->store;
+}
+
+/* items_json(href, *, filter=None, sortby=None, datetime=None, bbox=None,
+ *            ids=None, limit=0, assets=None, fields=None,
+ *            asset_fields=None, max_items=0, geometry=False, store=None)
+ *   -> (str, int loaded): the selected items as JSON lines. */
+static PyObject *ext_items_json(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {
+        "href",      "filter",   "sortby", "datetime", "bbox",
+        "ids",       "limit",    "assets", "fields",   "asset_fields",
+        "max_items", "geometry", "store",  NULL};
+    const char *href;
+    PyObject *bbox = Py_None, *ids = Py_None, *assets = Py_None;
+    PyObject *fields = Py_None, *asset_fields = Py_None, *store_obj = Py_None;
+    Py_ssize_t limit = 0, max_items = 0;
+    int geometry = 0;
+    struct lc_items_query q = {.struct_size = sizeof(q)};
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwds, "s|$zzzOOnOOOnpO", kwlist, &href, &q.filter, &q.sortby,
+            &q.datetime, &bbox, &ids, &limit, &assets, &fields, &asset_fields,
+            &max_items, &geometry, &store_obj))
+        return NULL;
+    if (limit < 0 || max_items < 0) {
+        PyErr_SetString(PyExc_ValueError, "limit and max_items must be >= 0");
+        return NULL;
+    }
+    q.limit = (size_t)limit;
+    q.max_items = (size_t)max_items;
+    q.with_geometry = geometry;
+    if (bbox != Py_None) {
+        if (!PyArg_ParseTuple(bbox, "dddd", &q.bbox[0], &q.bbox[1], &q.bbox[2],
+                              &q.bbox[3])) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError,
+                            "bbox must be (west, south, east, north)");
+            return NULL;
+        }
+        q.has_bbox = 1;
+    }
+    bool ok = true;
+    q.store = store_arg(store_obj, &ok);
+    if (!ok)
+        return NULL;
+    PyObject *seqs[4] = {NULL, NULL, NULL, NULL};
+    const char **lists[4] = {NULL, NULL, NULL, NULL};
+    PyObject *result = NULL;
+    if (!str_list(ids, "ids", &seqs[0], &lists[0], &q.nids) ||
+        !str_list(assets, "assets", &seqs[1], &lists[1], &q.nassets) ||
+        !str_list(fields, "fields", &seqs[2], &lists[2], &q.nfields) ||
+        !str_list(asset_fields, "asset_fields", &seqs[3], &lists[3],
+                  &q.nasset_fields))
+        goto out;
+    q.ids = lists[0];
+    q.assets = lists[1];
+    q.fields = lists[2];
+    q.asset_fields = lists[3];
+    char *json = NULL;
+    size_t count = 0, loaded = 0;
+    int status;
+    Py_BEGIN_ALLOW_THREADS status =
+        lc_items_json(href, &q, &json, &count, &loaded);
+    Py_END_ALLOW_THREADS if (status < 0)
+    {
+        raise_status(status);
+        goto out;
+    }
+    result = Py_BuildValue("(sn)", json, (Py_ssize_t)loaded);
+    lc_free(json);
+out:
+    for (int k = 0; k < 4; k++) {
+        PyMem_Free(lists[k]);
+        Py_XDECREF(seqs[k]);
+    }
+    return result;
+}
+
+/* catalog_store_info(href, asset=None, store=None) -> dict or None (no
+ * item): the first item's chosen asset and what its Storage Extension
+ * says. */
+static PyObject *ext_catalog_store_info(PyObject *self, PyObject *args,
+                                        PyObject *kwds)
+{
+    static char *kwlist[] = {"href", "asset", "store", NULL};
+    const char *href, *asset = NULL;
+    PyObject *store_obj = Py_None;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|zO", kwlist, &href, &asset,
+                                     &store_obj))
+        return NULL;
+    bool ok = true;
+    struct lc_store *store = store_arg(store_obj, &ok);
+    if (!ok)
+        return NULL;
+    struct lc_catalog_store_info *info = PyMem_RawCalloc(1, sizeof *info);
+    if (info == NULL)
+        return PyErr_NoMemory();
+    info->struct_size = sizeof *info;
+    int status;
+    Py_BEGIN_ALLOW_THREADS status =
+        lc_catalog_store_info(href, store, asset, info);
+    Py_END_ALLOW_THREADS PyObject *result = NULL;
+    if (status < 0)
+        raise_status(status);
+    else if (!info->found_item)
+        result = Py_NewRef(Py_None);
+    else
+        result = Py_BuildValue(
+            "{s:s,s:O,s:s,s:s,s:s,s:i,s:z,s:O,s:z,s:O,s:z}", "item_id",
+            info->item_id, "found_asset",
+            info->found_asset ? Py_True : Py_False, "asset_key",
+            info->asset_key, "href", info->href, "root", info->root,
+            "storage_version", info->storage_version, "region",
+            info->has_region ? info->region : NULL, "request_payer",
+            info->request_payer ? Py_True : Py_False, "endpoint",
+            info->has_endpoint ? info->endpoint : NULL, "storage_malformed",
+            info->storage_malformed ? Py_True : Py_False, "storage_problem",
+            info->storage_malformed ? info->storage_problem : NULL);
+    PyMem_RawFree(info);
+    return result;
+}
+
 static PyObject *ext_process_stats(PyObject *self, PyObject *args)
 {
     struct lc_io_stats st = {.struct_size = sizeof(st)};
@@ -596,6 +777,15 @@ static PyMethodDef ext_methods[] = {
     {"read_ranges", (PyCFunction)(void (*)(void))ext_read_ranges,
      METH_VARARGS | METH_KEYWORDS,
      "read_ranges(href, ranges, store=None) -> list[bytes]"},
+    {"items_json", (PyCFunction)(void (*)(void))ext_items_json,
+     METH_VARARGS | METH_KEYWORDS,
+     "items_json(href, *, filter, sortby, datetime, bbox, ids, limit, "
+     "assets, fields, asset_fields, max_items, geometry, store) -> "
+     "(str, int)\n\nThe selected items as JSON lines, and how many items "
+     "were loaded."},
+    {"catalog_store_info", (PyCFunction)(void (*)(void))ext_catalog_store_info,
+     METH_VARARGS | METH_KEYWORDS,
+     "catalog_store_info(href, asset=None, store=None) -> dict | None"},
     {"process_stats", ext_process_stats, METH_NOARGS,
      "process_stats() -> dict\n\nRemote-read counters of the process."},
     {"set_error_factory", ext_set_error_factory, METH_O,

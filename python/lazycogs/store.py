@@ -17,8 +17,10 @@ I/O thread, keep-alive connections and retries.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import re
-from typing import Any
+import threading
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 from . import _ext
@@ -26,6 +28,9 @@ from . import _ext
 __all__ = [
     "AzureStore",
     "get_ranges",
+    "resolve",
+    "root_of",
+    "store_for",
     "GCSStore",
     "HTTPStore",
     "LocalStore",
@@ -152,7 +157,11 @@ class Store(_ext.Store):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> "Store":
-        return cls(url, **options)
+        """A store of this class for url's root (subclasses' constructors
+        take a bucket or container instead of a URL)."""
+        obj = Store.__new__(cls)
+        Store.__init__(obj, url, **options)
+        return obj
 
 
 def _rebuild(kind: str, url: str, options: dict[str, Any]) -> "Store":
@@ -174,12 +183,6 @@ class S3Store(Store):
             raise ValueError("S3Store needs a bucket")
         url = f"s3://{bucket}" + (f"/{prefix.strip('/')}" if prefix else "")
         super().__init__(url, **merged)
-
-    @classmethod
-    def from_url(cls, url: str, **options: Any) -> "S3Store":
-        obj = Store.__new__(cls)
-        Store.__init__(obj, url, **options)
-        return obj
 
 
 class GCSStore(Store):
@@ -290,3 +293,97 @@ def get_ranges(store: Any, path: str, *, starts: list[int],
         raise ValueError("starts and ends/lengths differ in length")
     return _ext.read_ranges(path, list(zip(starts, lengths)),
                             store=as_store(store))
+
+
+_log = logging.getLogger("lazycogs.store")
+
+# Stores made for hrefs without one, by root: the same bucket or host gives
+# the same store (and so the same C handle, connections and statistics).
+_cache: dict[str, Store] = {}
+_cache_lock = threading.Lock()
+
+
+def root_of(href: str) -> str:
+    """``scheme://host`` of an href; ``file:///`` for file URLs and local
+    paths. The scheme is lower-cased."""
+    parsed = urlparse(href)
+    scheme = parsed.scheme.lower()
+    if scheme in ("", "file") or len(scheme) == 1:  # "C:" is a drive
+        return "file:///"
+    return f"{scheme}://{parsed.netloc}"
+
+
+def resolve(href: str, store: Any = None,
+            path_from_href: Callable[[str], str] | None = None
+            ) -> tuple[Any, str]:
+    """The store an asset href is read from, and its path in that store.
+
+    The path is ``path_from_href(href)`` when given, else the URL path
+    without query string and leading ``/`` (``s3://b/p/f.tif`` ->
+    ``p/f.tif``); file URLs and local paths keep their absolute path. A
+    ``store`` given is returned unchanged; otherwise the store of the
+    href's root, made once per process for that root (thread-safe).
+    """
+    parsed = urlparse(href)
+    scheme = parsed.scheme.lower()
+    if path_from_href is not None:
+        path = path_from_href(href)
+    elif scheme in ("", "file") or len(scheme) == 1:
+        path = parsed.path if scheme == "file" else href
+    else:
+        path = parsed.path.lstrip("/")
+    if store is not None:
+        return store, path
+    root = root_of(href)
+    with _cache_lock:
+        cached = _cache.get(root)
+        if cached is None:
+            cached = _cache[root] = from_url(root)
+    return cached, path
+
+
+def _region_in_host(root: str) -> bool:
+    """Whether an https S3 address names its region in the host name (the
+    store then takes it from there; a second one would be a duplicate)."""
+    host = urlparse(root).hostname or ""
+    return re.search(r"(^|\.)s3[.-]([a-z0-9-]+)\.amazonaws\.com$", host) \
+        is not None and not host.startswith("s3.amazonaws.com")
+
+
+def store_for(href: str, *, asset: str | None = None, **options: Any) -> Store:
+    """A store for the assets of the catalogue at ``href``, from its first
+    item.
+
+    The asset is ``asset`` (``KeyError`` when the item lacks it), else the
+    first whose roles contain ``"data"`` or whose media type contains
+    ``"image/tiff"``, else the first. The store's root is that asset's
+    ``scheme://host``. Options come from the item's STAC Storage Extension
+    (v1: region and requester pays for AWS; v2: region, requester pays and,
+    for ``custom-s3``, the endpoint), overridden by ``options`` (e.g.
+    ``skip_signature=True`` for a public bucket). Raises ``ValueError`` when
+    the catalogue has no item. The store is made anew (not cached).
+    """
+    info = _ext.catalog_store_info(href, asset)
+    if info is None:
+        raise ValueError(f"No STAC items found in {href!r}")
+    if not info["found_asset"]:
+        if asset is not None:
+            raise KeyError(f"asset {asset!r} is not present on item "
+                           f"{info['item_id']!r} of {href!r}")
+        raise ValueError(f"item {info['item_id']!r} of {href!r} has no "
+                         "asset with an href")
+    inferred: dict[str, Any] = {}
+    if info["storage_malformed"]:
+        _log.warning("ignoring the storage extension of item %r: %s",
+                     info["item_id"], info["storage_problem"])
+    else:
+        if info["region"] is not None:
+            inferred["region"] = info["region"]
+        if info["request_payer"]:
+            inferred["request_payer"] = True
+        if info["endpoint"] is not None:
+            inferred["endpoint"] = info["endpoint"]
+    root = info["root"]
+    if _region_in_host(root):
+        inferred.pop("region", None)
+    return from_url(root, **{**inferred, **options})

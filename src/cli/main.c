@@ -2,6 +2,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "../common/common.h"
 
+#include "cli.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,10 @@ static const char usage_text[] =
     "             describe a GeoTIFF: size, blocks, data type, compression,\n"
     "             overviews, mask, CRS, geotransform, nodata, and the bytes\n"
     "             read to learn all that\n"
+    "  items FILE [--bbox W,S,E,N] [--datetime T] [--filter CQL2] ...\n"
+    "             list the STAC items of a stac-geoparquet, NDJSON or JSON\n"
+    "             catalogue that a query selects, one JSON object per line\n"
+    "             (lazycogs items --help)\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help and exit\n"
@@ -207,8 +213,8 @@ static void print_info_text(const char *href, struct lc_cog *cog,
 
 /* Store options shared by every command that reads: returns 1 when
  * argv[*i] (and maybe its value) was one, 0 when not, -1 on a bad value. */
-static int parse_store_option(int argc, char **argv, int *i,
-                              struct lc_store_options *o, bool *any)
+int cli_parse_store_option(int argc, char **argv, int *i,
+                           struct lc_store_options *o, bool *any)
 {
     const char *a = argv[*i];
     const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -283,7 +289,7 @@ static int parse_store_option(int argc, char **argv, int *i,
     return 0;
 }
 
-static const char store_usage[] =
+const char cli_store_usage[] =
     "store options (for http(s)://, s3://, gs:// hrefs):\n"
     "  --region R  --endpoint URL  --profile NAME  --skip-signature\n"
     "  --request-payer  --virtual-hosted-style  --ca-file PEM  --insecure\n"
@@ -300,7 +306,7 @@ static int cmd_info(int argc, char **argv)
     struct lc_store_options so = {.struct_size = sizeof(so)};
 
     for (int i = 2; i < argc; i++) {
-        int r = parse_store_option(argc, argv, &i, &so, &any_store_option);
+        int r = cli_parse_store_option(argc, argv, &i, &so, &any_store_option);
         if (r < 0) {
             fprintf(stderr, "lazycogs: bad or missing value for %s\n", argv[i]);
             return 2;
@@ -318,7 +324,7 @@ static int cmd_info(int argc, char **argv)
         fprintf(stderr,
                 "usage: lazycogs info HREF [--json] [store options]"
                 "\n%s",
-                store_usage);
+                cli_store_usage);
         return 2;
     }
     struct lc_cog_options co = {.struct_size = sizeof(co)};
@@ -365,6 +371,8 @@ int main(int argc, char **argv)
         return print_errors();
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc, argv);
+    if (strcmp(cmd, "items") == 0)
+        return cli_items(argc, argv);
     fprintf(stderr, "lazycogs: unknown command '%s'\n\n%s", cmd, usage_text);
     return 2;
 }

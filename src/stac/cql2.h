@@ -270,7 +270,11 @@ enum lc__cql2_type {
     LC__CQL2_TDATE,      /* a day: us is its midnight UTC (see eval) */
     LC__CQL2_TINTERVAL,
     LC__CQL2_TGEOMETRY,
-    LC__CQL2_TARRAY
+    LC__CQL2_TARRAY,
+    /* A JSON object (or an array holding one) an item table returns for a
+     * property: str/len hold its compact JSON text. No operator compares
+     * it (all but IS NULL are UNKNOWN). */
+    LC__CQL2_TJSON
 };
 
 #define LC__CQL2_OPEN_START INT64_MIN /* interval start of '..' */
@@ -282,8 +286,8 @@ struct lc__cql2_value {
     double num;                  /* TNUMBER */
     int64_t i64;                 /* TNUMBER when is_int: the exact value */
     bool is_int;                 /* TNUMBER */
-    const char *str;             /* TSTRING: UTF-8, len bytes */
-    size_t len;                  /* TSTRING */
+    const char *str;             /* TSTRING, TJSON: UTF-8, len bytes */
+    size_t len;                  /* TSTRING, TJSON */
     int64_t us;                  /* TTIMESTAMP, TDATE: microseconds (UTC) */
     int64_t start_us, end_us;    /* TINTERVAL, with the OPEN_* values */
     const struct lc__geom *geom; /* TGEOMETRY */

@@ -122,6 +122,7 @@ static bool time_range(const struct lc__cql2_value *v, int64_t *s, int64_t *e)
     case LC__CQL2_TNUMBER:
     case LC__CQL2_TGEOMETRY:
     case LC__CQL2_TARRAY:
+    case LC__CQL2_TJSON:
         break;
     }
     return false;

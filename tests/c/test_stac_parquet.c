@@ -1,0 +1,460 @@
+/* test_stac_parquet.c - STAC items from stac-geoparquet: the real
+ * catalogues of shared/realdata, pushdown, max_items, allocation failures.
+ */
+/* SPDX-License-Identifier: MIT */
+#include "../../src/common/common.h"
+
+#include <math.h>
+#include <sys/stat.h>
+
+#include "../../src/common/isotime.h"
+#include "../../src/stac/items_internal.h"
+#include "parquet_glue.h"
+#include "test_util.h"
+
+/*
+ * Usage:
+ *   test_stac_parquet [REALDATA_STAC_DIR]
+ *       the checks below; those on real files are skipped when the folder
+ *       is absent;
+ *   test_stac_parquet count PATH [--bbox W,S,E,N] [--datetime INTERVAL]
+ *                              [--max-items N]
+ *       prints "loaded N" (the rows the loader read, after pushdown and
+ *       max_items) for tests/python/test_stac_parquet_oracle.py; exit 1
+ *       with "LC_E...: message" on stderr when the load fails.
+ *
+ * The expected counts of the real files are those of SOURCES.md (written
+ * from the files' footers by other tools).
+ */
+
+static int open_dataset(const char *path, struct lc__parquet_dataset **ds,
+                        struct lc__errbuf *err)
+{
+    struct lc__parquet_opener opener = lc_glue_opener();
+    return lc__parquet_dataset_open(path, &opener, NULL, NULL, ds, err);
+}
+
+static struct lc__stac_items *load(const char *path,
+                                   const struct lc__stac_load_options *opts)
+{
+    struct lc__parquet_dataset *ds = NULL;
+    struct lc__stac_items *t = NULL;
+    struct lc__errbuf err = {0};
+    int rc = open_dataset(path, &ds, &err);
+    if (rc == LC_OK)
+        rc = lc__stac_items_from_parquet(ds, opts, &t, &err);
+    if (rc != LC_OK)
+        LC_CHECK_FAIL_("%s: %s (%s)", path, lc_err_name(rc), err.msg);
+    lc__parquet_dataset_close(ds);
+    return t;
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* a contains b, up to float rounding of the writer. */
+static bool env_contains(const struct lc__envelope *a,
+                         const struct lc__envelope *b)
+{
+    double eps = 1e-6;
+    return a->minx <= b->minx + eps && a->miny <= b->miny + eps &&
+           a->maxx >= b->maxx - eps && a->maxy >= b->maxy - eps;
+}
+
+/* Invariants every real catalogue meets. */
+static void check_table(const char *path, const struct lc__stac_items *t,
+                        size_t want_count)
+{
+    LC_ASSERT_UEQ(t->count, want_count);
+    for (size_t i = 0; i < t->count; i++) {
+        if (t->ids[i] == NULL || t->ids[i][0] == '\0')
+            LC_CHECK_FAIL_("%s: item %zu has no id", path, i);
+        if (t->datetime[i] == LC__STAC_NO_TIME &&
+            t->start_datetime[i] == LC__STAC_NO_TIME)
+            LC_CHECK_FAIL_("%s: item %s has no time", path, t->ids[i]);
+        /* STAC items of 1990..2030. */
+        int64_t dt = t->datetime[i] != LC__STAC_NO_TIME ? t->datetime[i]
+                                                        : t->start_datetime[i];
+        if (dt < INT64_C(631152000000000) || dt > INT64_C(1893456000000000))
+            LC_CHECK_FAIL_("%s: item %s datetime %" PRId64, path, t->ids[i],
+                           dt);
+        if (t->geometry[i] == NULL) {
+            LC_CHECK_FAIL_("%s: item %s has no geometry", path, t->ids[i]);
+            continue;
+        }
+        struct lc__envelope g;
+        lc__geom_envelope(t->geometry[i], &g);
+        if (!env_contains(&t->bbox[i], &g))
+            LC_CHECK_FAIL_("%s: item %s: bbox [%g %g %g %g] misses geometry "
+                           "[%g %g %g %g]",
+                           path, t->ids[i], t->bbox[i].minx, t->bbox[i].miny,
+                           t->bbox[i].maxx, t->bbox[i].maxy, g.minx, g.miny,
+                           g.maxx, g.maxy);
+    }
+}
+
+/* x is pruned only when no item of the row group can cross the
+ * antimeridian: here 4 mosaic tiles in x [-123.0003, -121.7272], y
+ * [44.246, 45.154] (from their statistics, written by parquet-rs). */
+static void test_antimeridian(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rustac/sentinel-1-global-mosaics.parquet",
+             dir);
+    if (!is_file(path))
+        return;
+    static const struct {
+        struct lc__envelope box;
+        size_t count;
+    } cases[] = {
+        {{170, 44, -121, 46}, 4},       /* x >= 170 or x <= -121 */
+        {{170, 44, -125, 46}, 0},       /* x >= 170 or x <= -125 */
+        {{-121.8, 44, -123.5, 46}, 4},  /* x >= -121.8 or x <= -123.5 */
+        {{-121.5, 44, -123.5, 46}, 0},  /* x >= -121.5 or x <= -123.5 */
+        {{-122, 44, -121, 46}, 4},      /* plain */
+        {{-10, 44, 10, 46}, 0},         /* plain, elsewhere */
+        {{-122.5, 50, -122, 60}, 0},    /* north of them */
+        {{-122.5, -60, -122, 44.2}, 0}, /* south of them */
+    };
+    for (size_t c = 0; c < LC_ARRAY_SIZE(cases); c++) {
+        struct lc__stac_load_options o = {.has_bbox = true,
+                                          .bbox = cases[c].box};
+        struct lc__stac_items *t = load(path, &o);
+        if (t != NULL && t->count != cases[c].count)
+            LC_CHECK_FAIL_("box %zu: %zu items, expected %zu", c, t->count,
+                           cases[c].count);
+        lc__stac_items_free(t);
+    }
+}
+
+static void test_realdata(const char *dir)
+{
+    static const struct {
+        const char *name;
+        size_t count;
+    } files[] = {
+        {"rustac/100-landsat-items.parquet", 100},
+        {"rustac/100-sentinel-2-items.parquet", 100},
+        {"rustac/1000-sentinel-2-items.parquet", 1000},
+        {"rustac/extended-item.parquet", 1},
+        {"rustac/opr-one.parquet", 1},
+        {"rustac/sentinel-1-global-mosaics.parquet", 4},
+        {"stac-geoparquet/naip.parquet", 5},
+    };
+    char path[4096];
+    for (size_t f = 0; f < LC_ARRAY_SIZE(files); f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[f].name);
+        if (!is_file(path)) {
+            fprintf(stderr, "skipped (absent): %s\n", path);
+            continue;
+        }
+        struct lc__stac_items *t = load(path, NULL);
+        if (t == NULL)
+            continue;
+        check_table(path, t, files[f].count);
+        /* Every asset key of the schema, in order; items have hrefs. */
+        struct lc__parquet_dataset *ds = NULL;
+        struct lc__errbuf err = {0};
+        if (open_dataset(path, &ds, &err) == LC_OK) {
+            const struct lc__parquet_file *pf = lc__parquet_dataset_file(ds, 0);
+            size_t node;
+            if (lc__parquet_find_node(pf, "assets", &node) == LC_OK) {
+                const struct lc__parquet_node *an = lc__parquet_node(pf, node);
+                LC_ASSERT_UEQ(t->nassets, an->nchildren);
+                for (size_t k = 0; k < t->nassets && k < an->nchildren; k++)
+                    LC_ASSERT_STR_EQ(
+                        t->asset_keys[k],
+                        lc__parquet_node(pf, an->children[k])->name);
+            }
+        }
+        lc__parquet_dataset_close(ds);
+        size_t hrefs = 0;
+        for (size_t r = 0; r < t->count * t->nassets; r++)
+            hrefs += t->assets[r].href != NULL;
+        LC_ASSERT_TRUE(hrefs >= t->count);
+        lc__stac_items_free(t);
+    }
+
+    /* The old layout: bbox a list of doubles, equal to the footprint's
+     * envelope. */
+    snprintf(path, sizeof path, "%s/stac-geoparquet/naip.parquet", dir);
+    if (is_file(path)) {
+        struct lc__stac_items *t = load(path, NULL);
+        for (size_t i = 0; t != NULL && i < t->count; i++) {
+            struct lc__envelope g;
+            lc__geom_envelope(t->geometry[i], &g);
+            LC_ASSERT_TRUE(fabs(g.minx - t->bbox[i].minx) < 1e-6 &&
+                           fabs(g.maxy - t->bbox[i].maxy) < 1e-6);
+        }
+        lc__stac_items_free(t);
+    }
+
+    /* Timestamps as times, structs as JSON, booleans inside them. */
+    snprintf(path, sizeof path, "%s/rustac/sentinel-1-global-mosaics.parquet",
+             dir);
+    if (is_file(path)) {
+        const char *f[] = {"created", "_private", "gsd"};
+        struct lc__stac_load_options o = {.fields = f, .nfields = 3};
+        struct lc__stac_items *t = load(path, &o);
+        for (size_t i = 0; t != NULL && i < t->count; i++) {
+            const struct lc__cql2_value *v = &t->fields[i * 3];
+            LC_ASSERT_EQ(v[0].type, LC__CQL2_TTIMESTAMP);
+            LC_ASSERT_TRUE(v[0].us > INT64_C(1577836800000000)); /* 2020 */
+            LC_ASSERT_EQ(v[1].type, LC__CQL2_TJSON);
+            LC_ASSERT_TRUE(v[1].len > 0 && v[1].str[0] == '{' &&
+                           (strstr(v[1].str, "\"visible\":true") != NULL ||
+                            strstr(v[1].str, "\"visible\":false") != NULL));
+            LC_ASSERT_TRUE(v[2].type == LC__CQL2_TNUMBER && v[2].is_int);
+        }
+        lc__stac_items_free(t);
+    }
+
+    snprintf(path, sizeof path, "%s/rustac/1000-sentinel-2-items.parquet", dir);
+    if (!is_file(path))
+        return;
+    /* A key no item has, and a real one; properties of several types. */
+    const char *keys[] = {"no-such-asset", "B04"};
+    const char *fields[] = {"eo:cloud_cover",
+                            "properties.platform",
+                            "sat:relative_orbit",
+                            "instruments",
+                            "links",
+                            "nothing",
+                            "datetime"};
+    struct lc__stac_load_options o = {
+        .assets = keys,
+        .nassets = 2,
+        .fields = fields,
+        .nfields = LC_ARRAY_SIZE(fields),
+        .max_items = 10,
+    };
+    struct lc__stac_items *t = load(path, &o);
+    if (t != NULL) {
+        LC_ASSERT_UEQ(t->count, 10);
+        LC_ASSERT_UEQ(t->nassets, 2);
+        LC_ASSERT_UEQ(t->nfields, 6); /* datetime is not a field */
+        for (size_t i = 0; i < t->count; i++) {
+            const struct lc__stac_asset *none = &t->assets[i * 2];
+            const struct lc__stac_asset *b04 = &t->assets[i * 2 + 1];
+            LC_ASSERT_TRUE(none->href == NULL && none->type == NULL &&
+                           none->nroles == 0 && none->nbands == 0);
+            LC_ASSERT_TRUE(b04->href != NULL &&
+                           strstr(b04->href, "B04") != NULL);
+            /* proj:epsg is an item property here: the fallback. */
+            LC_ASSERT_TRUE(b04->epsg > 32600 && b04->epsg < 32661);
+            LC_ASSERT_TRUE(b04->proj_code != NULL &&
+                           strncmp(b04->proj_code, "EPSG:326", 8) == 0);
+            LC_ASSERT_TRUE(b04->has_transform && b04->has_shape);
+            LC_ASSERT_TRUE(b04->transform[0] == 10.0 && b04->shape[0] > 0);
+            const struct lc__cql2_value *v = &t->fields[i * t->nfields];
+            LC_ASSERT_EQ(v[0].type, LC__CQL2_TNUMBER);
+            LC_ASSERT_TRUE(v[0].num >= 0 && v[0].num <= 100);
+            LC_ASSERT_EQ(v[1].type, LC__CQL2_TSTRING);
+            LC_ASSERT_TRUE(strncmp(v[1].str, "Sentinel-2", 10) == 0);
+            LC_ASSERT_EQ(v[2].type, LC__CQL2_TNUMBER);
+            LC_ASSERT_TRUE(v[2].is_int && v[2].i64 > 0 && v[2].i64 <= 143);
+            LC_ASSERT_EQ(v[3].type, LC__CQL2_TARRAY);
+            LC_ASSERT_TRUE(v[3].nitems == 1 &&
+                           v[3].items[0].type == LC__CQL2_TSTRING &&
+                           strcmp(v[3].items[0].str, "msi") == 0);
+            LC_ASSERT_EQ(v[4].type, LC__CQL2_TJSON);
+            LC_ASSERT_TRUE(v[4].len > 2 && v[4].str[0] == '[' &&
+                           strstr(v[4].str, "\"rel\":") != NULL);
+            LC_ASSERT_EQ(v[5].type, LC__CQL2_TNULL);
+        }
+        lc__stac_items_free(t);
+    }
+
+    /* Pushdown on a file of one row group: in or out. Its items are in
+     * Colorado and neighbours (lat 36..42) in 2024; parquet-rs 52 wrote
+     * no null counts, so a bbox can prove nothing (a row without bbox would
+     * be matched by its geometry), but the datetime can (without
+     * start_datetime and end_datetime columns, a row without datetime
+     * never matches). */
+    struct lc__stac_load_options far = {.has_bbox = true,
+                                        .bbox = {10, -60, 20, -50}};
+    t = load(path, &far);
+    LC_ASSERT_TRUE(t != NULL && t->count == 1000);
+    lc__stac_items_free(t);
+    char path2[4096];
+    snprintf(path2, sizeof path2, "%s/rustac/100-sentinel-2-items.parquet",
+             dir);
+    if (is_file(path2)) {
+        t = load(path2, &far);
+        LC_ASSERT_TRUE(t != NULL && t->count == 0);
+        lc__stac_items_free(t);
+        struct lc__stac_load_options near = {.has_bbox = true,
+                                             .bbox = {-105, 39, -104, 40}};
+        t = load(path2, &near);
+        LC_ASSERT_TRUE(t != NULL && t->count == 100);
+        lc__stac_items_free(t);
+    }
+    /* 2100 onwards, and everything up to 1990. */
+    struct lc__stac_load_options later = {.has_datetime = true,
+                                          .start_us = INT64_C(4102444800000000),
+                                          .end_us = INT64_MAX};
+    t = load(path, &later);
+    LC_ASSERT_TRUE(t != NULL && t->count == 0);
+    lc__stac_items_free(t);
+    struct lc__stac_load_options before = {.has_datetime = true,
+                                           .start_us = INT64_MIN,
+                                           .end_us = INT64_C(631152000000000)};
+    t = load(path, &before);
+    LC_ASSERT_TRUE(t != NULL && t->count == 0);
+    lc__stac_items_free(t);
+    struct lc__stac_load_options open = {
+        .has_datetime = true, .start_us = INT64_MIN, .end_us = INT64_MAX};
+    t = load(path, &open);
+    LC_ASSERT_TRUE(t != NULL && t->count == 1000);
+    lc__stac_items_free(t);
+}
+
+/* ---- allocation failures --------------------------------------------------
+ */
+
+struct failing {
+    size_t fail_at;
+    size_t nallocs;
+    size_t live;
+};
+
+static void *failing_alloc(void *opaque, size_t nbytes)
+{
+    struct failing *f = opaque;
+    if (f->nallocs++ == f->fail_at)
+        return NULL;
+    void *p = malloc(nbytes);
+    if (p != NULL)
+        f->live++;
+    return p;
+}
+
+static void failing_free(void *opaque, void *ptr)
+{
+    struct failing *f = opaque;
+    if (ptr != NULL)
+        f->live--;
+    free(ptr);
+}
+
+/* Every allocation of the loader fails once: each load either succeeds or
+ * fails with LC_ENOMEM, and frees all it took. */
+static void test_alloc_failures(const char *path)
+{
+    if (!is_file(path))
+        return;
+    struct lc__parquet_dataset *ds = NULL;
+    struct lc__errbuf err = {0};
+    if (open_dataset(path, &ds, &err) != LC_OK) {
+        LC_CHECK_FAIL_("%s: %s", path, err.msg);
+        return;
+    }
+    const char *fields[] = {"eo:cloud_cover", "instruments", "links"};
+    const char *afields[] = {"title"};
+    size_t n;
+    for (n = 0; n < 100000; n++) {
+        struct failing f = {.fail_at = n};
+        struct lc_allocator alloc = {failing_alloc, failing_free, &f};
+        struct lc__stac_load_options o = {
+            .alloc = &alloc,
+            .fields = fields,
+            .nfields = LC_ARRAY_SIZE(fields),
+            .asset_fields = afields,
+            .nasset_fields = 1,
+        };
+        struct lc__stac_items *t = NULL;
+        int rc = lc__stac_items_from_parquet(ds, &o, &t, &err);
+        lc__stac_items_free(t);
+        if (f.live != 0)
+            LC_CHECK_FAIL_("%s: failing allocation %zu leaves %zu blocks", path,
+                           n, f.live);
+        if (rc == LC_OK)
+            break;
+        if (rc != LC_ENOMEM) {
+            LC_CHECK_FAIL_("%s: failing allocation %zu gave %s (%s)", path, n,
+                           lc_err_name(rc), err.msg);
+            break;
+        }
+    }
+    LC_ASSERT_TRUE(n > 5 && n < 100000);
+    lc__parquet_dataset_close(ds);
+}
+
+static void test_bad_arguments(void)
+{
+    struct lc__stac_items *t = (struct lc__stac_items *)&t;
+    struct lc__errbuf err = {0};
+    LC_ASSERT_EQ(lc__stac_items_from_parquet(NULL, NULL, &t, &err), LC_EINVAL);
+    struct lc__parquet_dataset *ds = NULL;
+    LC_ASSERT_EQ(open_dataset("/nonexistent/items.parquet", &ds, &err) < 0, 1);
+}
+
+/* ---- count mode -------------------------------------------------------------
+ */
+
+static int count_mode(int argc, char **argv)
+{
+    struct lc__stac_load_options o = {0};
+    const char *path = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--bbox") == 0 && i + 1 < argc) {
+            struct lc__envelope *b = &o.bbox;
+            if (sscanf(argv[++i], "%lf,%lf,%lf,%lf", &b->minx, &b->miny,
+                       &b->maxx, &b->maxy) != 4)
+                return 2;
+            o.has_bbox = true;
+        } else if (strcmp(argv[i], "--datetime") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            struct lc__isotime s, e;
+            bool has_s = false, has_e = false;
+            struct lc__errbuf err = {0};
+            if (lc__isotime_parse_interval(v, strlen(v), &s, &has_s, &e, &has_e,
+                                           &err) != LC_OK) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 2;
+            }
+            o.has_datetime = true;
+            o.start_us = has_s ? s.us : INT64_MIN;
+            o.end_us = has_e ? e.us : INT64_MAX;
+        } else if (strcmp(argv[i], "--max-items") == 0 && i + 1 < argc) {
+            o.max_items = (size_t)strtoull(argv[++i], NULL, 10);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (path == NULL)
+        return 2;
+    struct lc__parquet_dataset *ds = NULL;
+    struct lc__stac_items *t = NULL;
+    struct lc__errbuf err = {0};
+    int rc = open_dataset(path, &ds, &err);
+    if (rc == LC_OK)
+        rc = lc__stac_items_from_parquet(ds, &o, &t, &err);
+    lc__parquet_dataset_close(ds);
+    if (rc != LC_OK) {
+        fprintf(stderr, "%s: %s\n", lc_err_name(rc), err.msg);
+        return 1;
+    }
+    printf("loaded %zu\n", t->count);
+    lc__stac_items_free(t);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "count") == 0)
+        return count_mode(argc, argv);
+    test_bad_arguments();
+    if (argc > 1) {
+        char path[4096];
+        test_realdata(argv[1]);
+        test_antimeridian(argv[1]);
+        snprintf(path, sizeof path, "%s/rustac/100-landsat-items.parquet",
+                 argv[1]);
+        test_alloc_failures(path);
+    }
+    LC_TEST_END();
+}
