@@ -135,7 +135,7 @@ def run_duckdb(con, path: Path) -> int:
           AND datetime >= TIMESTAMPTZ '{lo}' AND datetime <= TIMESTAMPTZ '{hi}'
           AND "eo:cloud_cover" < 50
         ORDER BY "eo:cloud_cover" """
-    return con.execute(sql).fetch_arrow_table().num_rows
+    return con.execute(sql).to_arrow_table().num_rows
 
 
 def best_of(repeats: int, fn) -> tuple[float, int]:

@@ -1,68 +1,120 @@
-"""The lazycogs demo notebook, step by step, on a stac-geoparquet file.
+"""The lazycogs demo notebook, step by step, on a stac-geoparquet catalogue.
 
-Usage: python examples/demo.py ITEMS_PARQUET   (`make demo` runs it on the
-generated test world served over HTTP on loopback).
+Usage: python examples/demo.py ITEMS_PARQUET [OUT_DIR]
+
+`make demo` runs it on the generated test world (Sentinel-2-like scenes
+over Minnesota) served over HTTP on loopback, as a user reads a bucket.
+Pictures go to OUT_DIR (default: _world/demo-out).
 """
 # SPDX-License-Identifier: MIT
+import asyncio
 import sys
 import time
-from collections import Counter
+from pathlib import Path
 
-import pyarrow.parquet as pq
-from pyproj import Transformer
+import matplotlib
 
-import lazycogs
+matplotlib.use("Agg")  # files only, no display
+
+import lazycogs  # noqa: E402
 
 
-def main(items_parquet: str) -> int:
-    print(f"lazycogs {lazycogs.__version__}\n")
+class Step:
+    """Prints a heading, then the wall time of the step."""
 
-    # Define the area of interest in a projection suited to the analysis,
-    # and transform it to EPSG:4326 as a STAC search would.
+    def __init__(self, title: str):
+        self.title = title
+
+    def __enter__(self):
+        print(f"\n== {self.title}", flush=True)
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        print(f"   [{time.perf_counter() - self.t0:.2f} s]", flush=True)
+        return False
+
+
+def main(items_parquet: str, out_dir: str) -> int:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"lazycogs {lazycogs.__version__}")
+
+    # The area of interest in a projection suited to the analysis.
     dst_crs = "epsg:5070"
     dst_bbox = (-700_000, 2_220_000, 600_000, 2_930_000)
-    transformer = Transformer.from_crs(dst_crs, "epsg:4326", always_xy=True)
-    bbox_4326 = transformer.transform_bounds(*dst_bbox)
-    print(f"AOI {dst_crs} {dst_bbox}")
-    print("AOI EPSG:4326 (%.3f, %.3f, %.3f, %.3f)\n" % bbox_4326)
 
-    # The catalogue: what the stac-geoparquet file holds.
-    table = pq.read_table(items_parquet)
-    items = table.to_pylist()
-    dates = sorted({str(it["datetime"])[:10] for it in items})
-    bands = Counter(
-        key for it in items for key, asset in it["assets"].items()
-        if asset is not None and "data" in (asset.get("roles") or []))
-    crs_codes = Counter(it.get("proj:code") for it in items)
-    print(f"catalogue {items_parquet}")
-    print(f"  items: {len(items)}")
-    print(f"  dates: {len(dates)} ({dates[0]} .. {dates[-1]})")
-    print(f"  data bands: {', '.join(sorted(bands))}")
-    print(f"  CRS: {', '.join(f'{c} ({n})' for c, n in sorted(crs_codes.items()))}")
+    with Step("store_for: the store of the catalogue's assets"):
+        store = lazycogs.store_for(items_parquet)
+        print(f"   {store!r}")
 
-    # One COG of the catalogue, read through lazycogs' C reader over HTTP:
-    # the whole of its coarsest overview, then a 64 x 64 window at full
-    # resolution, with the requests this cost.
-    href = items[0]["assets"]["red"]["href"]
-    store = lazycogs.store.from_url(href.rsplit("/cogs/", 1)[0])
-    t0 = time.perf_counter()
-    overview = lazycogs.read_cog(href, overview=0, store=store)
-    window = lazycogs.read_cog(href, window=(256, 256, 64, 64), store=store)
-    elapsed = time.perf_counter() - t0
-    stats = store.stats()
-    print(f"  {href}")
-    print(f"    overview 0: {overview.shape} {overview.dtype}, "
-          f"values {overview[overview > 0].min()}..{overview.max()}")
-    print(f"    window 64 x 64: mean {window.mean():.1f}")
-    print(f"    {stats['requests']} HTTP requests, {stats['bytes']} bytes, "
-          f"{elapsed * 1000:.0f} ms\n")
+    with Step("open: a lazy daily (band, time, y, x) array at 100 m"):
+        da = lazycogs.open(
+            items_parquet,
+            crs=dst_crs,
+            bbox=dst_bbox,
+            resolution=100,
+            time_period="P1D",
+            bands=["red", "green", "blue"],
+            dtype="int16",
+            store=store,
+        )
+        print(da)
 
-    print("lazycogs.open() over this catalogue arrives with the engine "
-          "(issue 7); the demo stops here until then.")
+    with Step("a 30-day point time series, one dask task per step"):
+        point = (
+            da.sel(x=299965, y=2653947, method="nearest")
+            .sel(time=slice("2025-06-01", "2025-06-30"))
+            .chunk(time=1)
+            .compute()
+        )
+        print(point)
+
+    with Step("a spatial subset, and one pixel of it"):
+        subset = da.sel(x=slice(100_000, 400_000), y=slice(2_800_000, 2_600_000))
+        print(subset)
+        print(subset.isel(time=1, x=0, y=0).compute())
+
+    with Step("an RGB plot of three steps of the subset"):
+        grid = subset.isel(time=slice(1, 4)).plot.imshow(
+            rgb="band", row="time", vmin=0, vmax=4000,
+            aspect=subset.shape[3] / subset.shape[2])
+        path = out / "subset-rgb.png"
+        grid.fig.savefig(path, dpi=60)
+        print(f"   wrote {path}")
+
+    with Step("open_async: a monthly least-cloudy composite at 300 m"):
+        monthly = asyncio.run(lazycogs.open_async(
+            items_parquet,
+            crs=dst_crs,
+            bbox=dst_bbox,
+            resolution=300,
+            time_period="P1M",
+            bands=["red", "green", "blue"],
+            dtype="int16",
+            filter="eo:cloud_cover < 50",
+            sortby="eo:cloud_cover",
+            store=store,
+        ))
+        print(monthly)
+
+    with Step("load one month in 1024 x 1024 dask chunks"):
+        from dask.diagnostics import ProgressBar
+
+        june = monthly.chunk(x=1024, y=1024).sel(time="2025-06-01")
+        with ProgressBar():
+            june.load()
+        ax = june.plot.imshow(rgb="band", vmin=0, vmax=4000, size=6,
+                              aspect=june.shape[2] / june.shape[1])
+        path = out / "monthly-rgb.png"
+        ax.figure.savefig(path, dpi=60)
+        print(f"   wrote {path}")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1]))
+    default_out = Path(__file__).resolve().parents[1] / "_world" / "demo-out"
+    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else
+                  str(default_out)))

@@ -15,7 +15,9 @@
  *   - Every object is an opaque handle created by an lc_*_open / _new call
  *     and destroyed by the matching _close / _free call; destroying NULL does
  *     nothing. A handle is never safe for concurrent use from several
- *     threads, but separate handles may be used in separate threads.
+ *     threads, but separate handles may be used in separate threads;
+ *     the exceptions say so where the handle is declared (struct lc_cog,
+ *     struct lc_store, struct lc_collection).
  *   - A callback is never called if the call that registered it returned an
  *     error.
  *   - The library never writes to stdout.
@@ -246,8 +248,19 @@ LC_API int lc_io_get_process_stats(struct lc_io_stats *stats_ret);
 
 /*
  * An open GeoTIFF: its header and IFDs parsed, its pixels not read. Created
- * by lc_cog_open / lc_cog_open_ex, destroyed by lc_cog_close. Not safe for
- * concurrent use; separate handles may be used from separate threads.
+ * by lc_cog_open / lc_cog_open_ex, destroyed by lc_cog_close.
+ *
+ * Threads: a COG handle may be read from several threads at once;
+ * lc_cog_close must not race reads. lc_cog_read_window, lc_cog_read_mask,
+ * lc_cog_get_info and lc_cog_get_level may be called concurrently on one
+ * handle (each call reports its error to its own thread's lc_errmsg(); the
+ * request and byte counters of lc_cog_get_info count every thread's
+ * reads). Block reads and their I/O run in parallel; only the first load
+ * of a lazily fetched block index (TileOffsets/TileByteCounts too large
+ * for the prefix) holds a per-handle lock, I/O included. A handle's
+ * allocator and, for lc_cog_open_io, its read method must then be callable
+ * from several threads at once. lc_cog_close must be called once, after
+ * every other call on the handle has returned.
  */
 struct lc_cog;
 
@@ -391,7 +404,8 @@ LC_API int lc_cog_read_mask(struct lc_cog *cog, size_t level,
  * bytes from offset, setting nread; nread < nbytes only where the object
  * ends. It returns LC_OK or a negative LC_E code, writing a message into
  * errmsg (errmsg_cap bytes). size (may be NULL) returns the object's size.
- * close (may be NULL) is called once by lc_cog_close.
+ * close (may be NULL) is called once by lc_cog_close. When a handle is
+ * read from several threads at once, read is called from them at once.
  */
 struct lc_io_methods {
     size_t struct_size; /* sizeof(struct lc_io_methods) */
@@ -488,6 +502,198 @@ struct lc_catalog_store_info {
 LC_API int lc_catalog_store_info(const char *href, struct lc_store *store,
                                  const char *asset_key,
                                  struct lc_catalog_store_info *info);
+
+/*
+ * Experimental (may change in any release): collections. A collection is
+ * the lazy (band, time, y, x) array over the COGs a STAC catalogue lists:
+ * opening it reads the catalogue and one header per band, never a pixel;
+ * reading a window of it fetches, reprojects and mosaics only what that
+ * window needs. docs/engine.md describes both phases.
+ */
+
+/* How the items of one time step combine into one pixel. Values pinned;
+ * 0 is the default. */
+enum lc_mosaic_method {
+    LC_MOSAIC_FIRST = 0,   /* the first valid value in sort order */
+    LC_MOSAIC_HIGHEST = 1, /* the largest valid value */
+    LC_MOSAIC_LOWEST = 2,  /* the smallest valid value */
+    LC_MOSAIC_MEAN = 3,    /* the mean of the valid values (float) */
+    LC_MOSAIC_MEDIAN = 4,  /* their median (float) */
+    LC_MOSAIC_STDEV = 5,   /* their population standard deviation (float) */
+    LC_MOSAIC_COUNT = 6    /* how many valid values (uint16) */
+};
+
+/* What a read does when an item cannot be read (a fetch or decode error).
+ * Contract violations (a dtype or nodata other than the collection's when
+ * those were inferred) always fail the read. */
+enum lc_errors_policy {
+    LC_ERRORS_RAISE = 0, /* the read fails, naming the item */
+    LC_ERRORS_IGNORE = 1 /* the item is skipped (counted in the stats) */
+};
+
+/*
+ * Options of lc_collection_open. All-zero (after struct_size) is not
+ * enough: crs, bbox and resolution are required. Strings are copied.
+ */
+struct lc_collection_options {
+    size_t struct_size;     /* sizeof(struct lc_collection_options) */
+    const char *crs;        /* output CRS: "EPSG:5070", WKT, PROJ string,
+                               PROJJSON */
+    double bbox[4];         /* output extent in crs: minx, miny, maxx, maxy */
+    double resolution;      /* square pixel size in crs units, > 0 */
+    const char *datetime;   /* an instant, a date or START/END ("..": open);
+                               applied to the time axis and to every read;
+                               NULL: any */
+    const char *filter;     /* CQL2 text, or CQL2-JSON starting with '{' */
+    const char *const *ids; /* only these item ids (nids 0: any) */
+    size_t nids;
+    const char *const *bands; /* asset keys, in output order; NULL: the
+                                 data assets of the first matching item */
+    size_t nbands;
+    const char *sortby;      /* item order inside a time step: "-eo:cloud_cover"
+                                or JSON; NULL: catalogue order */
+    const char *time_period; /* "P1D" (NULL), "PnD", "P1W", "PnW", "P1M",
+                                "P1Y", "PTnH", or "none" for one step per
+                                distinct timestamp */
+    int has_nodata;          /* nodata below is explicit */
+    double nodata;
+    enum lc_dtype dtype; /* explicit output dtype; UNKNOWN: inferred */
+    enum lc_mosaic_method mosaic_method;
+    const char *resampling;         /* "nearest" (NULL), "bilinear", "cubic",
+                                       "average", "mode", "min", "max" */
+    struct lc_store *store;         /* reads every asset; NULL: a store per href
+                                       root from the process-wide cache */
+    struct lc_store *catalog_store; /* reads the catalogue; NULL: default */
+    size_t max_concurrent_reads;    /* items read at once per read call
+                                       [32] */
+    enum lc_errors_policy errors;
+    size_t nthreads; /* decode/warp workers [CPU count]; 0: default */
+};
+
+struct lc_collection;
+
+/*
+ * The COG headers (IFDs, block indexes) collections read are opened once
+ * per process and shared by every collection, read and thread through a
+ * cache of up to 256 MiB, least recently used headers evicted first. The
+ * environment variable LAZYCOGS_HEADER_CACHE_BYTES (a whole number of
+ * bytes, read once, at the first open) sets another budget; 0 keeps only
+ * the headers in use.
+ */
+
+/*
+ * Opens the collection of the catalogue at href (a stac-geoparquet file,
+ * directory or glob, NDJSON or JSON, local or remote): filters its items
+ * by the output bbox (in EPSG:4326, edges densified), datetime, ids and
+ * filter, sorts them, groups them into time steps, indexes their
+ * footprints, chooses the bands and infers dtype and nodata from one
+ * header per band of the first matching item. Returns LC_OK, or
+ * LC_EINVAL (a bad option, filter, sortby, time_period; no item matched:
+ * the message says "No STAC items matched the query in '<href>' ..."; a
+ * requested band missing on the first item; conflicting sampled nodata;
+ * an integer dtype with a float-only mosaic method), LC_ENOTFOUND, the
+ * load errors, or a COG open error (its message names the href). The
+ * handle is immutable: reads may run from any number of threads at once.
+ */
+LC_API int lc_collection_open(const char *href,
+                              const struct lc_collection_options *opts,
+                              struct lc_collection **collection_ret);
+
+/* Closes a collection; NULL does nothing. No read may be running. */
+LC_API void lc_collection_close(struct lc_collection *collection);
+
+/* The shape and metadata of a collection. */
+struct lc_collection_info {
+    size_t struct_size; /* sizeof(struct lc_collection_info) */
+    size_t nbands;
+    size_t ntimes;
+    uint32_t width, height; /* pixels of the grid */
+    double transform[6];    /* affine a, b, c, d, e, f: x = a*col + b*row +
+                               c, y = d*col + e*row + f (corner origin) */
+    enum lc_dtype dtype;    /* of a read */
+    int has_nodata;         /* nodata known (explicit or inferred) */
+    double nodata;          /* fill of pixels no item covers (0 when
+                               unknown) */
+    int dtype_explicit, nodata_explicit;
+    enum lc_mosaic_method mosaic_method;
+    size_t nitems;       /* items in the time steps */
+    int epsg;            /* the output CRS's EPSG code, or 0 */
+    const char *crs_wkt; /* WKT2 of the output CRS (borrowed) */
+};
+
+LC_API int lc_collection_get_info(const struct lc_collection *collection,
+                                  struct lc_collection_info *info_ret);
+
+/* The asset key of band i (borrowed), or NULL when i is out of range. */
+LC_API const char *lc_collection_band(const struct lc_collection *collection,
+                                      size_t i);
+
+/* One time step. */
+struct lc_time_step {
+    size_t struct_size;
+    const char *label;  /* the group key: "2025-06-03", "2025-W23" ... */
+    const char *filter; /* the datetime interval the step covers, as a
+                           STAC datetime ("2025-06-01/2025-06-30") */
+    int64_t coord;      /* the step's time coordinate, in coord_unit since
+                           1970-01-01T00:00:00Z */
+    int coord_unit;     /* 0: seconds, 1: nanoseconds */
+    size_t nitems;      /* items in the step */
+};
+
+LC_API int lc_collection_get_time(const struct lc_collection *collection,
+                                  size_t t, struct lc_time_step *step_ret);
+
+/*
+ * A read: the window [x0, x0 + width) x [y0, y0 + height) of the grid,
+ * for the listed bands and time steps (indices; repeats allowed), into
+ * out: nbands * ntimes * height * width values of the collection's
+ * dtype, C order (band, time, y, x). Pixels no item covers hold the
+ * nodata (0 when unknown).
+ */
+struct lc_read_request {
+    size_t struct_size; /* sizeof(struct lc_read_request) */
+    const size_t *bands;
+    size_t nbands;
+    const size_t *times;
+    size_t ntimes;
+    uint32_t x0, y0, width, height;
+    void *out;
+    size_t out_nbytes;
+    /* Set to nonzero from another thread to stop the read early: it then
+     * returns LC_ECANCELLED soon (within one block fetch or decode). */
+    const volatile int *cancel;
+};
+
+/* What a read did; and, when it failed on an item, which one. */
+struct lc_read_stats {
+    size_t struct_size;   /* sizeof(struct lc_read_stats) */
+    size_t items_matched; /* items whose footprint meets the window */
+    size_t items_read;    /* items whose pixels were fetched */
+    size_t items_skipped; /* not fetched: the window was already covered */
+    size_t items_failed;  /* errors ignored (LC_ERRORS_IGNORE) */
+    size_t cogs_opened;   /* headers fetched (not found in the cache) */
+    uint64_t requests;    /* range requests and bytes of this read */
+    uint64_t bytes;
+    double seconds;
+    /* When the read failed on an item: its id and the asset keys read. */
+    char failed_item[512];
+    char failed_bands[512];
+    int contract_violation; /* the failure is a dtype/nodata contract
+                               violation, not an I/O or decode error */
+};
+
+/*
+ * Reads a window (see struct lc_read_request). stats (may be NULL) gets
+ * what the read did. Returns LC_OK, LC_EINVAL (bad indices or window,
+ * LC_ENOSPACE: out too small; a contract violation, with
+ * stats->contract_violation set), LC_ECANCELLED, or (LC_ERRORS_RAISE) the
+ * error of the first item that failed in sort order, with lc_errmsg()
+ * naming the item, the asset and the problem and stats->failed_item set.
+ * Thread-safe: any number of reads of one collection may run at once.
+ */
+LC_API int lc_collection_read(struct lc_collection *collection,
+                              const struct lc_read_request *request,
+                              struct lc_read_stats *stats_ret);
 #endif /* LC_EXPERIMENTAL */
 
 #ifdef __cplusplus

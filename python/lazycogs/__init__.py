@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from . import _ext, store
 from ._cog import read_cog
+from ._mosaic import (
+    CountMethod,
+    FirstMethod,
+    HighestMethod,
+    LowestMethod,
+    MeanMethod,
+    MedianMethod,
+    MosaicMethodBase,
+    StdevMethod,
+)
+from ._open import align_bbox, open, open_async
 from .store import store_for
 from ._errors import (
     BufferTooSmallError,
     CancelledError,
+    ChunkReadError,
     CorruptDataError,
     HTTPStatusError,
     InvalidArgumentError,
@@ -40,6 +52,15 @@ __version__: str = _ext.version_string()
 __all__ = [
     "BufferTooSmallError",
     "CancelledError",
+    "ChunkReadError",
+    "CountMethod",
+    "FirstMethod",
+    "HighestMethod",
+    "LowestMethod",
+    "MeanMethod",
+    "MedianMethod",
+    "MosaicMethodBase",
+    "StdevMethod",
     "CorruptDataError",
     "HTTPStatusError",
     "InvalidArgumentError",
@@ -50,6 +71,9 @@ __all__ = [
     "ReadError",
     "UnsupportedError",
     "__version__",
+    "align_bbox",
+    "open",
+    "open_async",
     "read_cog",
     "store",
     "store_for",

@@ -81,3 +81,18 @@ def error_for_status(status: int, message: str) -> LazycogsError:
     name = _ext.status_table().get(status, ("LC_EUNKNOWN", ""))[0]
     cls = _CLASS_BY_NAME.get(name, LazycogsError)
     return cls(message, status)
+
+
+class ChunkReadError(RuntimeError):
+    """Reading one item of a chunk failed (with ``errors="raise"``).
+
+    ``item_id`` names the STAC item, ``bands`` the asset keys being read,
+    ``original`` the error underneath (also ``__cause__``).
+    """
+
+    def __init__(self, item_id: str, bands: list[str], original: BaseException):
+        super().__init__(
+            f"Failed to read bands {bands!r} from item {item_id!r}: {original}")
+        self.item_id = item_id
+        self.bands = bands
+        self.original = original

@@ -773,6 +773,549 @@ static PyTypeObject CogType = {
     .tp_methods = cog_methods,
 };
 
+/* ---- Collection: the lazy (band, time, y, x) array ---------------------- */
+
+typedef struct {
+    PyObject_HEAD struct lc_collection *collection;
+} CollectionObject;
+
+/* Collection options come in one dict; these are its keys. */
+static const char *const collection_keys[] = {"crs",
+                                              "bbox",
+                                              "resolution",
+                                              "datetime",
+                                              "filter",
+                                              "ids",
+                                              "bands",
+                                              "sortby",
+                                              "time_period",
+                                              "nodata",
+                                              "dtype",
+                                              "mosaic_method",
+                                              "resampling",
+                                              "store",
+                                              "catalog_store",
+                                              "max_concurrent_reads",
+                                              "errors",
+                                              "nthreads",
+                                              NULL};
+
+/* An optional str of the options: absent or None leaves *out as it is. */
+static bool coll_str(PyObject *d, const char *key, const char **out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    if (!PyUnicode_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "option %s must be a str or None", key);
+        return false;
+    }
+    *out = PyUnicode_AsUTF8(v);
+    return *out != NULL;
+}
+
+/* An optional int >= 0 (absent or None: 0, the default). */
+static bool coll_size(PyObject *d, const char *key, size_t *out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    Py_ssize_t x = PyNumber_AsSsize_t(v, PyExc_OverflowError);
+    if (x == -1 && PyErr_Occurred())
+        return false;
+    if (x < 0) {
+        PyErr_Format(PyExc_ValueError, "option %s must be >= 0", key);
+        return false;
+    }
+    *out = (size_t)x;
+    return true;
+}
+
+/* A list of str as a tuple (a private copy: another thread cannot change
+ * it while the GIL is released) and a C array borrowing its items. */
+static bool coll_str_list(PyObject *d, const char *key, PyObject **tuple_ret,
+                          const char ***list_ret, size_t *n_ret)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    if (PyUnicode_Check(v) || PyBytes_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "option %s must be a list of str", key);
+        return false;
+    }
+    PyObject *t = PySequence_Tuple(v);
+    if (t == NULL)
+        return false;
+    Py_ssize_t n = PyTuple_GET_SIZE(t);
+    const char **list = PyMem_Calloc((size_t)(n > 0 ? n : 1), sizeof *list);
+    if (list == NULL) {
+        Py_DECREF(t);
+        PyErr_NoMemory();
+        return false;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(t, i);
+        list[i] = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (list[i] == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "option %s must be a list of str",
+                             key);
+            PyMem_Free(list);
+            Py_DECREF(t);
+            return false;
+        }
+    }
+    *tuple_ret = t;
+    *list_ret = list;
+    *n_ret = (size_t)n;
+    return true;
+}
+
+static bool coll_store(PyObject *d, const char *key, struct lc_store **out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL || v == Py_None)
+        return true;
+    if (!PyObject_TypeCheck(v, &StoreType) ||
+        ((StoreObject *)v)->store == NULL) {
+        PyErr_Format(PyExc_TypeError, "option %s must be a lazycogs Store",
+                     key);
+        return false;
+    }
+    *out = ((StoreObject *)v)->store;
+    return true;
+}
+
+/* dtype by numpy name ("uint16"), None: inferred. */
+static bool coll_dtype(PyObject *d, enum lc_dtype *out)
+{
+    const char *name = NULL;
+    if (!coll_str(d, "dtype", &name))
+        return false;
+    if (name == NULL)
+        return true;
+    for (int k = LC_DTYPE_UINT8; k <= LC_DTYPE_FLOAT64; k++) {
+        if (strcmp(name, lc_dtype_name((enum lc_dtype)k)) == 0) {
+            *out = (enum lc_dtype)k;
+            return true;
+        }
+    }
+    PyErr_Format(PyExc_ValueError,
+                 "dtype %R is not one of uint8, int8, uint16, int16, uint32, "
+                 "int32, uint64, int64, float32, float64",
+                 PyDict_GetItemString(d, "dtype"));
+    return false;
+}
+
+static bool coll_check_keys(PyObject *d)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(d, &pos, &key, &value)) {
+        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        bool known = false;
+        for (size_t i = 0; k != NULL && collection_keys[i] != NULL; i++)
+            known = known || strcmp(k, collection_keys[i]) == 0;
+        if (!known) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "unknown collection option %R",
+                             key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Fills o from the options dict d (a private copy, which keeps every
+ * string alive); tuples_ret[0..1] receive the ids and bands tuples and
+ * lists_ret[0..1] their C arrays, for the caller to free. */
+static bool coll_options(PyObject *d, struct lc_collection_options *o,
+                         PyObject **tuples, const char ***lists)
+{
+    if (!coll_check_keys(d))
+        return false;
+    PyObject *bbox = PyDict_GetItemString(d, "bbox");
+    PyObject *res = PyDict_GetItemString(d, "resolution");
+    if (PyDict_GetItemString(d, "crs") == NULL || bbox == NULL || res == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "options crs, bbox and resolution are required");
+        return false;
+    }
+    if (!coll_str(d, "crs", &o->crs))
+        return false;
+    PyObject *bt = PySequence_Check(bbox) ? PySequence_Tuple(bbox) : NULL;
+    if (bt == NULL || PyTuple_GET_SIZE(bt) != 4) {
+        Py_XDECREF(bt);
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError,
+                        "bbox must be (minx, miny, maxx, maxy)");
+        return false;
+    }
+    for (int i = 0; i < 4; i++)
+        o->bbox[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(bt, i));
+    Py_DECREF(bt);
+    o->resolution = PyFloat_AsDouble(res);
+    if (PyErr_Occurred())
+        return false;
+
+    /* time_period: None means exact grouping ("none"); absent, P1D. */
+    PyObject *tp = PyDict_GetItemString(d, "time_period");
+    if (tp == Py_None)
+        o->time_period = "none";
+    else if (!coll_str(d, "time_period", &o->time_period))
+        return false;
+    PyObject *nodata = PyDict_GetItemString(d, "nodata");
+    if (nodata != NULL && nodata != Py_None) {
+        o->nodata = PyFloat_AsDouble(nodata);
+        if (PyErr_Occurred())
+            return false;
+        o->has_nodata = 1;
+    }
+    size_t method = 0;
+    if (!coll_size(d, "mosaic_method", &method))
+        return false;
+    if (method > LC_MOSAIC_COUNT) {
+        PyErr_Format(PyExc_ValueError, "mosaic_method must be 0 to %d",
+                     (int)LC_MOSAIC_COUNT);
+        return false;
+    }
+    o->mosaic_method = (enum lc_mosaic_method)method;
+    const char *errors = NULL;
+    if (!coll_str(d, "errors", &errors))
+        return false;
+    if (errors != NULL && strcmp(errors, "raise") != 0 &&
+        strcmp(errors, "ignore") != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "errors must be 'raise' or 'ignore', got '%s'", errors);
+        return false;
+    }
+    o->errors = errors != NULL && strcmp(errors, "ignore") == 0
+                    ? LC_ERRORS_IGNORE
+                    : LC_ERRORS_RAISE;
+    return coll_str(d, "datetime", &o->datetime) &&
+           coll_str(d, "filter", &o->filter) &&
+           coll_str(d, "sortby", &o->sortby) &&
+           coll_str(d, "resampling", &o->resampling) &&
+           coll_dtype(d, &o->dtype) && coll_store(d, "store", &o->store) &&
+           coll_store(d, "catalog_store", &o->catalog_store) &&
+           coll_size(d, "max_concurrent_reads", &o->max_concurrent_reads) &&
+           coll_size(d, "nthreads", &o->nthreads) &&
+           coll_str_list(d, "ids", &tuples[0], &lists[0], &o->nids) &&
+           coll_str_list(d, "bands", &tuples[1], &lists[1], &o->nbands);
+}
+
+static int collection_init(CollectionObject *self, PyObject *args,
+                           PyObject *kwds)
+{
+    static char *kwlist[] = {"href", "options", NULL};
+    const char *href;
+    PyObject *options;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sO!", kwlist, &href,
+                                     &PyDict_Type, &options))
+        return -1;
+    /* A private copy: its values (and so the strings borrowed below) stay
+     * alive while the GIL is released, whatever other threads do. */
+    PyObject *d = PyDict_Copy(options);
+    if (d == NULL)
+        return -1;
+    struct lc_collection_options o = {.struct_size = sizeof(o)};
+    PyObject *tuples[2] = {NULL, NULL};
+    const char **lists[2] = {NULL, NULL};
+    int rc = -1;
+    if (coll_options(d, &o, tuples, lists)) {
+        o.ids = lists[0];
+        o.bands = lists[1];
+        struct lc_collection *c = NULL;
+        int status;
+        Py_BEGIN_ALLOW_THREADS status = lc_collection_open(href, &o, &c);
+        Py_END_ALLOW_THREADS if (status < 0)
+        {
+            raise_status(status);
+        }
+        else
+        {
+            lc_collection_close(self->collection);
+            self->collection = c;
+            rc = 0;
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        PyMem_Free(lists[k]);
+        Py_XDECREF(tuples[k]);
+    }
+    Py_DECREF(d);
+    return rc;
+}
+
+static void collection_dealloc(CollectionObject *self)
+{
+    lc_collection_close(self->collection);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static bool collection_check_open(CollectionObject *self)
+{
+    if (self->collection == NULL) {
+        PyErr_SetString(PyExc_ValueError, "Collection is not open");
+        return false;
+    }
+    return true;
+}
+
+static PyObject *collection_info(CollectionObject *self, PyObject *args)
+{
+    struct lc_collection_info info = {.struct_size = sizeof(info)};
+    (void)args;
+    if (!collection_check_open(self))
+        return NULL;
+    int status = lc_collection_get_info(self->collection, &info);
+    if (status < 0)
+        return raise_status(status);
+    PyObject *nodata =
+        info.has_nodata ? PyFloat_FromDouble(info.nodata) : Py_NewRef(Py_None);
+    if (nodata == NULL)
+        return NULL;
+    return Py_BuildValue(
+        "{sn sn sI sI sN ss sO sN sO sO si sn si ss}", "nbands",
+        (Py_ssize_t)info.nbands, "ntimes", (Py_ssize_t)info.ntimes, "width",
+        info.width, "height", info.height, "transform",
+        geotransform_tuple(info.transform), "dtype", lc_dtype_name(info.dtype),
+        "has_nodata", info.has_nodata ? Py_True : Py_False, "nodata", nodata,
+        "dtype_explicit", info.dtype_explicit ? Py_True : Py_False,
+        "nodata_explicit", info.nodata_explicit ? Py_True : Py_False,
+        "mosaic_method", (int)info.mosaic_method, "nitems",
+        (Py_ssize_t)info.nitems, "epsg", info.epsg, "crs_wkt", info.crs_wkt);
+}
+
+static PyObject *collection_bands(CollectionObject *self, PyObject *args)
+{
+    (void)args;
+    if (!collection_check_open(self))
+        return NULL;
+    PyObject *list = PyList_New(0);
+    for (size_t i = 0; list != NULL; i++) {
+        const char *band = lc_collection_band(self->collection, i);
+        if (band == NULL)
+            break;
+        PyObject *s = PyUnicode_FromString(band);
+        if (s == NULL || PyList_Append(list, s) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(s);
+    }
+    return list;
+}
+
+static PyObject *collection_times(CollectionObject *self, PyObject *args)
+{
+    struct lc_collection_info info = {.struct_size = sizeof(info)};
+    (void)args;
+    if (!collection_check_open(self))
+        return NULL;
+    int status = lc_collection_get_info(self->collection, &info);
+    if (status < 0)
+        return raise_status(status);
+    PyObject *list = PyList_New((Py_ssize_t)info.ntimes);
+    for (size_t t = 0; list != NULL && t < info.ntimes; t++) {
+        struct lc_time_step step = {.struct_size = sizeof(step)};
+        status = lc_collection_get_time(self->collection, t, &step);
+        if (status < 0) {
+            Py_DECREF(list);
+            return raise_status(status);
+        }
+        PyObject *d =
+            Py_BuildValue("{ss ss sL ss sn}", "label", step.label, "filter",
+                          step.filter, "coord", (long long)step.coord, "unit",
+                          step.coord_unit == 1 ? "ns" : "s", "nitems",
+                          (Py_ssize_t)step.nitems);
+        if (d == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)t, d);
+    }
+    return list;
+}
+
+/* A sequence of indices >= 0 as a new size_t array (PyMem_Raw). */
+static size_t *index_array(PyObject *obj, const char *what, size_t *n_ret)
+{
+    PyObject *t = PySequence_Tuple(obj);
+    if (t == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(t);
+    size_t *v = PyMem_RawCalloc((size_t)(n > 0 ? n : 1), sizeof *v);
+    if (v == NULL) {
+        Py_DECREF(t);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t x =
+            PyNumber_AsSsize_t(PyTuple_GET_ITEM(t, i), PyExc_OverflowError);
+        if (x < 0) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "%s: negative index", what);
+            PyMem_RawFree(v);
+            Py_DECREF(t);
+            return NULL;
+        }
+        v[i] = (size_t)x;
+    }
+    Py_DECREF(t);
+    *n_ret = (size_t)n;
+    return v;
+}
+
+static PyObject *read_stats_dict(const struct lc_read_stats *st)
+{
+    return Py_BuildValue(
+        "{sn sn sn sn sn sK sK sd ss ss sO}", "items_matched",
+        (Py_ssize_t)st->items_matched, "items_read", (Py_ssize_t)st->items_read,
+        "items_skipped", (Py_ssize_t)st->items_skipped, "items_failed",
+        (Py_ssize_t)st->items_failed, "cogs_opened",
+        (Py_ssize_t)st->cogs_opened, "requests",
+        (unsigned long long)st->requests, "bytes",
+        (unsigned long long)st->bytes, "seconds", st->seconds, "failed_item",
+        st->failed_item, "failed_bands", st->failed_bands, "contract_violation",
+        st->contract_violation ? Py_True : Py_False);
+}
+
+/* Raises the error of a failed read; when an item failed, the exception
+ * also gets item_id, bands (its asset keys) and contract_violation, from
+ * which the Python layer builds ChunkReadError. */
+static PyObject *raise_read_error(int status, const struct lc_read_stats *st)
+{
+    raise_status(status);
+    if (st->failed_item[0] == '\0')
+        return NULL;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *bands = PyList_New(0);
+    const char *p = st->failed_bands;
+    while (bands != NULL && *p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        PyObject *s = PyUnicode_FromStringAndSize(p, (Py_ssize_t)n);
+        if (s == NULL || PyList_Append(bands, s) < 0)
+            Py_CLEAR(bands);
+        Py_XDECREF(s);
+        p += n + (end != NULL ? 1 : 0);
+    }
+    PyObject *item = PyUnicode_FromString(st->failed_item);
+    if (value == NULL || bands == NULL || item == NULL ||
+        PyObject_SetAttrString(value, "item_id", item) < 0 ||
+        PyObject_SetAttrString(value, "bands", bands) < 0 ||
+        PyObject_SetAttrString(value, "contract_violation",
+                               st->contract_violation ? Py_True : Py_False) <
+            0) {
+        /* Keep the read's error rather than one about its attributes. */
+        PyErr_Clear();
+    }
+    Py_XDECREF(bands);
+    Py_XDECREF(item);
+    PyErr_Restore(type, value, tb);
+    return NULL;
+}
+
+/* read(bands, times, x0, y0, width, height, out, cancel=None) -> stats
+ * fills out (a writable C-contiguous buffer of the collection's dtype,
+ * shape (len(bands), len(times), height, width)) without the GIL. cancel,
+ * if given, is a writable buffer whose first C int another thread sets to
+ * nonzero to stop the read (numpy.zeros(1, numpy.intc)). */
+static PyObject *collection_read(CollectionObject *self, PyObject *args,
+                                 PyObject *kwds)
+{
+    static char *kwlist[] = {"bands",  "times", "x0",     "y0", "width",
+                             "height", "out",   "cancel", NULL};
+    PyObject *bands_obj, *times_obj, *out_obj, *cancel_obj = Py_None;
+    unsigned int x0, y0, width, height;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOIIIIO|O", kwlist,
+                                     &bands_obj, &times_obj, &x0, &y0, &width,
+                                     &height, &out_obj, &cancel_obj) ||
+        !collection_check_open(self))
+        return NULL;
+    struct lc_read_request req = {.struct_size = sizeof(req)};
+    struct lc_read_stats st = {.struct_size = sizeof(st)};
+    size_t *bands = NULL, *times = NULL;
+    Py_buffer out = {0}, cancel = {0};
+    bool have_out = false, have_cancel = false;
+    PyObject *result = NULL;
+    bands = index_array(bands_obj, "bands", &req.nbands);
+    if (bands == NULL)
+        goto done;
+    times = index_array(times_obj, "times", &req.ntimes);
+    if (times == NULL)
+        goto done;
+    if (PyObject_GetBuffer(out_obj, &out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) <
+        0)
+        goto done;
+    have_out = true;
+    if (cancel_obj != Py_None) {
+        if (PyObject_GetBuffer(cancel_obj, &cancel,
+                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        have_cancel = true;
+        if ((size_t)cancel.len < sizeof(int)) {
+            PyErr_SetString(PyExc_ValueError,
+                            "cancel must hold at least one C int");
+            goto done;
+        }
+        req.cancel = (const volatile int *)cancel.buf;
+    }
+    req.bands = bands;
+    req.times = times;
+    req.x0 = x0;
+    req.y0 = y0;
+    req.width = width;
+    req.height = height;
+    req.out = out.buf;
+    req.out_nbytes = (size_t)out.len;
+    int status;
+    struct lc_collection *c = self->collection;
+    Py_BEGIN_ALLOW_THREADS status = lc_collection_read(c, &req, &st);
+    Py_END_ALLOW_THREADS if (status < 0) raise_read_error(status, &st);
+    else result = read_stats_dict(&st);
+done:
+    if (have_cancel)
+        PyBuffer_Release(&cancel);
+    if (have_out)
+        PyBuffer_Release(&out);
+    PyMem_RawFree(bands);
+    PyMem_RawFree(times);
+    return result;
+}
+
+static PyMethodDef collection_methods[] = {
+    {"info", (PyCFunction)collection_info, METH_NOARGS,
+     "info() -> dict\n\nShape, grid, dtype, nodata, CRS (struct "
+     "lc_collection_info)."},
+    {"bands", (PyCFunction)collection_bands, METH_NOARGS,
+     "bands() -> list[str]\n\nThe asset keys of the bands, in order."},
+    {"times", (PyCFunction)collection_times, METH_NOARGS,
+     "times() -> list[dict]\n\nEach time step: label, filter, coord, unit "
+     "('s' or 'ns'), nitems."},
+    {"read", (PyCFunction)(void (*)(void))collection_read,
+     METH_VARARGS | METH_KEYWORDS,
+     "read(bands, times, x0, y0, width, height, out, cancel=None) -> dict\n\n"
+     "Fills out in place without the GIL; returns the read's statistics."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CollectionType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lazycogs._ext.Collection",
+    .tp_basicsize = sizeof(CollectionObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Collection(href, options): an open collection (C handle); "
+              "options is a dict of crs, bbox, resolution, datetime, filter, "
+              "ids, bands, sortby, time_period, nodata, dtype, "
+              "mosaic_method, resampling, store, catalog_store, "
+              "max_concurrent_reads, errors, nthreads.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)collection_init,
+    .tp_dealloc = (destructor)collection_dealloc,
+    .tp_methods = collection_methods,
+};
+
 static PyMethodDef ext_methods[] = {
     {"read_ranges", (PyCFunction)(void (*)(void))ext_read_ranges,
      METH_VARARGS | METH_KEYWORDS,
@@ -813,13 +1356,16 @@ PyMODINIT_FUNC PyInit__ext(void);
 
 PyMODINIT_FUNC PyInit__ext(void)
 {
-    if (PyType_Ready(&CogType) < 0 || PyType_Ready(&StoreType) < 0)
+    if (PyType_Ready(&CogType) < 0 || PyType_Ready(&StoreType) < 0 ||
+        PyType_Ready(&CollectionType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&ext_module);
     if (m == NULL)
         return NULL;
     if (PyModule_AddObjectRef(m, "Cog", (PyObject *)&CogType) < 0 ||
-        PyModule_AddObjectRef(m, "Store", (PyObject *)&StoreType) < 0) {
+        PyModule_AddObjectRef(m, "Store", (PyObject *)&StoreType) < 0 ||
+        PyModule_AddObjectRef(m, "Collection", (PyObject *)&CollectionType) <
+            0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -464,6 +464,33 @@ int lc__crs_epsg(const struct lc__crs *crs)
     return crs->epsg;
 }
 
+int lc__crs_wkt(const struct lc__crs *crs, const struct lc_allocator *alloc,
+                char **wkt_ret, struct lc__errbuf *err)
+{
+    *wkt_ret = NULL;
+    struct geo_tls *t = NULL;
+    LC_FORWARD_IF_ERROR(tls_get(&t, err));
+    /* The CRS keeps no PJ (see the threading model): re-create it in this
+     * thread's context from its definition, which PROJ accepted before. */
+    PJ *pj = proj_create(t->ctx, crs->definition);
+    LC_RETURN_IF(pj == NULL, err, LC_ENOMEM,
+                 "PROJ cannot re-create the CRS \"%.200s\"", crs->definition);
+    const char *const opts[] = {"MULTILINE=NO", NULL};
+    const char *wkt = proj_as_wkt(t->ctx, pj, PJ_WKT2_2019, opts);
+    int status = LC_OK;
+    if (wkt == NULL) {
+        status = lc__error(err, LC_EUNSUPPORTED,
+                           "PROJ cannot write the CRS \"%.200s\" as WKT2",
+                           crs->definition);
+    } else {
+        *wkt_ret = dup_str(alloc, wkt);
+        if (*wkt_ret == NULL)
+            status = lc__error(err, LC_ENOMEM, "out of memory for a WKT");
+    }
+    proj_destroy(pj);
+    return status;
+}
+
 /* ---- transforms ------------------------------------------------------- */
 
 /* Creates the PJ of the operation src -> dst in ctx, in x/y order. */

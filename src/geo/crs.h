@@ -87,6 +87,15 @@ double lc__crs_lon_period(const struct lc__crs *crs);
  * database search is made for CRSs given without a code. */
 int lc__crs_epsg(const struct lc__crs *crs);
 
+/*
+ * The CRS as single-line WKT2:2019 (what pyproj's CRS.to_wkt() writes), in
+ * a new string allocated with alloc (NULL: malloc) that the caller frees
+ * with lc__free. Returns LC_OK, LC_EUNSUPPORTED (PROJ cannot write the CRS
+ * as WKT2) or LC_ENOMEM.
+ */
+int lc__crs_wkt(const struct lc__crs *crs, const struct lc_allocator *alloc,
+                char **wkt_ret, struct lc__errbuf *err);
+
 /* ---- transformations ------------------------------------------------- */
 
 /* A coordinate operation from one CRS to another, always in x/y order

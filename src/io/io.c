@@ -2,17 +2,21 @@
 /* SPDX-License-Identifier: MIT */
 #include "../common/common.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 #include "../common/alloc.h"
 #include "io.h"
 #include "io_internal.h"
 
+/* A source may be read from several threads at once (a shared COG
+ * handle): the methods must allow it, and the counters are under mu. */
 struct lc__io {
     struct lc_io_methods methods;
     void *opaque;
     struct lc_allocator alloc;
     char *name;
+    pthread_mutex_t mu;
     uint64_t nrequests;
     uint64_t nbytes;
     struct lc_io_stats net;
@@ -35,7 +39,13 @@ int lc__io_open_methods(const struct lc_io_methods *methods, void *opaque,
     struct lc__io *io = lc__calloc(alloc, 1, sizeof(*io));
     size_t name_nbytes = strlen(name) + 1;
     char *name_copy = lc__malloc(alloc, name_nbytes);
+    if (io != NULL && pthread_mutex_init(&io->mu, NULL) != 0) {
+        lc__free(alloc, io);
+        io = NULL;
+    }
     if (io == NULL || name_copy == NULL) {
+        if (io != NULL)
+            pthread_mutex_destroy(&io->mu);
         lc__free(alloc, io);
         lc__free(alloc, name_copy);
         if (methods->close != NULL)
@@ -59,6 +69,7 @@ void lc__io_close(struct lc__io *io)
     if (io->methods.close != NULL)
         io->methods.close(io->opaque);
     struct lc_allocator alloc = io->alloc;
+    pthread_mutex_destroy(&io->mu);
     lc__free(&alloc, io->name);
     lc__free(&alloc, io);
 }
@@ -80,9 +91,13 @@ int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
     msg[0] = '\0';
     int status =
         io->methods.read(io->opaque, requests, nrequests, msg, sizeof(msg));
-    io->nrequests += nrequests;
+    uint64_t nbytes = 0;
     for (size_t i = 0; i < nrequests; i++)
-        io->nbytes += requests[i].nread;
+        nbytes += requests[i].nread;
+    pthread_mutex_lock(&io->mu);
+    io->nrequests += nrequests;
+    io->nbytes += nbytes;
+    pthread_mutex_unlock(&io->mu);
     if (status < 0)
         return lc__error(err, status, "%s: %s", io->name,
                          msg[0] != '\0' ? msg : lc_strerror(status));
@@ -118,13 +133,34 @@ int lc__io_size(struct lc__io *io, uint64_t *size_ret, struct lc__errbuf *err)
 void lc__io_stats(const struct lc__io *io, uint64_t *nrequests_ret,
                   uint64_t *nbytes_ret)
 {
+    /* Counting is no change of the source's state as callers see it, so
+     * this takes a const handle and its lock all the same. */
+    struct lc__io *mut = (struct lc__io *)(uintptr_t)io;
+
+    pthread_mutex_lock(&mut->mu);
     *nrequests_ret = io->nrequests;
     *nbytes_ret = io->nbytes;
+    pthread_mutex_unlock(&mut->mu);
 }
 
-struct lc_io_stats *lc__io_net_stats(struct lc__io *io)
+void lc__io_add_net_stats(struct lc__io *io, const struct lc_io_stats *delta)
 {
-    return &io->net;
+    pthread_mutex_lock(&io->mu);
+    io->net.requests += delta->requests;
+    io->net.bytes += delta->bytes;
+    io->net.retries += delta->retries;
+    io->net.coalesced_ranges += delta->coalesced_ranges;
+    io->net.wait_s += delta->wait_s;
+    pthread_mutex_unlock(&io->mu);
+}
+
+void lc__io_get_net_stats(const struct lc__io *io, struct lc_io_stats *out)
+{
+    struct lc__io *mut = (struct lc__io *)(uintptr_t)io;
+
+    pthread_mutex_lock(&mut->mu);
+    *out = io->net;
+    pthread_mutex_unlock(&mut->mu);
 }
 
 /* ---- bytes in memory ---------------------------------------------------- */

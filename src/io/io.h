@@ -58,7 +58,9 @@ void lc__io_close(struct lc__io *io);
 const char *lc__io_name(const struct lc__io *io);
 
 /*
- * Reads every request. Each request is filled completely; a request that
+ * Reads every request; may be called from several threads at once on one
+ * handle (the source's read method must allow it; counting is locked).
+ * Each request is filled completely; a request that
  * reaches past the end of the object fails with LC_ECORRUPT unless
  * allow_short is true, in which case nread says how much there was.
  */
@@ -73,8 +75,11 @@ int lc__io_size(struct lc__io *io, uint64_t *size_ret, struct lc__errbuf *err);
 void lc__io_stats(const struct lc__io *io, uint64_t *nrequests_ret,
                   uint64_t *nbytes_ret);
 
-/* The network counters of this handle (HTTP requests, retries, coalesced
- * ranges, waiting time), which remote sources update. */
-struct lc_io_stats *lc__io_net_stats(struct lc__io *io);
+/* Adds to the network counters of this handle (HTTP requests, bytes,
+ * retries, coalesced ranges, waiting time); remote sources call it. */
+void lc__io_add_net_stats(struct lc__io *io, const struct lc_io_stats *delta);
+
+/* Copies the network counters of this handle into *out. */
+void lc__io_get_net_stats(const struct lc__io *io, struct lc_io_stats *out);
 
 #endif /* LC_IO_H */

@@ -563,12 +563,13 @@ static int store_for_href(const char *href, struct lc_store **store_ret,
 
 struct remote {
     struct lc_store *store;
-    char *url;     /* HTTP: full request URL */
-    char *key;     /* S3: object key (not encoded) */
-    char *bucket;  /* S3: bucket of this object */
-    char *log_url; /* for messages */
-    uint64_t size; /* from Content-Range; 0 until known */
-    struct lc_io_stats *stats;
+    char *url;         /* HTTP: full request URL */
+    char *key;         /* S3: object key (not encoded) */
+    char *bucket;      /* S3: bucket of this object */
+    char *log_url;     /* for messages */
+    uint64_t size;     /* from Content-Range; 0 until known; under store->mu,
+                          as reads of one source may run in several threads */
+    struct lc__io *io; /* the source this is the opaque of: its counters */
 };
 
 /* Appends s to the buffer, percent-encoding all but RFC 3986 unreserved
@@ -836,12 +837,14 @@ static int remote_read(void *opaque, struct lc_range_request *reqs, size_t n,
         s->counters.wait_ns += counters.wait_ns;
         s->coalesced += coalesced;
         pthread_mutex_unlock(&s->mu);
-        if (r->stats != NULL) {
-            r->stats->requests += counters.requests;
-            r->stats->bytes += counters.bytes;
-            r->stats->retries += counters.retries;
-            r->stats->coalesced_ranges += coalesced;
-            r->stats->wait_s += (double)counters.wait_ns / 1e9;
+        if (r->io != NULL) {
+            struct lc_io_stats delta = {.requests = counters.requests,
+                                        .bytes = counters.bytes,
+                                        .retries = counters.retries,
+                                        .coalesced_ranges = coalesced,
+                                        .wait_s =
+                                            (double)counters.wait_ns / 1e9};
+            lc__io_add_net_stats(r->io, &delta);
         }
         pthread_mutex_lock(&process_mu);
         process_coalesced += coalesced;
@@ -890,8 +893,11 @@ static int remote_read(void *opaque, struct lc_range_request *reqs, size_t n,
                                t->attempts, t->attempts == 1 ? "" : "s");
             goto out;
         }
-        if (t->total_nbytes != 0)
+        if (t->total_nbytes != 0) {
+            pthread_mutex_lock(&s->mu);
             r->size = t->total_nbytes;
+            pthread_mutex_unlock(&s->mu);
+        }
     }
     /* Split each group back into its members. */
     for (size_t i = 0; i < n; i++) {
@@ -936,9 +942,12 @@ static int remote_size(void *opaque, uint64_t *size_ret, char *errmsg,
 
     (void)errmsg;
     (void)errmsg_cap;
-    if (r->size == 0)
+    pthread_mutex_lock(&r->store->mu);
+    uint64_t size = r->size;
+    pthread_mutex_unlock(&r->store->mu);
+    if (size == 0)
         return LC_EUNSUPPORTED;
-    *size_ret = r->size;
+    *size_ret = size;
     return LC_OK;
 }
 
@@ -1064,7 +1073,7 @@ static int store_open_io(struct lc_store *s, const char *href,
     status =
         lc__io_open_methods(&remote_methods, r, r->log_url, alloc, io_ret, err);
     if (status == LC_OK)
-        r->stats = lc__io_net_stats(*io_ret);
+        r->io = *io_ret;
     return status;
 }
 

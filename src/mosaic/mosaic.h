@@ -83,19 +83,7 @@
  * from separate threads.
  */
 
-/*
- * Mosaic methods. Values are pinned: this enum moves to include/lazycogs.h
- * unchanged, and all-zero options mean the default, first.
- */
-enum lc_mosaic_method {
-    LC_MOSAIC_FIRST = 0,
-    LC_MOSAIC_HIGHEST = 1,
-    LC_MOSAIC_LOWEST = 2,
-    LC_MOSAIC_MEAN = 3,
-    LC_MOSAIC_MEDIAN = 4,
-    LC_MOSAIC_STDEV = 5,
-    LC_MOSAIC_COUNT = 6
-};
+/* Mosaic methods: enum lc_mosaic_method of include/lazycogs.h. */
 #define LC_MOSAIC_NMETHODS 7
 
 /* "first", "highest"... or NULL for a value outside the enum. */

@@ -457,31 +457,44 @@ const char *lc__parquet_dataset_value(const struct lc__parquet_dataset *ds,
                                            : NULL;
 }
 
-int lc__parquet_dataset_read(struct lc__parquet_dataset *ds,
-                             const char *const *paths, size_t npaths,
-                             lc__parquet_row_group_filter filter,
-                             void *filter_opaque,
-                             struct lc__parquet_table **table_ret,
-                             struct lc__errbuf *err)
+/* A row group the filter kept, and its rows. */
+struct ds_part {
+    size_t file, rg;
+    const uint8_t *rows;
+};
+
+/* A read into a table (visit NULL) or a scan. */
+static int dataset_run(struct lc__parquet_dataset *ds, const char *const *paths,
+                       size_t npaths,
+                       const struct lc__parquet_dataset_read_options *opts,
+                       lc__parquet_visit visit, void *visit_opaque,
+                       struct lc__parquet_table **table_ret,
+                       struct lc__errbuf *err)
 {
-    if (table_ret != NULL)
-        *table_ret = NULL;
-    LC_RETURN_IF(ds == NULL || table_ret == NULL ||
+    static const struct lc__parquet_dataset_read_options defaults = {0};
+    LC_RETURN_IF(ds == NULL || (visit == NULL && table_ret == NULL) ||
                      (paths == NULL && npaths > 0),
                  err, LC_EINVAL, "parquet dataset: NULL argument");
+    if (opts == NULL)
+        opts = &defaults;
     const struct lc_allocator *a = &ds->alloc;
     struct lc__parquet_file *first = ds->files[0];
-    size_t cells;
+    size_t cells, nrgs = 0;
     LC_RETURN_IF(!lc__size_mul(ds->nfiles, npaths, &cells), err, LC_ELIMIT,
                  "parquet dataset: too many columns");
+    for (size_t i = 0; i < ds->nfiles; i++)
+        LC_RETURN_IF(!lc__size_add(nrgs, ds->files[i]->meta.nrow_groups, &nrgs),
+                     err, LC_ELIMIT, "parquet dataset: too many row groups");
     size_t *leaves = lc__malloc_array(a, cells + 1, sizeof(size_t));
     const struct lc__parquet_column **cols =
         lc__calloc(a, npaths + 1, sizeof(*cols));
     const char **consts = lc__calloc(a, npaths + 1, sizeof(*consts));
     const char **names = lc__calloc(a, npaths + 1, sizeof(*names));
+    struct ds_part *parts = lc__malloc_array(a, nrgs + 1, sizeof(*parts));
     struct lc__pq_reader *r = NULL;
     int status = LC_OK;
-    if (leaves == NULL || cols == NULL || consts == NULL || names == NULL) {
+    if (leaves == NULL || cols == NULL || consts == NULL || names == NULL ||
+        parts == NULL) {
         status = lc__error(err, LC_ENOMEM, "parquet dataset: out of memory");
         goto out;
     }
@@ -517,23 +530,41 @@ int lc__parquet_dataset_read(struct lc__parquet_dataset *ds,
             leaves[i * npaths + j] = k;
         }
     }
-    status = lc__pq_reader_new(first, cols, names, npaths, false, &r, err);
+    status = lc__pq_reader_new(first, cols, names, npaths, false,
+                               opts->nthreads, &r, err);
     if (status < 0)
         goto out;
-    for (size_t i = 0; i < ds->nfiles && status == LC_OK; i++) {
+    if (visit != NULL)
+        lc__pq_reader_set_visitor(r, visit, visit_opaque);
+    /* Which rows of which row groups, first: the buffers are then sized
+     * once for all of them. */
+    size_t nparts = 0;
+    for (size_t i = 0; i < ds->nfiles; i++) {
         struct lc__parquet_file *f = ds->files[i];
+        for (size_t rg = 0; rg < f->meta.nrow_groups; rg++) {
+            const uint8_t *rows = NULL;
+            if (opts->filter != NULL &&
+                !opts->filter(opts->opaque, f, i, rg, &rows))
+                continue;
+            parts[nparts++] = (struct ds_part){i, rg, rows};
+            if (visit == NULL)
+                lc__pq_reader_plan(r, f, rg, leaves + i * npaths, rows);
+        }
+    }
+    status = lc__pq_reader_reserve(r, err);
+    for (size_t p = 0; p < nparts && status == LC_OK; p++) {
+        size_t i = parts[p].file;
         for (size_t j = 0; j < npaths; j++) {
             if (cols[j] == NULL)
                 consts[j] = ds->values[i * ds->nkeys + leaves[i * npaths + j]];
         }
-        for (size_t rg = 0; rg < f->meta.nrow_groups && status == LC_OK; rg++) {
-            if (filter != NULL && !filter(filter_opaque, f, i, rg))
-                continue;
-            status =
-                lc__pq_reader_add(r, f, rg, leaves + i * npaths, consts, err);
-        }
+        status =
+            lc__pq_reader_add(r, ds->files[i], parts[p].rg, leaves + i * npaths,
+                              consts, parts[p].rows, i, err);
     }
-    if (status == LC_OK) {
+    if (status == LC_OK && visit != NULL) {
+        status = lc__pq_reader_flush(r, err);
+    } else if (status == LC_OK) {
         status = lc__pq_reader_finish(r, table_ret, err);
         r = NULL;
     }
@@ -543,5 +574,59 @@ out:
     lc__free(a, (void *)cols);
     lc__free(a, (void *)consts);
     lc__free(a, (void *)names);
+    lc__free(a, parts);
     return status;
+}
+
+int lc__parquet_dataset_read_ex(
+    struct lc__parquet_dataset *ds, const char *const *paths, size_t npaths,
+    const struct lc__parquet_dataset_read_options *opts,
+    struct lc__parquet_table **table_ret, struct lc__errbuf *err)
+{
+    if (table_ret != NULL)
+        *table_ret = NULL;
+    LC_RETURN_IF(table_ret == NULL, err, LC_EINVAL,
+                 "parquet dataset: NULL argument");
+    return dataset_run(ds, paths, npaths, opts, NULL, NULL, table_ret, err);
+}
+
+int lc__parquet_dataset_scan(
+    struct lc__parquet_dataset *ds, const char *const *paths, size_t npaths,
+    const struct lc__parquet_dataset_read_options *opts,
+    lc__parquet_visit visit, void *opaque, struct lc__errbuf *err)
+{
+    LC_RETURN_IF(visit == NULL, err, LC_EINVAL,
+                 "parquet dataset: NULL argument");
+    return dataset_run(ds, paths, npaths, opts, visit, opaque, NULL, err);
+}
+
+/* Adapts a row-group filter to a row filter. */
+struct rg_filter {
+    lc__parquet_row_group_filter filter;
+    void *opaque;
+};
+
+static bool rg_filter_call(void *opaque, const struct lc__parquet_file *f,
+                           size_t file_index, size_t rg,
+                           const uint8_t **rows_ret)
+{
+    const struct rg_filter *a = opaque;
+    *rows_ret = NULL;
+    return a->filter(a->opaque, f, file_index, rg);
+}
+
+int lc__parquet_dataset_read(struct lc__parquet_dataset *ds,
+                             const char *const *paths, size_t npaths,
+                             lc__parquet_row_group_filter filter,
+                             void *filter_opaque,
+                             struct lc__parquet_table **table_ret,
+                             struct lc__errbuf *err)
+{
+    struct rg_filter adapter = {filter, filter_opaque};
+    struct lc__parquet_dataset_read_options opts = {
+        .filter = filter != NULL ? rg_filter_call : NULL,
+        .opaque = &adapter,
+    };
+    return lc__parquet_dataset_read_ex(ds, paths, npaths, &opts, table_ret,
+                                       err);
 }

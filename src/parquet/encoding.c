@@ -73,7 +73,22 @@ static void unpack32(const uint8_t *in, unsigned bw, uint32_t *out, size_t n)
         }
         return;
     }
-    for (size_t i = 0; i < n; i++) {
+    /* While 8 bytes are left from a value's first byte: one unaligned
+     * 64-bit load per value (bw + 7 <= 39 bits). */
+    size_t nbytes = (n * bw + 7) / 8, i = 0;
+    for (; i < n && ((i * bw) >> 3) + 8 <= nbytes; i++) {
+        size_t bit = i * bw;
+        out[i] = (uint32_t)(lc__load_le64(in + (bit >> 3)) >> (bit & 7)) & mask;
+    }
+    if (i == n)
+        return;
+    size_t bit = i * bw;
+    in += bit >> 3;
+    if ((bit & 7) != 0) {
+        acc = *in++ >> (bit & 7);
+        bits = 8 - (unsigned)(bit & 7);
+    }
+    for (; i < n; i++) {
         while (bits < bw) {
             acc |= (uint64_t)*in++ << bits;
             bits += 8;

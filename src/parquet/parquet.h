@@ -453,13 +453,29 @@ struct lc__parquet_table {
 
 /*
  * Which row groups to read and what to keep. All-zero means every row
- * group, no raw levels. row_groups lists row-group indices in the order
- * they are read (NULL: all, in file order).
+ * group, every row, no raw levels, the default number of threads.
+ * row_groups lists row-group indices in the order they are read (NULL:
+ * all, in file order). rows (NULL: every row) has one entry per row group
+ * read, in that order: NULL for all of its rows, or a bitmap over them
+ * (bit k, least significant first, set when row k is kept); only the rows
+ * kept are in the table, the others are decoded no further than needed to
+ * skip them (a page of a flat column with none of them is not even
+ * decompressed). A selection cannot keep levels (LC_EINVAL).
+ *
+ * nthreads bounds the threads that decode the column chunks of a row group
+ * (each chunk on one thread; the row group's read stays one call of the
+ * source): 0 for the number of CPUs (at most 8), 1 for the calling thread
+ * only. Small row groups are decoded on the calling thread. The result,
+ * and the error when one column fails (that of the first failing column),
+ * do not depend on it. A caller's allocator is then called from several
+ * threads (struct lc_allocator requires it to allow that).
  */
 struct lc__parquet_read_options {
     const size_t *row_groups;
     size_t nrow_groups;
     bool keep_levels;
+    const uint8_t *const *rows;
+    unsigned nthreads;
 };
 
 /*
@@ -576,12 +592,60 @@ typedef bool (*lc__parquet_row_group_filter)(void *opaque,
                                              size_t file_index, size_t rg);
 
 /*
+ * Like lc__parquet_row_group_filter, and may keep only some rows of the
+ * row group: *rows_ret is NULL (all; the default) or a bitmap over its
+ * rows as in lc__parquet_read_options.rows, borrowed until the read
+ * returns.
+ */
+typedef bool (*lc__parquet_row_filter)(void *opaque,
+                                       const struct lc__parquet_file *f,
+                                       size_t file_index, size_t rg,
+                                       const uint8_t **rows_ret);
+
+/* How lc__parquet_dataset_read_ex reads; all-zero reads every row of
+ * every row group with the default number of threads. */
+struct lc__parquet_dataset_read_options {
+    lc__parquet_row_filter filter; /* NULL: every row */
+    void *opaque;                  /* filter's */
+    unsigned nthreads;             /* as lc__parquet_read_options */
+};
+
+/*
  * Reads columns named by paths[0..npaths) (as lc__parquet_find_column, in
  * the first file; a Hive key names its partition column: a required
  * BYTE_ARRAY string) from every file, concatenated in file order, into
- * *table_ret. filter may be NULL (all row groups). Returns as
- * lc__parquet_read, or LC_ENOTFOUND for an unknown path.
+ * *table_ret. The filter is called for every row group, in order, before
+ * any is read. opts may be NULL. Returns as lc__parquet_read, or
+ * LC_ENOTFOUND for an unknown path.
  */
+int lc__parquet_dataset_read_ex(
+    struct lc__parquet_dataset *ds, const char *const *paths, size_t npaths,
+    const struct lc__parquet_dataset_read_options *opts,
+    struct lc__parquet_table **table_ret, struct lc__errbuf *err);
+
+/*
+ * What lc__parquet_dataset_scan shows of each row group: rows (the rows
+ * kept, columns as lc__parquet_dataset_read_ex would give them) is
+ * borrowed and valid only during the call. A negative return ends the
+ * scan with that status (err says why).
+ */
+typedef int (*lc__parquet_visit)(void *opaque,
+                                 const struct lc__parquet_table *rows,
+                                 size_t file_index, size_t rg,
+                                 struct lc__errbuf *err);
+
+/*
+ * Reads like lc__parquet_dataset_read_ex but, instead of one table, shows
+ * each row group read to visit, in order, as it is decoded: memory stays
+ * that of a few row groups. Returns LC_OK, a status of visit, or as
+ * lc__parquet_dataset_read_ex.
+ */
+int lc__parquet_dataset_scan(
+    struct lc__parquet_dataset *ds, const char *const *paths, size_t npaths,
+    const struct lc__parquet_dataset_read_options *opts,
+    lc__parquet_visit visit, void *opaque, struct lc__errbuf *err);
+
+/* lc__parquet_dataset_read_ex with a row-group filter (NULL: all). */
 int lc__parquet_dataset_read(struct lc__parquet_dataset *ds,
                              const char *const *paths, size_t npaths,
                              lc__parquet_row_group_filter filter,

@@ -239,22 +239,54 @@ struct lc__pq_reader;
  * Starts a read of ncolumns columns shaped like cols[] (borrowed, from f,
  * whose allocator and limits the read uses); a NULL entry is a constant string
  * column (a Hive key) named const_names[i] (copied; const_names may be NULL
- * when there is none).
+ * when there is none). nthreads bounds the threads decoding the column
+ * chunks of a row group (0: lc__pq_default_threads()).
  */
 int lc__pq_reader_new(const struct lc__parquet_file *f,
                       const struct lc__parquet_column *const *cols,
                       const char *const *const_names, size_t ncolumns,
-                      bool keep_levels, struct lc__pq_reader **reader_ret,
+                      bool keep_levels, unsigned nthreads,
+                      struct lc__pq_reader **reader_ret,
                       struct lc__errbuf *err);
 
 /*
  * Appends row group rg of f: leaves[i] is the leaf index in f of output
  * column i (ignored for constant columns, which get constants[i] for every
- * row).
+ * row; the strings must outlive the read, the array need not). rows_kept
+ * (NULL: all) is a bitmap of the row group's rows: only the rows whose bit
+ * is set are appended. The chunks are read now (one call of the source);
+ * they may be decoded later, with those of the next row groups, so an
+ * error may show at a later call or at lc__pq_reader_finish (or flush).
+ * leaves and rows_kept must stay valid until then. tag is passed to the
+ * visitor.
  */
 int lc__pq_reader_add(struct lc__pq_reader *r, struct lc__parquet_file *f,
                       size_t rg, const size_t *leaves,
-                      const char *const *constants, struct lc__errbuf *err);
+                      const char *const *constants, const uint8_t *rows_kept,
+                      size_t tag, struct lc__errbuf *err);
+
+/*
+ * Scanning instead of building a table: visit is called for every row
+ * group added, in order, with a table of its rows (kept) that is valid
+ * only during the call; a negative status from it ends the read.
+ * lc__pq_reader_flush decodes (and visits) what is queued.
+ */
+void lc__pq_reader_set_visitor(struct lc__pq_reader *r, lc__parquet_visit visit,
+                               void *opaque);
+int lc__pq_reader_flush(struct lc__pq_reader *r, struct lc__errbuf *err);
+
+/*
+ * Before a read: tells the reader that row group rg of f (rows_kept as in
+ * lc__pq_reader_add) will be appended; then lc__pq_reader_reserve sizes the
+ * buffers of flat columns once for all of them.
+ */
+void lc__pq_reader_plan(struct lc__pq_reader *r,
+                        const struct lc__parquet_file *f, size_t rg,
+                        const size_t *leaves, const uint8_t *rows_kept);
+int lc__pq_reader_reserve(struct lc__pq_reader *r, struct lc__errbuf *err);
+
+/* The default number of decoding threads: the CPUs online, at most 8. */
+unsigned lc__pq_default_threads(void);
 
 /* Turns the builders into a table (the reader is freed either way). */
 int lc__pq_reader_finish(struct lc__pq_reader *r,

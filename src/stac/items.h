@@ -134,18 +134,31 @@ struct lc__stac_load_options {
      * ("storage:refs"). */
     const char *const *asset_fields;
     size_t nasset_fields;
-    /* Stop after this many items (0: no limit). */
+    /* Stop after this many items (0: no limit); with a pushdown, the
+     * items that pass it. */
     size_t max_items;
     /* Pushdown for stac-geoparquet: row groups whose statistics prove no
      * item can meet the bbox (EPSG:4326) or the datetime interval are not
-     * read. Items of the row groups read are all loaded; filtering them
-     * is lc__stac_items_filter's job. */
+     * read; of the others, the bbox and time columns are read first, and
+     * rows that cannot meet them are not loaded: an item whose bbox
+     * (within which its geometry lies) misses the box - an item bbox with
+     * xmin > xmax covers x >= xmin and x <= xmax -, or whose time does not
+     * meet the interval (the semantics of struct lc__stac_query). Items
+     * without a bbox, or whose bbox or time does not read, are loaded. The
+     * exact test stays lc__stac_items_filter's job: the items loaded are a
+     * superset of those it selects (the same selection as without the
+     * pushdown), and only their other columns are decoded. JSON loaders
+     * load every item. */
     bool has_bbox;
     struct lc__envelope bbox;
     bool has_datetime;
     int64_t start_us, end_us; /* INT64_MIN / INT64_MAX: open ends */
     /* Caps for untrusted geometry (NULL: defaults). */
     const struct lc__geom_limits *geom_limits;
+    /* stac-geoparquet: threads decoding the column chunks of a row group
+     * (0: the number of CPUs, at most 8; 1: the calling thread only). The
+     * table does not depend on it. */
+    unsigned nthreads;
 };
 
 /*

@@ -8,6 +8,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
+#include <time.h>       /* TMPPROF */
+static double tms(void) /* TMPPROF */
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 #include "../codec/codec.h"
 #include "../common/alloc.h"
@@ -42,11 +49,14 @@
 enum { ST_XMIN, ST_YMIN, ST_XMAX, ST_YMAX, ST_DT, ST_START, ST_END, ST_N };
 
 /* The rows of one row group let through: where they come from and where
- * they are in the table read. */
+ * they are in the (first) table read; with the row-level pushdown, which
+ * of them are candidates (a bitmap at bits + sel_at, kept of them). */
 struct segment {
-    size_t file;
+    size_t file, rg;
     uint64_t file_row;
     size_t table_row;
+    size_t rows;
+    size_t sel_at, kept;
 };
 
 /* Slots of one asset's fields (or of the item-level proj:* fallbacks). */
@@ -64,6 +74,13 @@ struct strcache {
     const char *s[CACHE_N];
     size_t n[CACHE_N];
     unsigned next;
+};
+
+/* A value that did not read, kept to be reported in table order. */
+struct row_error {
+    size_t item; /* SIZE_MAX: none */
+    int status;
+    char msg[LC_ERRMSG_CAP / 2];
 };
 
 struct loader {
@@ -97,7 +114,38 @@ struct loader {
     struct segment *segs;
     size_t nsegs, segcap;
 
+    /*
+     * The row-level pushdown (two_phase): phase 1 reads the columns the
+     * bbox and datetime tests need (in_phase1 slots) into t1, and keeps
+     * as candidates the rows that may meet the query; phase 2 reads the
+     * other columns of the candidates only into t. Item i is row i of t
+     * and row cand[i] of t1. Without it, t holds every column and item i
+     * is its row i.
+     */
+    bool two_phase, phase1;
+    bool *in_phase1;    /* [npaths] */
+    size_t *col_of;     /* [npaths]: column of the slot in its table */
+    bool times1, bbox1; /* the times, the bbox are phase-1 columns */
+    const struct lc__parquet_table *t1; /* the row group being scanned */
+    uint8_t *bits;
+    uint8_t *mask;   /* [rows of a row group] */
+    size_t mask_cap; /* bytes of mask */
+    size_t seg;      /* the segment being scanned */
+    size_t cursor;   /* the phase-2 filter's segment */
+    /* Candidates: their rows (counted as segments count them) and what
+     * phase 1 read of them; the first bad time of each column and the
+     * first bad bbox, reported when the table is filled. */
+    size_t ncand, cand_cap;
+    size_t *cand;
+    int64_t *ctime;            /* [3 * ncand] */
+    struct lc__envelope *cbox; /* [ncand]; empty: none */
+    struct row_error time_err[3], bbox_err;
+
+    /* The rows being filled in: those of one row group (t), items base to
+     * base + nview of the table. */
     const struct lc__parquet_table *t;
+    size_t base, nview, visited;
+    struct lc__stac_items *items;
     struct lc__strbuf sb;     /* JSON rendering, reused */
     struct lc__arena scratch; /* values while rendering one */
 };
@@ -794,23 +842,68 @@ static bool keep_row_group(void *opaque, const struct lc__parquet_file *f,
     L->file_row += rows;
     if (rows == 0 || L->nsegs == L->segcap)
         return false;
-    if (L->opts->max_items > 0 && L->loaded >= L->opts->max_items)
+    /* With the row-level pushdown, max_items counts candidates. */
+    if (!L->phase1 && L->opts->max_items > 0 && L->loaded >= L->opts->max_items)
         return false;
     if (L->opts->has_bbox && !bbox_may_match(L, f, rg))
         return false;
     if (L->opts->has_datetime && !time_may_match(L, f, rg, rows))
         return false;
-    L->segs[L->nsegs++] = (struct segment){fi, first, L->loaded};
+    L->segs[L->nsegs++] = (struct segment){.file = fi,
+                                           .rg = rg,
+                                           .file_row = first,
+                                           .table_row = L->loaded,
+                                           .rows = (size_t)rows};
     L->loaded += (size_t)rows;
+    return true;
+}
+
+static bool keep_row_group_rows(void *opaque, const struct lc__parquet_file *f,
+                                size_t fi, size_t rg, const uint8_t **rows_ret)
+{
+    *rows_ret = NULL;
+    return keep_row_group(opaque, f, fi, rg);
+}
+
+/* The phase-2 filter: the row groups with candidates, and which rows. */
+static bool keep_candidates(void *opaque, const struct lc__parquet_file *f,
+                            size_t fi, size_t rg, const uint8_t **rows_ret)
+{
+    struct loader *L = opaque;
+    (void)f;
+    *rows_ret = NULL;
+    while (L->cursor < L->nsegs &&
+           (L->segs[L->cursor].file < fi ||
+            (L->segs[L->cursor].file == fi && L->segs[L->cursor].rg < rg)))
+        L->cursor++;
+    if (L->cursor == L->nsegs)
+        return false;
+    const struct segment *s = &L->segs[L->cursor];
+    if (s->file != fi || s->rg != rg || s->kept == 0)
+        return false;
+    *rows_ret = L->bits + s->sel_at;
     return true;
 }
 
 /* ---- values ---------------------------------------------------------------
  */
 
+/* The array of a slot, indexed by item (phase-1 slots: see col_at). */
 static const struct lc__parquet_array *arr(const struct loader *L, size_t slot)
 {
-    return slot == NONE ? NULL : &L->t->columns[slot];
+    if (slot == NONE || (L->two_phase && L->in_phase1[slot]))
+        return NULL;
+    return &L->t->columns[L->col_of[slot]];
+}
+
+/* The array of a phase-2 slot for item i, and the row of item i in it. */
+static const struct lc__parquet_array *
+col_at(const struct loader *L, size_t slot, size_t i, size_t *row)
+{
+    *row = i - L->base;
+    if (slot == NONE || (L->two_phase && L->in_phase1[slot]))
+        return NULL; /* read in phase 1: see ctime, cbox */
+    return &L->t->columns[L->col_of[slot]];
 }
 
 static inline bool valid_at(const struct lc__parquet_array *a, size_t k)
@@ -1369,10 +1462,12 @@ static int node_value(struct loader *L, struct lc__arena *arena,
 /* ---- filling the table ----------------------------------------------------
  */
 
-/* The file and the row in it of table row `row`. */
+/* The file and the row in it of item `row`. */
 static void locate(const struct loader *L, size_t row, const char **file,
                    uint64_t *file_row)
 {
+    if (L->two_phase)
+        row = L->cand[row]; /* segments count rows of t1 */
     size_t lo = 0, hi = L->nsegs;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
@@ -1415,16 +1510,77 @@ static int no_memory(const struct loader *L)
                      L->name);
 }
 
+/*
+ * The fill_* functions fill items L->base .. L->base + L->nview of the
+ * table from rows 0 .. L->nview of L->t (one row group's).
+ */
+
 static int fill_ids(struct loader *L, struct lc__stac_items *it)
 {
     const struct lc__parquet_array *a = arr(L, L->id);
-    for (size_t i = 0; i < it->count; i++) {
-        if (!valid_at(a, i))
+    for (size_t r = 0; r < L->nview; r++) {
+        size_t i = L->base + r;
+        if (!valid_at(a, r))
             return row_error(L, NULL, LC_ECORRUPT, i, L->id,
                              "item has no id (null)");
-        it->ids[i] = string_at(&it->arena, NULL, a, i);
+        it->ids[i] = string_at(&it->arena, NULL, a, r);
         if (it->ids[i] == NULL)
             return no_memory(L);
+    }
+    return LC_OK;
+}
+
+static bool list_at(const struct lc__parquet_array *a, size_t row,
+                    size_t *start, size_t *count);
+
+/*
+ * The time of row `row` of a (NULL or null: LC__STAC_NO_TIME). Returns
+ * LC_OK, or LC_ECORRUPT with the reason in msg.
+ */
+static int row_time(const struct lc__parquet_array *a, size_t row, int64_t *out,
+                    struct lc__errbuf *msg)
+{
+    *out = LC__STAC_NO_TIME;
+    if (a == NULL || !valid_at(a, row))
+        return LC_OK;
+    int status = time_at(a, row, out, msg);
+    if (status == LC_EINVAL)
+        return LC_ECORRUPT; /* msg says why */
+    if (status < 0) {
+        *out = LC__STAC_NO_TIME;
+        return lc__error(msg, LC_ECORRUPT, "time out of range");
+    }
+    return LC_OK;
+}
+
+/*
+ * The bbox of row `row` (b: the struct's four arrays, or lst: the list),
+ * empty when null. Returns LC_OK, or LC_ECORRUPT with the reason in msg.
+ */
+static int row_bbox(const struct lc__parquet_array *const b[4],
+                    const struct lc__parquet_array *lst, size_t row,
+                    struct lc__envelope *e, struct lc__errbuf *msg)
+{
+    *e = (struct lc__envelope){INFINITY, INFINITY, -INFINITY, -INFINITY};
+    size_t s, n;
+    if (b[0] != NULL) {
+        if (valid_at(b[0], row) && valid_at(b[1], row) && valid_at(b[2], row) &&
+            valid_at(b[3], row))
+            *e = (struct lc__envelope){
+                number_at(b[0], row), number_at(b[1], row),
+                number_at(b[2], row), number_at(b[3], row)};
+    } else if (list_at(lst, row, &s, &n) && n > 0) {
+        if (n != 4 && n != 6)
+            return lc__error(msg, LC_ECORRUPT,
+                             "bbox has %zu numbers, expected 4 or 6", n);
+        for (size_t j = 0; j < n; j++)
+            if (!valid_at(lst, s + j))
+                return lc__error(msg, LC_ECORRUPT, "bbox holds a null");
+        /* [minx, miny, (minz,) maxx, maxy(, maxz)] */
+        size_t h = n / 2;
+        *e = (struct lc__envelope){number_at(lst, s), number_at(lst, s + 1),
+                                   number_at(lst, s + h),
+                                   number_at(lst, s + h + 1)};
     }
     return LC_OK;
 }
@@ -1433,18 +1589,23 @@ static int fill_times(struct loader *L, struct lc__stac_items *it)
 {
     int64_t *out[3] = {it->datetime, it->start_datetime, it->end_datetime};
     for (int k = 0; k < 3; k++) {
-        const struct lc__parquet_array *a = arr(L, L->times[k]);
-        for (size_t i = 0; a != NULL && i < it->count; i++) {
-            if (!valid_at(a, i))
-                continue;
+        size_t end = L->base + L->nview;
+        if (L->times1) {
+            const struct row_error *e = &L->time_err[k];
+            if (e->item >= L->base && e->item < end)
+                return row_error(L, it, e->status, e->item, L->times[k], "%s",
+                                 e->msg);
+            for (size_t i = L->base; i < end; i++)
+                out[k][i] = L->ctime[3 * i + (size_t)k];
+            continue;
+        }
+        for (size_t i = L->base; L->times[k] != NONE && i < end; i++) {
+            size_t row;
+            const struct lc__parquet_array *a = col_at(L, L->times[k], i, &row);
             struct lc__errbuf msg = {0};
-            int status = time_at(a, i, &out[k][i], &msg);
-            if (status == LC_EINVAL)
+            if (row_time(a, row, &out[k][i], &msg) < 0)
                 return row_error(L, it, LC_ECORRUPT, i, L->times[k], "%s",
                                  msg.msg);
-            if (status < 0)
-                return row_error(L, it, LC_ECORRUPT, i, L->times[k],
-                                 "time out of range");
         }
     }
     return LC_OK;
@@ -1453,11 +1614,12 @@ static int fill_times(struct loader *L, struct lc__stac_items *it)
 static int fill_geometry(struct loader *L, struct lc__stac_items *it)
 {
     const struct lc__parquet_array *a = arr(L, L->geometry);
-    for (size_t i = 0; a != NULL && i < it->count; i++) {
-        if (!valid_at(a, i))
+    for (size_t r = 0; a != NULL && r < L->nview; r++) {
+        size_t i = L->base + r;
+        if (!valid_at(a, r))
             continue;
         size_t n;
-        const uint8_t *p = bytes_at(a, i, &n);
+        const uint8_t *p = bytes_at(a, r, &n);
         struct lc__geom *g;
         struct lc__errbuf msg = {0};
         int status =
@@ -1475,42 +1637,29 @@ static int fill_geometry(struct loader *L, struct lc__stac_items *it)
 
 static int fill_bbox(struct loader *L, struct lc__stac_items *it)
 {
-    const struct lc__parquet_array *b[4] = {NULL, NULL, NULL, NULL};
-    const struct lc__parquet_array *lst = arr(L, L->bbox_list);
-    const size_t *off = NULL;
-    size_t nparents = 0, level;
-    for (int k = 0; k < 4; k++)
-        b[k] = arr(L, L->bbox[k]);
-    if (lst != NULL &&
-        lc__parquet_array_list(lst, 1, &off, &nparents, &level) != LC_OK)
-        off = NULL;
-    for (size_t i = 0; i < it->count; i++) {
+    size_t slot = L->bbox[0] != NONE ? L->bbox[0] : L->bbox_list;
+    size_t end = L->base + L->nview;
+    if (L->bbox1 && L->bbox_err.item >= L->base && L->bbox_err.item < end)
+        return row_error(L, it, L->bbox_err.status, L->bbox_err.item, slot,
+                         "%s", L->bbox_err.msg);
+    for (size_t i = L->base; i < end; i++) {
         struct lc__envelope *e = &it->bbox[i];
-        bool have = false;
-        if (b[0] != NULL) {
-            have = valid_at(b[0], i) && valid_at(b[1], i) &&
-                   valid_at(b[2], i) && valid_at(b[3], i);
-            if (have)
-                *e = (struct lc__envelope){
-                    number_at(b[0], i), number_at(b[1], i), number_at(b[2], i),
-                    number_at(b[3], i)};
-        } else if (off != NULL && i < nparents && off[i + 1] > off[i]) {
-            size_t n = off[i + 1] - off[i], s = off[i];
-            if (n != 4 && n != 6)
-                return row_error(L, it, LC_ECORRUPT, i, L->bbox_list,
-                                 "bbox has %zu numbers, expected 4 or 6", n);
-            for (size_t j = 0; j < n; j++)
-                if (!valid_at(lst, s + j))
-                    return row_error(L, it, LC_ECORRUPT, i, L->bbox_list,
-                                     "bbox holds a null");
-            /* [minx, miny, (minz,) maxx, maxy(, maxz)] */
-            size_t h = n / 2;
-            *e = (struct lc__envelope){number_at(lst, s), number_at(lst, s + 1),
-                                       number_at(lst, s + h),
-                                       number_at(lst, s + h + 1)};
-            have = true;
+        if (L->bbox1) {
+            *e = L->cbox[i];
+        } else if (slot != NONE) {
+            const struct lc__parquet_array *b[4] = {NULL, NULL, NULL, NULL};
+            size_t row = i;
+            for (int k = 0; k < 4; k++)
+                b[k] = col_at(L, L->bbox[k], i, &row);
+            const struct lc__parquet_array *lst =
+                col_at(L, L->bbox_list, i, &row);
+            struct lc__errbuf msg = {0};
+            if (row_bbox(b, lst, row, e, &msg) < 0)
+                return row_error(L, it, LC_ECORRUPT, i, slot, "%s", msg.msg);
         }
-        if (!have && it->geometry[i] != NULL)
+        bool none = e->minx == INFINITY && e->miny == INFINITY &&
+                    e->maxx == -INFINITY && e->maxy == -INFINITY;
+        if (none && it->geometry[i] != NULL)
             lc__geom_envelope(it->geometry[i], e);
     }
     return LC_OK;
@@ -1709,31 +1858,32 @@ static int fill_asset(struct loader *L, struct lc__stac_items *it, size_t k)
     size_t nassets = it->nassets;
     int status;
 
-    for (size_t i = 0; href != NULL && i < it->count; i++) {
-        if (!valid_at(href, i))
+    for (size_t r = 0; href != NULL && r < L->nview; r++) {
+        size_t i = L->base + r;
+        if (!valid_at(href, r))
             continue;
         struct lc__stac_asset *rec = &it->assets[i * nassets + k];
-        rec->href = string_at(&it->arena, NULL, href, i);
+        rec->href = string_at(&it->arena, NULL, href, r);
         if (rec->href == NULL)
             return no_memory(L);
-        if (type != NULL && valid_at(type, i)) {
-            rec->type = string_at(&it->arena, &type_cache, type, i);
+        if (type != NULL && valid_at(type, r)) {
+            rec->type = string_at(&it->arena, &type_cache, type, r);
             if (rec->type == NULL)
                 return no_memory(L);
         }
-        status = fill_roles(L, it, &roles_cache, roles, i, prev, rec);
+        status = fill_roles(L, it, &roles_cache, roles, r, prev, rec);
         if (status == LC_OK)
-            status = code_at(L, it, &code_cache, ac, i, rec);
+            status = code_at(L, it, &code_cache, ac, r, rec);
         if (status == LC_OK && rec->proj_code == NULL)
-            status = code_at(L, it, &code_cache, &L->item, i, rec);
+            status = code_at(L, it, &code_cache, &L->item, r, rec);
         if (status < 0)
             return status;
         rec->has_transform =
-            transform_at(arr(L, ac->transform), i, rec->transform) ||
-            transform_at(arr(L, L->item.transform), i, rec->transform);
-        rec->has_shape = shape_at(arr(L, ac->shape), i, rec->shape) ||
-                         shape_at(arr(L, L->item.shape), i, rec->shape);
-        status = fill_bands(L, it, ac, i, prev, rec);
+            transform_at(arr(L, ac->transform), r, rec->transform) ||
+            transform_at(arr(L, L->item.transform), r, rec->transform);
+        rec->has_shape = shape_at(arr(L, ac->shape), r, rec->shape) ||
+                         shape_at(arr(L, L->item.shape), r, rec->shape);
+        status = fill_bands(L, it, ac, r, prev, rec);
         if (status < 0)
             return status;
         prev = rec;
@@ -1745,12 +1895,13 @@ static int fill_asset(struct loader *L, struct lc__stac_items *it, size_t k)
     for (size_t f = 0; f < it->nasset_fields; f++) {
         size_t n = child_named(L, ac->node, it->asset_field_names[f]);
         struct strcache cache = {0};
-        for (size_t i = 0; n != NONE && i < it->count; i++) {
-            struct lc__stac_asset *rec = &it->assets[i * nassets + k];
+        for (size_t r = 0; n != NONE && r < L->nview; r++) {
+            struct lc__stac_asset *rec =
+                &it->assets[(L->base + r) * nassets + k];
             if (rec->href == NULL)
                 continue;
             status =
-                node_value(L, &it->arena, &cache, n, i,
+                node_value(L, &it->arena, &cache, n, r,
                            (struct lc__cql2_value *)(uintptr_t)&rec->fields[f]);
             if (status < 0)
                 return no_memory(L);
@@ -1766,14 +1917,15 @@ static int fill_fields(struct loader *L, struct lc__stac_items *it)
         size_t key = hive_key(L, name);
         size_t n = key == NONE ? child_named(L, 0, name) : NONE;
         struct strcache cache = {0};
-        for (size_t i = 0; i < it->count; i++) {
-            struct lc__cql2_value *v = &it->fields[i * it->nfields + f];
+        for (size_t r = 0; r < L->nview; r++) {
+            struct lc__cql2_value *v =
+                &it->fields[(L->base + r) * it->nfields + f];
             int status = LC_OK;
             if (key != NONE)
                 status = scalar_value(L, &it->arena, &cache,
-                                      arr(L, L->slot_of_key[key]), i, v);
+                                      arr(L, L->slot_of_key[key]), r, v);
             else if (n != NONE)
-                status = node_value(L, &it->arena, &cache, n, i, v);
+                status = node_value(L, &it->arena, &cache, n, r, v);
             else
                 break;
             if (status < 0)
@@ -1785,17 +1937,437 @@ static int fill_fields(struct loader *L, struct lc__stac_items *it)
 
 static int fill(struct loader *L, struct lc__stac_items *it)
 {
+    double t0 = tms();
     int status = fill_ids(L, it);
+    double t1 = tms();
     if (status == LC_OK)
         status = fill_times(L, it);
+    double t2 = tms();
     if (status == LC_OK)
         status = fill_geometry(L, it);
+    double t3 = tms();
     if (status == LC_OK)
         status = fill_bbox(L, it);
+    double t4 = tms();
     for (size_t k = 0; status == LC_OK && k < it->nassets; k++)
         status = fill_asset(L, it, k);
+    double t5 = tms();
     if (status == LC_OK)
         status = fill_fields(L, it);
+    double t6 = tms();
+    if (getenv("TMS"))
+        fprintf(
+            stderr,
+            "ids %.1f times %.1f geom %.1f bbox %.1f assets %.1f fields %.1f\n",
+            t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5);
+    return status;
+}
+
+/* ---- row-level pushdown ---------------------------------------------------
+ */
+
+/* A phase-1 array (NULL when the slot is absent). */
+static const struct lc__parquet_array *arr1(const struct loader *L, size_t slot)
+{
+    if (slot == NONE || !L->in_phase1[slot])
+        return NULL;
+    return &L->t1->columns[L->col_of[slot]];
+}
+
+/* A value of a numeric bbox column; a FLOAT one widened by one ulp
+ * outwards (lo: down), as a writer may have rounded it inwards. */
+static double bbox_value(const struct lc__parquet_array *a, size_t row, bool lo)
+{
+    if (a->column->type == LC_PQ_DOUBLE) {
+        double v;
+        memcpy(&v, (const uint8_t *)a->values + 8 * row, 8);
+        return v;
+    }
+    double v = number_at(a, row);
+    if (a->column->type == LC_PQ_FLOAT)
+        v = nextafterf((float)v, lo ? -INFINITY : INFINITY);
+    return v;
+}
+
+/*
+ * Whether the item in row `row` of t1 may meet the query box, by its
+ * bbox: the conservative test of bbox_may_match, per row. A row without
+ * a usable bbox (null, not 4 or 6 numbers, NaN, infinite) is kept: its
+ * geometry decides. A bbox with xmin > xmax crosses the antimeridian and
+ * covers x >= xmin and x <= xmax; a query box crossing it is [west, 180]
+ * and [-180, east], as lc__stac_items_filter splits it.
+ */
+static bool bbox_row_may_match(const struct loader *L, size_t row)
+{
+    double v[4]; /* xmin, ymin, xmax, ymax */
+    if (L->bbox[0] != NONE) {
+        for (int k = 0; k < 4; k++) {
+            const struct lc__parquet_array *a = arr1(L, L->bbox[k]);
+            if (!valid_at(a, row))
+                return true;
+            v[k] = bbox_value(a, row, k < 2);
+        }
+    } else {
+        const struct lc__parquet_array *a = arr1(L, L->bbox_list);
+        size_t s, n;
+        if (!list_at(a, row, &s, &n) || (n != 4 && n != 6))
+            return true;
+        size_t at[4] = {s, s + 1, s + n / 2, s + n / 2 + 1};
+        for (int k = 0; k < 4; k++) {
+            if (!valid_at(a, at[k]))
+                return true;
+            v[k] = bbox_value(a, at[k], k < 2);
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        if (!isfinite(v[k]))
+            return true;
+    if (v[1] > v[3])
+        return true; /* not a box: the geometry decides */
+    const struct lc__envelope *q = &L->opts->bbox;
+    /* (A query with miny > maxy is a degenerate segment to the filter:
+     * its y still lie between the two.) */
+    double qy0 = q->miny < q->maxy ? q->miny : q->maxy;
+    double qy1 = q->miny < q->maxy ? q->maxy : q->miny;
+    if (v[1] > qy1 || v[3] < qy0)
+        return false;
+    double qx[2][2] = {{q->minx, q->maxx}, {q->minx, q->maxx}};
+    int nq = 1;
+    if (q->minx > q->maxx) {
+        qx[0][1] = 180.0;
+        qx[1][0] = -180.0;
+        nq = 2;
+    }
+    for (int k = 0; k < nq; k++) {
+        if (v[0] <= v[2] ? (v[0] <= qx[k][1] && qx[k][0] <= v[2])
+                         : (qx[k][1] >= v[0] || qx[k][0] <= v[2]))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Whether the item in row `row` of t1 meets [start_us, end_us], with the
+ * STAC semantics of lc__stac_items_filter (an item with only start or
+ * only end is that instant; no time never meets). A time that does not
+ * read keeps the row: the load reports it.
+ */
+static bool time_row_may_match(const struct loader *L, size_t row)
+{
+    int64_t t[3] = {LC__STAC_NO_TIME, LC__STAC_NO_TIME, LC__STAC_NO_TIME};
+    for (int k = 0; k < 3; k++) {
+        const struct lc__parquet_array *a = arr1(L, L->times[k]);
+        if (a == NULL || !valid_at(a, row))
+            continue;
+        if (time_at(a, row, &t[k], NULL) != LC_OK)
+            return true;
+        if (k == 0)
+            break; /* a datetime decides alone */
+    }
+    int64_t start = L->opts->start_us, end = L->opts->end_us;
+    if (start > end)
+        return false;
+    if (t[0] != LC__STAC_NO_TIME)
+        return start <= t[0] && t[0] <= end;
+    int64_t s = t[1], e = t[2];
+    if (s == LC__STAC_NO_TIME && e == LC__STAC_NO_TIME)
+        return false;
+    if (s == LC__STAC_NO_TIME)
+        s = e;
+    if (e == LC__STAC_NO_TIME)
+        e = s;
+    return s <= end && e >= start;
+}
+
+/* The values of a DOUBLE leaf without nulls, else NULL. */
+static const double *plain_doubles(const struct lc__parquet_array *a)
+{
+    if (a == NULL || a->column->type != LC_PQ_DOUBLE)
+        return NULL;
+    for (size_t k = 0; k < a->depth; k++)
+        if (a->levels[k].validity != NULL)
+            return NULL;
+    return a->values;
+}
+
+/*
+ * m[r] = whether row first + r of t1 (r < n) may meet the bbox. The common
+ * layout (a struct of four DOUBLE without nulls) is tested without
+ * branches; anything else row by row.
+ */
+static void bbox_mask(const struct loader *L, size_t first, size_t n,
+                      uint8_t *m)
+{
+    const double *c[4] = {NULL, NULL, NULL, NULL};
+    bool fast = L->bbox[0] != NONE;
+    for (int k = 0; fast && k < 4; k++)
+        fast = (c[k] = plain_doubles(arr1(L, L->bbox[k]))) != NULL;
+    if (!fast) {
+        for (size_t r = 0; r < n; r++)
+            m[r] &= bbox_row_may_match(L, first + r);
+        return;
+    }
+    const struct lc__envelope *q = &L->opts->bbox;
+    double qy0 = q->miny < q->maxy ? q->miny : q->maxy;
+    double qy1 = q->miny < q->maxy ? q->maxy : q->miny;
+    /* The query's x as one or two ranges, as bbox_row_may_match. */
+    double ax0 = q->minx, ax1 = q->maxx, bx0 = q->minx, bx1 = q->maxx;
+    if (q->minx > q->maxx) {
+        ax1 = 180.0;
+        bx0 = -180.0;
+    }
+    const double *x0 = c[0] + first, *y0 = c[1] + first, *x1 = c[2] + first,
+                 *y1 = c[3] + first;
+    for (size_t r = 0; r < n; r++) {
+        /* v - v is 0 for a finite v, NaN otherwise. */
+        int usable = (x0[r] - x0[r] == 0) & (y0[r] - y0[r] == 0) &
+                     (x1[r] - x1[r] == 0) & (y1[r] - y1[r] == 0) &
+                     (y0[r] <= y1[r]);
+        int ys = (y0[r] <= qy1) & (y1[r] >= qy0);
+        int plain = (x0[r] <= ax1) & (ax0 <= x1[r]);
+        plain |= (x0[r] <= bx1) & (bx0 <= x1[r]);
+        int crossing = (ax1 >= x0[r]) | (ax0 <= x1[r]);
+        crossing |= (bx1 >= x0[r]) | (bx0 <= x1[r]);
+        int xs = x0[r] <= x1[r] ? plain : crossing;
+        m[r] &= (uint8_t)((usable ^ 1) | (ys & xs));
+    }
+}
+
+/*
+ * m[r] = whether row first + r of t1 may meet the datetime: datetimes in
+ * microseconds compared without branches, other rows (null datetime,
+ * other types) by time_row_may_match.
+ */
+static void time_mask(const struct loader *L, size_t first, size_t n,
+                      uint8_t *m)
+{
+    const struct lc__parquet_array *a = arr1(L, L->times[0]);
+    if (a == NULL || a->column->type != LC_PQ_INT64 ||
+        a->column->logical.kind != LC_PQ_LOGICAL_TIMESTAMP ||
+        a->column->logical.unit != LC_PQ_MICROS ||
+        L->opts->start_us > L->opts->end_us) {
+        for (size_t r = 0; r < n; r++)
+            m[r] &= time_row_may_match(L, first + r);
+        return;
+    }
+    const int64_t *v = (const int64_t *)a->values + first;
+    int64_t start = L->opts->start_us, end = L->opts->end_us;
+    for (size_t r = 0; r < n; r++) {
+        if (!valid_at(a, first + r) || v[r] == LC__STAC_NO_TIME)
+            m[r] &= time_row_may_match(L, first + r);
+        else
+            m[r] &= (uint8_t)((v[r] >= start) & (v[r] <= end));
+    }
+}
+
+static int alloc_bits(struct loader *L);
+
+/* Keeps the first error of a kind. */
+static void note_error(struct row_error *e, size_t item, int status,
+                       const char *msg)
+{
+    if (e->item != SIZE_MAX)
+        return;
+    e->item = item;
+    e->status = status;
+    lc__copy_str(e->msg, sizeof e->msg, msg);
+}
+
+/* Room for one more candidate. */
+static int grow_candidates(struct loader *L)
+{
+    if (L->ncand < L->cand_cap)
+        return LC_OK;
+    /* A first guess: a sixteenth of the rows the statistics let through,
+     * so that few queries grow the arrays more than once or twice. */
+    size_t cap = L->cand_cap * 2;
+    if (cap < 1024)
+        cap = L->loaded / 16 > 1024 ? L->loaded / 16 : 1024;
+    size_t *cand = lc__realloc(L->alloc, L->cand, L->cand_cap * sizeof *cand,
+                               cap * sizeof *cand);
+    if (cand == NULL)
+        return no_memory(L);
+    L->cand = cand;
+    if (L->times1) {
+        int64_t *t =
+            lc__realloc(L->alloc, L->ctime, 3 * L->cand_cap * sizeof *t,
+                        3 * cap * sizeof *t);
+        if (t == NULL)
+            return no_memory(L);
+        L->ctime = t;
+    }
+    if (L->bbox1) {
+        struct lc__envelope *e = lc__realloc(
+            L->alloc, L->cbox, L->cand_cap * sizeof *e, cap * sizeof *e);
+        if (e == NULL)
+            return no_memory(L);
+        L->cbox = e;
+    }
+    L->cand_cap = cap;
+    return LC_OK;
+}
+
+/*
+ * The phase-1 visitor: of the rows of one row group (the bbox and time
+ * columns), marks the candidates - those that may meet the bbox and the
+ * datetime, up to max_items in all - in the segment's bitmap, and keeps
+ * what the table needs of them.
+ */
+static int scan_rows(void *opaque, const struct lc__parquet_table *rows,
+                     size_t fi, size_t rg, struct lc__errbuf *err)
+{
+    struct loader *L = opaque;
+    const struct lc__stac_load_options *o = L->opts;
+    (void)err;
+    while (L->seg < L->nsegs &&
+           (L->segs[L->seg].file != fi || L->segs[L->seg].rg != rg))
+        L->seg++;
+    LC_RETURN_IF(L->seg == L->nsegs || rows->nrows != L->segs[L->seg].rows,
+                 L->err, LC_ECORRUPT,
+                 "%s: row group %zu: %zu rows read where it holds %zu",
+                 lc__parquet_dataset_path(L->ds, fi), rg, rows->nrows,
+                 L->seg < L->nsegs ? L->segs[L->seg].rows : 0);
+    /* Every segment is known by now: the filter saw every row group. */
+    if (L->bits == NULL) {
+        int status = alloc_bits(L);
+        if (status < 0)
+            return status;
+    }
+    struct segment *sg = &L->segs[L->seg];
+    size_t n = rows->nrows;
+    size_t limit = o->max_items > 0 ? o->max_items : SIZE_MAX;
+    if (n == 0 || L->ncand >= limit)
+        return LC_OK;
+    if (n > L->mask_cap) {
+        uint8_t *m = lc__realloc(L->alloc, L->mask, L->mask_cap, n);
+        if (m == NULL)
+            return no_memory(L);
+        L->mask = m;
+        L->mask_cap = n;
+    }
+    L->t1 = rows;
+    uint8_t *m = L->mask;
+    memset(m, 1, n);
+    if (o->has_datetime)
+        time_mask(L, 0, n, m);
+    if (L->bbox1)
+        bbox_mask(L, 0, n, m);
+
+    const struct lc__parquet_array *t[3], *b[4], *lst = arr1(L, L->bbox_list);
+    for (int k = 0; k < 3; k++)
+        t[k] = L->times1 ? arr1(L, L->times[k]) : NULL;
+    for (int k = 0; k < 4; k++)
+        b[k] = arr1(L, L->bbox[k]);
+    uint8_t *bits = L->bits + sg->sel_at;
+    for (size_t r = 0; r < n && L->ncand < limit; r++) {
+        if (!m[r])
+            continue;
+        int status = grow_candidates(L);
+        if (status < 0)
+            return status;
+        size_t i = L->ncand;
+        struct lc__errbuf msg = {0};
+        for (int k = 0; L->times1 && k < 3; k++)
+            if (row_time(t[k], r, &L->ctime[3 * i + (size_t)k], &msg) < 0)
+                note_error(&L->time_err[k], i, LC_ECORRUPT, msg.msg);
+        if (L->bbox1 && row_bbox(b, lst, r, &L->cbox[i], &msg) < 0)
+            note_error(&L->bbox_err, i, LC_ECORRUPT, msg.msg);
+        bits[r >> 3] |= (uint8_t)(1u << (r & 7));
+        L->cand[L->ncand++] = sg->table_row + r;
+        sg->kept++;
+    }
+    L->t1 = NULL;
+    return LC_OK;
+}
+
+/* Bitmaps of candidates, one per segment. */
+static int alloc_bits(struct loader *L)
+{
+    size_t nbytes = 0;
+    for (size_t k = 0; k < L->nsegs; k++) {
+        L->segs[k].sel_at = nbytes;
+        if (!lc__size_add(nbytes, L->segs[k].rows / 8 + 1, &nbytes))
+            return lc__error(L->err, LC_ELIMIT, "%s: too many rows", L->name);
+    }
+    L->bits = lc__calloc(L->alloc, nbytes + 1, 1);
+    return L->bits == NULL ? no_memory(L) : LC_OK;
+}
+
+/*
+ * Splits the slots between the phases: the bbox columns (with has_bbox)
+ * and the times (with has_datetime) in phase 1, the rest in phase 2; and
+ * lists each phase's paths. Without a pushdown, everything is phase 2.
+ */
+static int split_phases(struct loader *L, const char ***p1, size_t *n1,
+                        const char ***p2, size_t *n2)
+{
+    const struct lc__stac_load_options *o = L->opts;
+    L->in_phase1 = lc__calloc(L->alloc, L->npaths + 1, sizeof(bool));
+    L->col_of = lc__malloc_array(L->alloc, L->npaths + 1, sizeof(size_t));
+    *p1 = lc__malloc_array(L->alloc, L->npaths + 1, sizeof(char *));
+    *p2 = lc__malloc_array(L->alloc, L->npaths + 1, sizeof(char *));
+    if (L->in_phase1 == NULL || L->col_of == NULL || *p1 == NULL || *p2 == NULL)
+        return no_memory(L);
+    size_t spatial[5] = {L->bbox[0], L->bbox[1], L->bbox[2], L->bbox[3],
+                         L->bbox_list};
+    bool any = false;
+    for (int k = 0; o->has_bbox && k < 5; k++)
+        if (spatial[k] != NONE)
+            any = L->bbox1 = L->in_phase1[spatial[k]] = true;
+    for (int k = 0; o->has_datetime && k < 3; k++)
+        if (L->times[k] != NONE)
+            any = L->times1 = L->in_phase1[L->times[k]] = true;
+    /* has_datetime without any time column: the row-group filter keeps
+     * nothing, and phase 1 reads no column. */
+    L->two_phase = any || o->has_datetime;
+    *n1 = *n2 = 0;
+    for (size_t k = 0; k < L->npaths; k++) {
+        if (L->two_phase && L->in_phase1[k]) {
+            L->col_of[k] = *n1;
+            (*p1)[(*n1)++] = L->paths[k];
+        } else {
+            L->in_phase1[k] = false;
+            L->col_of[k] = *n2;
+            (*p2)[(*n2)++] = L->paths[k];
+        }
+    }
+    return LC_OK;
+}
+
+/* The table, once the number of items is known: the candidates, or the
+ * rows of the row groups read (every filter call comes before the first
+ * row group is decoded), up to max_items. */
+static int new_table(struct loader *L)
+{
+    size_t count = L->two_phase ? L->ncand : L->loaded;
+    if (L->opts->max_items > 0 && count > L->opts->max_items)
+        count = L->opts->max_items;
+    return lc__stac_items_new(count, L->name, L->opts, L->keys, L->nkeys_assets,
+                              &L->items, L->err);
+}
+
+/* The last visitor: fills the items of one row group's rows. */
+static int fill_rows(void *opaque, const struct lc__parquet_table *rows,
+                     size_t fi, size_t rg, struct lc__errbuf *err)
+{
+    struct loader *L = opaque;
+    (void)fi;
+    (void)rg;
+    (void)err;
+    if (L->items == NULL) {
+        int status = new_table(L);
+        if (status < 0)
+            return status;
+    }
+    size_t count = L->items->count;
+    L->t = rows;
+    L->base = L->visited;
+    L->nview = L->base < count ? count - L->base : 0;
+    if (L->nview > rows->nrows)
+        L->nview = rows->nrows;
+    int status = L->nview > 0 ? fill(L, L->items) : LC_OK;
+    L->visited += rows->nrows;
+    L->t = NULL;
     return status;
 }
 
@@ -1831,11 +2403,14 @@ int lc__stac_items_from_parquet(struct lc__parquet_dataset *ds,
         L.times[k] = NONE;
     memset(&L.item, 0xff, sizeof L.item);
     L.stat_file = NONE;
+    for (int k = 0; k < 3; k++)
+        L.time_err[k].item = SIZE_MAX;
+    L.bbox_err.item = SIZE_MAX;
     lc__strbuf_init(&L.sb, opts->alloc, 0);
     lc__arena_init(&L.scratch, opts->alloc);
 
-    struct lc__parquet_table *table = NULL;
-    struct lc__stac_items *it = NULL;
+    const char **p1 = NULL, **p2 = NULL;
+    size_t n1 = 0, n2 = 0;
     int status = LC_OK;
     size_t nrgs = 0;
     for (size_t i = 0; i < lc__parquet_dataset_num_files(ds); i++)
@@ -1864,32 +2439,46 @@ int lc__stac_items_from_parquet(struct lc__parquet_dataset *ds,
     status = plan(&L);
     if (status < 0)
         goto out;
-    status = lc__parquet_dataset_read(ds, L.paths, L.npaths, keep_row_group, &L,
-                                      &table, err);
+    status = split_phases(&L, &p1, &n1, &p2, &n2);
     if (status < 0)
         goto out;
-    L.t = table;
-    if (table->nrows != L.loaded) {
+    struct lc__parquet_dataset_read_options ro = {.filter = keep_row_group_rows,
+                                                  .opaque = &L,
+                                                  .nthreads = opts->nthreads};
+    L.phase1 = L.two_phase;
+    double T0 = tms(), T1 = 0;
+    if (L.two_phase) {
+        status = lc__parquet_dataset_scan(ds, p1, n1, &ro, scan_rows, &L, err);
+        if (status < 0)
+            goto out;
+        L.phase1 = false;
+        T1 = tms();
+        ro.filter = keep_candidates;
+    }
+    status = lc__parquet_dataset_scan(ds, p2, n2, &ro, fill_rows, &L, err);
+    if (status == LC_OK && L.items == NULL)
+        status = new_table(&L); /* no row group read */
+    if (status == LC_OK && L.visited != (L.two_phase ? L.ncand : L.loaded))
         status = lc__error(err, LC_ECORRUPT,
                            "%s: %zu rows read where the row groups hold %zu",
-                           L.name, table->nrows, L.loaded);
-        goto out;
-    }
-    size_t count = table->nrows;
-    if (opts->max_items > 0 && count > opts->max_items)
-        count = opts->max_items;
-    status = lc__stac_items_new(count, L.name, opts, L.keys, L.nkeys_assets,
-                                &it, err);
+                           L.name, L.visited, L.two_phase ? L.ncand : L.loaded);
+    if (getenv("TMS"))
+        fprintf(stderr, "p1 %.1f p2 %.1f\n", T1 - T0, tms() - T1);
     if (status < 0)
         goto out;
-    status = fill(&L, it);
-    if (status < 0)
-        goto out;
-    *items_ret = it;
-    it = NULL;
+    *items_ret = L.items;
+    L.items = NULL;
 out:
-    lc__stac_items_free(it);
-    lc__parquet_table_free(table);
+    lc__stac_items_free(L.items);
+    lc__free(L.alloc, (void *)p1);
+    lc__free(L.alloc, (void *)p2);
+    lc__free(L.alloc, L.in_phase1);
+    lc__free(L.alloc, L.col_of);
+    lc__free(L.alloc, L.bits);
+    lc__free(L.alloc, L.cand);
+    lc__free(L.alloc, L.ctime);
+    lc__free(L.alloc, L.cbox);
+    lc__free(L.alloc, L.mask);
     lc__strbuf_free(&L.sb);
     lc__arena_free(&L.scratch);
     lc__free(L.alloc, (void *)L.paths);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "../common/alloc.h"
+#include "tiff.h"
 #include "tiff_internal.h"
 
 /*
@@ -15,11 +16,16 @@
  *   window -> blocks it touches (per sample plane when planar-separate)
  *          -> their offsets/byte counts (loaded on demand)
  *          -> one batched range read per block row
- *          -> decode each block into cog->scratch (codec module)
+ *          -> decode each block into the worker's scratch (codec module)
  *          -> copy the overlap into the caller's (sample, row, col) buffer
  *
  * Empty blocks (offset or byte count 0) are filled with nodata, or 0, as
  * GDAL does.
+ *
+ * Several threads may read one handle at once (tiff_internal.h lists what
+ * is guarded how): each call reports into its own error buffer and decodes
+ * with a worker (codec context + decoded-block buffer) taken from the
+ * handle's pool and given back when it ends.
  */
 
 static const struct lc_cog_options default_options = {
@@ -30,6 +36,10 @@ static const struct lc_cog_options default_options = {
 #define DEFAULT_MAX_IFDS 256
 #define DEFAULT_MAX_BLOCK_NBYTES (256u << 20)
 #define DEFAULT_MAX_TAG_NBYTES (64u << 20)
+
+/* Idle workers a handle keeps; while more threads read at once, more
+ * exist, and those beyond this are freed when their read ends. */
+#define MAX_IDLE_WORKERS 8
 
 /* The array dtype of an image's samples, or an error for what we do not
  * read (1-bit data, complex numbers, odd bit depths). */
@@ -58,13 +68,13 @@ static int image_dtype(struct lc_cog *cog, const struct lc__image *img,
             : bits == 64               ? LC_DTYPE_FLOAT64
                                        : LC_DTYPE_UNKNOWN;
     } else if (fmt == 5 || fmt == 6) {
-        return lc__error(&cog->err, LC_EUNSUPPORTED,
+        return lc__error(&cog->open_err, LC_EUNSUPPORTED,
                          "%s: complex samples (SampleFormat %u) are not "
                          "supported",
                          lc__io_name(cog->io), fmt);
     }
     if (d == LC_DTYPE_UNKNOWN)
-        return lc__error(&cog->err, LC_EUNSUPPORTED,
+        return lc__error(&cog->open_err, LC_EUNSUPPORTED,
                          "%s: %u-bit samples of SampleFormat %u are not "
                          "supported",
                          lc__io_name(cog->io), bits, fmt);
@@ -104,6 +114,17 @@ static int open_on_io(struct lc__io *io, const struct lc_cog_options *opts,
         lc__io_close(io);
         return lc__error(err, LC_ENOMEM, "out of memory");
     }
+    if (pthread_mutex_init(&cog->index_mu, NULL) != 0) {
+        lc__free(&opts->allocator, cog);
+        lc__io_close(io);
+        return lc__error(err, LC_ENOMEM, "cannot create a mutex");
+    }
+    if (pthread_mutex_init(&cog->pool_mu, NULL) != 0) {
+        pthread_mutex_destroy(&cog->index_mu);
+        lc__free(&opts->allocator, cog);
+        lc__io_close(io);
+        return lc__error(err, LC_ENOMEM, "cannot create a mutex");
+    }
     cog->alloc = opts->allocator;
     cog->opts = *opts;
     cog->io = io;
@@ -114,21 +135,21 @@ static int open_on_io(struct lc__io *io, const struct lc_cog_options *opts,
     size_t want = opts->prefix_nbytes;
     cog->head = lc__malloc(&cog->alloc, want);
     if (cog->head == NULL) {
-        status = lc__error(&cog->err, LC_ENOMEM, "out of memory");
+        status = lc__error(&cog->open_err, LC_ENOMEM, "out of memory");
         goto fail;
     }
     struct lc_range_request req = {
         .offset = 0, .nbytes = want, .buf = cog->head};
-    status = lc__io_read(io, &req, 1, true, &cog->err);
+    status = lc__io_read(io, &req, 1, true, &cog->open_err);
     if (status < 0)
         goto fail;
     cog->head_nbytes = req.nread;
     uint64_t size = 0;
-    if (lc__io_size(io, &size, &cog->err) == LC_OK)
+    if (lc__io_size(io, &size, &cog->open_err) == LC_OK)
         cog->file_nbytes = size;
     else if (cog->head_nbytes < want)
         cog->file_nbytes = cog->head_nbytes; /* the prefix was all of it */
-    lc__error_clear(&cog->err);
+    lc__error_clear(&cog->open_err);
     status = lc__tiff_parse(cog);
     if (status < 0)
         goto fail;
@@ -140,35 +161,35 @@ static int open_on_io(struct lc__io *io, const struct lc_cog_options *opts,
     if (cog->has_nodata && cog->dtype == LC_DTYPE_FLOAT32 &&
         isfinite(cog->nodata) && fabs(cog->nodata) <= FLT_MAX)
         cog->nodata = (float)cog->nodata;
-    status = lc__codec_ctx_new(&cog->alloc, &cog->codec);
-    if (status < 0) {
-        lc__error(&cog->err, status, "out of memory");
-        goto fail;
-    }
     *cog_ret = cog;
     return LC_OK;
 fail:
-    *err = cog->err;
+    *err = cog->open_err;
     lc_cog_close(cog);
     return status;
+}
+
+int lc__cog_open(const char *href, const struct lc_cog_options *opts,
+                 struct lc_cog **cog_ret, struct lc__errbuf *err)
+{
+    struct lc_cog_options o;
+    struct lc__io *io;
+
+    *cog_ret = NULL;
+    LC_FORWARD_IF_ERROR(check_options(opts, &o, err));
+    LC_FORWARD_IF_ERROR(
+        lc__io_open_href(href, o.store, &o.allocator, &io, err));
+    return open_on_io(io, &o, cog_ret, err);
 }
 
 int lc_cog_open_ex(const char *href, const struct lc_cog_options *opts,
                    struct lc_cog **cog_ret)
 {
     struct lc__errbuf err = {0};
-    struct lc_cog_options o;
-    struct lc__io *io;
 
     if (cog_ret == NULL)
         return lc__publish(NULL, LC_EINVAL);
-    *cog_ret = NULL;
-    int status = check_options(opts, &o, &err);
-    if (status == LC_OK)
-        status = lc__io_open_href(href, o.store, &o.allocator, &io, &err);
-    if (status == LC_OK)
-        status = open_on_io(io, &o, cog_ret, &err);
-    return lc__publish(&err, status);
+    return lc__publish(&err, lc__cog_open(href, opts, cog_ret, &err));
 }
 
 int lc_cog_open(const char *href, struct lc_cog **cog_ret)
@@ -202,6 +223,46 @@ int lc_cog_open_io(const struct lc_io_methods *methods, void *opaque,
     return lc__publish(&err, status);
 }
 
+/* Frees a worker; NULL does nothing. */
+static void worker_free(struct lc_cog *cog, struct lc__cog_worker *w)
+{
+    if (w == NULL)
+        return;
+    lc__codec_ctx_free(w->codec);
+    lc__free(&cog->alloc, w->scratch);
+    lc__free(&cog->alloc, w);
+}
+
+void lc__cog_trim(struct lc_cog *cog)
+{
+    pthread_mutex_lock(&cog->pool_mu);
+    struct lc__cog_worker *w = cog->pool;
+    cog->pool = NULL;
+    cog->npool = 0;
+    pthread_mutex_unlock(&cog->pool_mu);
+    while (w != NULL) {
+        struct lc__cog_worker *next = w->next;
+        worker_free(cog, w);
+        w = next;
+    }
+}
+
+size_t lc__cog_nbytes(const struct lc_cog *cog)
+{
+    size_t n = sizeof(*cog) + cog->opts.prefix_nbytes;
+    size_t nimages = cog->nlevels + cog->nmasks;
+
+    n += nimages * sizeof(struct lc__image);
+    for (size_t i = 0; i < nimages; i++) {
+        const struct lc__image *img =
+            i < cog->nlevels ? &cog->levels[i] : &cog->masks[i - cog->nlevels];
+        /* Each of the two indexes: 8 bytes of value and 1 of flag per
+         * block, allocated whole at open whatever is loaded. */
+        n += 2 * (size_t)img->nblocks * 9 + img->jpeg_tables_nbytes;
+    }
+    return n;
+}
+
 void lc_cog_close(struct lc_cog *cog)
 {
     if (cog == NULL)
@@ -213,8 +274,9 @@ void lc_cog_close(struct lc_cog *cog)
     lc__free(&cog->alloc, cog->levels);
     lc__free(&cog->alloc, cog->masks);
     lc__free(&cog->alloc, cog->head);
-    lc__free(&cog->alloc, cog->scratch);
-    lc__codec_ctx_free(cog->codec);
+    lc__cog_trim(cog);
+    pthread_mutex_destroy(&cog->pool_mu);
+    pthread_mutex_destroy(&cog->index_mu);
     lc__io_close(cog->io);
     struct lc_allocator alloc = cog->alloc;
     lc__free(&alloc, cog);
@@ -255,12 +317,12 @@ int lc_cog_get_info(const struct lc_cog *cog, struct lc_cog_info *info)
     info->offset = cog->offset;
     info->file_nbytes = cog->file_nbytes;
     lc__io_stats(cog->io, &info->nrequests, &info->nbytes_read);
-    const struct lc_io_stats *net =
-        lc__io_net_stats((struct lc__io *)(uintptr_t)cog->io);
-    info->http_requests = net->requests;
-    info->http_retries = net->retries;
-    info->coalesced_ranges = net->coalesced_ranges;
-    info->wait_s = net->wait_s;
+    struct lc_io_stats net;
+    lc__io_get_net_stats(cog->io, &net);
+    info->http_requests = net.requests;
+    info->http_retries = net.retries;
+    info->coalesced_ranges = net.coalesced_ranges;
+    info->wait_s = net.wait_s;
     return LC_OK;
 }
 
@@ -346,6 +408,8 @@ struct read_job {
     const uint32_t *samples; /* output sample k reads file sample samples[k] */
     size_t nsamples;
     uint8_t *out;
+    struct lc__errbuf *err;        /* the call's own */
+    struct lc__cog_worker *worker; /* taken by run_read for the call */
 };
 
 /* The format of block (bx, by) of img, as the codec needs it. */
@@ -475,42 +539,86 @@ static void fill_block(const struct lc_cog *cog, const struct read_job *job,
     }
 }
 
-static int ensure_scratch(struct lc_cog *cog, size_t nbytes)
+/* Takes an idle worker from the pool, or makes a new one. */
+static int worker_take(struct lc_cog *cog, struct lc__cog_worker **w_ret,
+                       struct lc__errbuf *err)
 {
-    if (cog->scratch_nbytes >= nbytes)
+    pthread_mutex_lock(&cog->pool_mu);
+    struct lc__cog_worker *w = cog->pool;
+    if (w != NULL) {
+        cog->pool = w->next;
+        cog->npool--;
+    }
+    pthread_mutex_unlock(&cog->pool_mu);
+    if (w == NULL) {
+        w = lc__calloc(&cog->alloc, 1, sizeof(*w));
+        if (w == NULL || lc__codec_ctx_new(&cog->alloc, &w->codec) < 0) {
+            lc__free(&cog->alloc, w);
+            return lc__error(err, LC_ENOMEM, "%s: out of memory",
+                             lc__io_name(cog->io));
+        }
+    }
+    w->next = NULL;
+    *w_ret = w;
+    return LC_OK;
+}
+
+/* Gives a worker back to the pool, or frees it when the pool is full. */
+static void worker_give(struct lc_cog *cog, struct lc__cog_worker *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&cog->pool_mu);
+    bool keep = cog->npool < MAX_IDLE_WORKERS;
+    if (keep) {
+        w->next = cog->pool;
+        cog->pool = w;
+        cog->npool++;
+    }
+    pthread_mutex_unlock(&cog->pool_mu);
+    if (!keep)
+        worker_free(cog, w);
+}
+
+static int ensure_scratch(struct lc_cog *cog, struct lc__cog_worker *w,
+                          size_t nbytes, struct lc__errbuf *err)
+{
+    if (w->scratch_nbytes >= nbytes)
         return LC_OK;
     uint8_t *p = lc__malloc(&cog->alloc, nbytes);
     if (p == NULL)
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+        return lc__error(err, LC_ENOMEM, "%s: out of memory",
                          lc__io_name(cog->io));
-    lc__free(&cog->alloc, cog->scratch);
-    cog->scratch = p;
-    cog->scratch_nbytes = nbytes;
+    lc__free(&cog->alloc, w->scratch);
+    w->scratch = p;
+    w->scratch_nbytes = nbytes;
     return LC_OK;
 }
 
 /* Puts the file name in front of a message from a module that does not
  * know it (the codecs), and returns status. */
-static int prefix_error(struct lc_cog *cog, int status)
+static int prefix_error(const struct lc_cog *cog, int status,
+                        struct lc__errbuf *err)
 {
     char msg[LC_ERRMSG_CAP];
 
-    snprintf(msg, sizeof(msg), "%s", cog->err.msg);
-    return lc__error(&cog->err, status, "%s: %s", lc__io_name(cog->io), msg);
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    return lc__error(err, status, "%s: %s", lc__io_name(cog->io), msg);
 }
 
 /* Reads the requests pointed to by fetch (scattered in memory) as one
  * batch. */
 static int read_scattered(struct lc_cog *cog,
-                          struct lc_range_request *const *fetch, size_t n)
+                          struct lc_range_request *const *fetch, size_t n,
+                          struct lc__errbuf *err)
 {
     struct lc_range_request *batch = lc__calloc(&cog->alloc, n, sizeof(*batch));
 
     if (batch == NULL)
-        return lc__error(&cog->err, LC_ENOMEM, "out of memory");
+        return lc__error(err, LC_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         batch[i] = *fetch[i];
-    int status = lc__io_read(cog->io, batch, n, false, &cog->err);
+    int status = lc__io_read(cog->io, batch, n, false, err);
     for (size_t i = 0; i < n; i++)
         fetch[i]->nread = batch[i].nread;
     lc__free(&cog->alloc, batch);
@@ -523,6 +631,7 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
                           uint32_t bx1)
 {
     struct lc__image *img = job->img;
+    struct lc__errbuf *err = job->err;
     const char *name = lc__io_name(cog->io);
     uint64_t base = (uint64_t)plane * img->blocks_across * img->blocks_down +
                     (uint64_t)by * img->blocks_across;
@@ -532,16 +641,17 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
     int status;
 
     LC_FORWARD_IF_ERROR(
-        lc__block_index_load(cog, &img->offsets, base + bx0, n));
-    LC_FORWARD_IF_ERROR(lc__block_index_load(cog, &img->counts, base + bx0, n));
+        lc__block_index_load(cog, &img->offsets, base + bx0, n, err));
+    LC_FORWARD_IF_ERROR(
+        lc__block_index_load(cog, &img->counts, base + bx0, n, err));
     block_format(cog, img, by, job->is_mask, &f);
-    status = lc__block_nbytes(&f, &decoded_nbytes, &cog->err);
+    status = lc__block_nbytes(&f, &decoded_nbytes, err);
     if (status < 0)
-        return prefix_error(cog, status);
-    LC_RETURN_IF(decoded_nbytes > cog->opts.max_block_nbytes, &cog->err,
-                 LC_ELIMIT, "%s: a block decodes to %zu bytes, over the limit",
-                 name, decoded_nbytes);
-    LC_FORWARD_IF_ERROR(ensure_scratch(cog, decoded_nbytes));
+        return prefix_error(cog, status, err);
+    LC_RETURN_IF(decoded_nbytes > cog->opts.max_block_nbytes, err, LC_ELIMIT,
+                 "%s: a block decodes to %zu bytes, over the limit", name,
+                 decoded_nbytes);
+    LC_FORWARD_IF_ERROR(ensure_scratch(cog, job->worker, decoded_nbytes, err));
 
     /* One batched read for every non-empty block of the row. */
     struct lc_range_request *reqs = lc__calloc(&cog->alloc, n, sizeof(*reqs));
@@ -550,7 +660,7 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
     if (reqs == NULL || fetch == NULL) {
         lc__free(&cog->alloc, reqs);
         lc__free(&cog->alloc, fetch);
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name);
+        return lc__error(err, LC_ENOMEM, "%s: out of memory", name);
     }
     size_t nreqs = 0;
     status = LC_OK;
@@ -560,7 +670,7 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
         if (off == 0 || cnt == 0)
             continue;
         if (cnt > cog->opts.max_block_nbytes) {
-            status = lc__error(&cog->err, LC_ELIMIT,
+            status = lc__error(err, LC_ELIMIT,
                                "%s: block %" PRIu64 " has %" PRIu64
                                " bytes, over the limit",
                                name, base + bx0 + i, cnt);
@@ -569,7 +679,7 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
         if (cog->file_nbytes != 0 &&
             (off > cog->file_nbytes || cnt > cog->file_nbytes - off)) {
             status =
-                lc__error(&cog->err, LC_ECORRUPT,
+                lc__error(err, LC_ECORRUPT,
                           "%s: block %" PRIu64 " (offset %" PRIu64 ", %" PRIu64
                           " bytes) lies past the end of the "
                           "file (%" PRIu64 " bytes)",
@@ -580,7 +690,7 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
         reqs[nreqs].nbytes = (size_t)cnt;
         reqs[nreqs].buf = lc__malloc(&cog->alloc, (size_t)cnt);
         if (reqs[nreqs].buf == NULL)
-            status = lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name);
+            status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
         nreqs++;
     }
     /* Blocks inside the prefix fetched at open need no request: small COGs
@@ -596,8 +706,9 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
         }
     }
     if (status == LC_OK && nfetch > 0)
-        status = read_scattered(cog, fetch, nfetch);
+        status = read_scattered(cog, fetch, nfetch, err);
 
+    uint8_t *scratch = job->worker->scratch;
     size_t r = 0;
     for (size_t i = 0; i < n && status == LC_OK; i++) {
         uint32_t bx = bx0 + (uint32_t)i;
@@ -607,14 +718,14 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
             fill_block(cog, job, &f, bx, by, plane);
             continue;
         }
-        status = lc__block_decode(cog->codec, &f, reqs[r].buf, reqs[r].nbytes,
-                                  cog->scratch, decoded_nbytes, &cog->err);
+        status = lc__block_decode(job->worker->codec, &f, reqs[r].buf,
+                                  reqs[r].nbytes, scratch, decoded_nbytes, err);
         r++;
         if (status < 0) {
-            prefix_error(cog, status);
+            prefix_error(cog, status, err);
             break;
         }
-        copy_block(cog, job, cog->scratch, &f, bx, by, plane);
+        copy_block(cog, job, scratch, &f, bx, by, plane);
     }
     for (size_t i = 0; i < nreqs; i++)
         lc__free(&cog->alloc, reqs[i].buf);
@@ -623,7 +734,7 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
     return status;
 }
 
-static int run_read(struct lc_cog *cog, const struct read_job *job)
+static int run_read(struct lc_cog *cog, struct read_job *job)
 {
     const struct lc__image *img = job->img;
     const struct lc_window *w = job->win;
@@ -633,7 +744,9 @@ static int run_read(struct lc_cog *cog, const struct read_job *job)
     uint32_t by1 = (w->row_off + w->height - 1) / img->block_height;
     uint32_t nplanes = img->planar_separate && !job->is_mask ? img->samples : 1;
 
-    for (uint32_t plane = 0; plane < nplanes; plane++) {
+    LC_FORWARD_IF_ERROR(worker_take(cog, &job->worker, job->err));
+    int status = LC_OK;
+    for (uint32_t plane = 0; plane < nplanes && status == LC_OK; plane++) {
         if (img->planar_separate && !job->is_mask) {
             /* Skip planes no output sample asks for. */
             bool wanted = false;
@@ -642,33 +755,35 @@ static int run_read(struct lc_cog *cog, const struct read_job *job)
             if (!wanted)
                 continue;
         }
-        for (uint32_t by = by0; by <= by1; by++)
-            LC_FORWARD_IF_ERROR(read_block_row(cog, job, plane, by, bx0, bx1));
+        for (uint32_t by = by0; by <= by1 && status == LC_OK; by++)
+            status = read_block_row(cog, job, plane, by, bx0, bx1);
     }
-    return LC_OK;
+    worker_give(cog, job->worker);
+    job->worker = NULL;
+    return status;
 }
 
-static int check_window(struct lc_cog *cog, size_t level,
+static int check_window(const struct lc_cog *cog, size_t level,
                         const struct lc_window *w, size_t nsamples, size_t unit,
-                        size_t out_nbytes)
+                        size_t out_nbytes, struct lc__errbuf *err)
 {
     const char *name = lc__io_name(cog->io);
 
-    LC_RETURN_IF(level >= cog->nlevels, &cog->err, LC_EINVAL,
+    LC_RETURN_IF(level >= cog->nlevels, err, LC_EINVAL,
                  "%s: level %zu does not exist (%zu levels)", name, level,
                  cog->nlevels);
     const struct lc__image *img = &cog->levels[level];
     LC_RETURN_IF(w == NULL || w->width == 0 || w->height == 0 ||
                      (uint64_t)w->col_off + w->width > img->width ||
                      (uint64_t)w->row_off + w->height > img->height,
-                 &cog->err, LC_EINVAL, "%s: window outside level %zu (%u x %u)",
-                 name, level, img->width, img->height);
+                 err, LC_EINVAL, "%s: window outside level %zu (%u x %u)", name,
+                 level, img->width, img->height);
     size_t need;
     LC_RETURN_IF(!lc__size_mul((size_t)w->width, w->height, &need) ||
                      !lc__size_mul(need, nsamples, &need) ||
                      !lc__size_mul(need, unit, &need),
-                 &cog->err, LC_ELIMIT, "%s: window too large", name);
-    LC_RETURN_IF(out_nbytes < need, &cog->err, LC_ENOSPACE,
+                 err, LC_ELIMIT, "%s: window too large", name);
+    LC_RETURN_IF(out_nbytes < need, err, LC_ENOSPACE,
                  "%s: output buffer holds %zu bytes, the window needs %zu",
                  name, out_nbytes, need);
     return LC_OK;
@@ -678,11 +793,11 @@ int lc_cog_read_window(struct lc_cog *cog, size_t level,
                        const struct lc_window *window, const uint32_t *samples,
                        size_t nsamples, void *out, size_t out_nbytes)
 {
+    struct lc__errbuf err = {0};
     uint32_t all[256];
 
     if (cog == NULL || out == NULL)
         return lc__publish(NULL, LC_EINVAL);
-    lc__error_clear(&cog->err);
     const struct lc__image *full = &cog->levels[0];
     if (samples == NULL) {
         for (uint32_t i = 0; i < full->samples; i++)
@@ -693,54 +808,57 @@ int lc_cog_read_window(struct lc_cog *cog, size_t level,
     int status = LC_OK;
     for (size_t k = 0; k < nsamples && status == LC_OK; k++) {
         if (samples[k] >= full->samples)
-            status = lc__error(&cog->err, LC_EINVAL,
+            status = lc__error(&err, LC_EINVAL,
                                "%s: sample %u does not exist (%u samples)",
                                lc__io_name(cog->io), samples[k], full->samples);
     }
     if (status == LC_OK && nsamples == 0)
-        status = lc__error(&cog->err, LC_EINVAL, "no samples requested");
+        status = lc__error(&err, LC_EINVAL, "no samples requested");
     if (status == LC_OK)
         status = check_window(cog, level, window, nsamples,
-                              lc_dtype_nbytes(cog->dtype), out_nbytes);
+                              lc_dtype_nbytes(cog->dtype), out_nbytes, &err);
     if (status == LC_OK) {
         struct read_job job = {.img = &cog->levels[level],
                                .win = window,
                                .dtype = cog->dtype,
                                .samples = samples,
                                .nsamples = nsamples,
-                               .out = out};
+                               .out = out,
+                               .err = &err};
         status = run_read(cog, &job);
     }
-    return lc__publish(&cog->err, status);
+    return lc__publish(&err, status);
 }
 
 int lc_cog_read_mask(struct lc_cog *cog, size_t level,
                      const struct lc_window *window, uint8_t *out,
                      size_t out_nbytes)
 {
+    struct lc__errbuf err = {0};
+
     if (cog == NULL || out == NULL)
         return lc__publish(NULL, LC_EINVAL);
-    lc__error_clear(&cog->err);
-    int status = check_window(cog, level, window, 1, 1, out_nbytes);
+    int status = check_window(cog, level, window, 1, 1, out_nbytes, &err);
     if (status == LC_OK && cog->levels[level].mask == NULL)
-        status = lc__error(&cog->err, LC_ENOTFOUND, "%s: level %zu has no mask",
+        status = lc__error(&err, LC_ENOTFOUND, "%s: level %zu has no mask",
                            lc__io_name(cog->io), level);
     if (status == LC_OK) {
         struct lc__image *mask = cog->levels[level].mask;
-        status = mask->bits_per_sample == 1 && mask->samples == 1
-                     ? LC_OK
-                     : lc__error(&cog->err, LC_EUNSUPPORTED,
-                                 "%s: mask of %u-bit samples",
-                                 lc__io_name(cog->io), mask->bits_per_sample);
+        status =
+            mask->bits_per_sample == 1 && mask->samples == 1
+                ? LC_OK
+                : lc__error(&err, LC_EUNSUPPORTED, "%s: mask of %u-bit samples",
+                            lc__io_name(cog->io), mask->bits_per_sample);
         if (status == LC_OK) {
             struct read_job job = {.img = mask,
                                    .win = window,
                                    .dtype = LC_DTYPE_UINT8,
                                    .is_mask = true,
                                    .nsamples = 1,
-                                   .out = out};
+                                   .out = out,
+                                   .err = &err};
             status = run_read(cog, &job);
         }
     }
-    return lc__publish(&cog->err, status);
+    return lc__publish(&err, status);
 }

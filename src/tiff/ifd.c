@@ -133,17 +133,17 @@ struct ifd_bytes {
 };
 
 static int read_bytes_in(struct lc_cog *cog, const struct ifd_bytes *ifd,
-                         uint64_t offset, void *dst, size_t nbytes)
+                         uint64_t offset, void *dst, size_t nbytes,
+                         struct lc__errbuf *err)
 {
     if (nbytes == 0)
         return LC_OK;
     uint64_t end = offset + nbytes;
     if (end < offset)
-        return lc__error(&cog->err, LC_ECORRUPT,
-                         "%s: offset %" PRIu64 " overflows", name_of(cog),
-                         offset);
+        return lc__error(err, LC_ECORRUPT, "%s: offset %" PRIu64 " overflows",
+                         name_of(cog), offset);
     if (cog->file_nbytes != 0 && end > cog->file_nbytes)
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(err, LC_ECORRUPT,
                          "%s: data at %" PRIu64 "+%zu lies past the end of "
                          "the file (%" PRIu64 " bytes)",
                          name_of(cog), offset, nbytes, cog->file_nbytes);
@@ -158,13 +158,13 @@ static int read_bytes_in(struct lc_cog *cog, const struct ifd_bytes *ifd,
     }
     struct lc_range_request req = {
         .offset = offset, .nbytes = nbytes, .buf = dst};
-    return lc__io_read(cog->io, &req, 1, false, &cog->err);
+    return lc__io_read(cog->io, &req, 1, false, err);
 }
 
 int lc__tiff_read_bytes(struct lc_cog *cog, uint64_t offset, void *dst,
-                        size_t nbytes)
+                        size_t nbytes, struct lc__errbuf *err)
 {
-    return read_bytes_in(cog, NULL, offset, dst, nbytes);
+    return read_bytes_in(cog, NULL, offset, dst, nbytes, err);
 }
 
 /* Size in bytes of a tag's values, checked against the caps. */
@@ -175,12 +175,12 @@ static int tag_nbytes(struct lc_cog *cog, const struct lc__tag *t,
     size_t nbytes = 0;
 
     if (unit == 0)
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: tag %u has unknown type %u", name_of(cog),
                          t->code, t->type);
     if (t->count > SIZE_MAX || !lc__size_mul((size_t)t->count, unit, &nbytes) ||
         nbytes > cog->opts.max_tag_nbytes)
-        return lc__error(&cog->err, LC_ELIMIT,
+        return lc__error(&cog->open_err, LC_ELIMIT,
                          "%s: tag %u has %" PRIu64 " values, more than the "
                          "limit of %zu bytes",
                          name_of(cog), t->code, t->count,
@@ -267,9 +267,10 @@ static int tag_raw(struct lc_cog *cog, const struct ifd_bytes *ifd,
     LC_FORWARD_IF_ERROR(tag_nbytes(cog, t, &nbytes));
     uint8_t *raw = lc__malloc(&cog->alloc, nbytes);
     if (raw == NULL)
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+        return lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory",
                          name_of(cog));
-    int status = read_bytes_in(cog, ifd, t->offset, raw, nbytes);
+    int status =
+        read_bytes_in(cog, ifd, t->offset, raw, nbytes, &cog->open_err);
     if (status < 0) {
         lc__free(&cog->alloc, raw);
         return status;
@@ -291,11 +292,11 @@ static int tag_u64_array(struct lc_cog *cog, const struct ifd_bytes *ifd,
     uint64_t *vals = lc__malloc_array(&cog->alloc, (size_t)t->count, 8);
     int status = LC_OK;
     if (vals == NULL)
-        status =
-            lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name_of(cog));
+        status = lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory",
+                           name_of(cog));
     for (size_t i = 0; status == LC_OK && i < t->count; i++) {
         if (!raw_to_u64(cog, t->type, raw, i, &vals[i]))
-            status = lc__error(&cog->err, LC_ECORRUPT,
+            status = lc__error(&cog->open_err, LC_ECORRUPT,
                                "%s: tag %u has non-integer type %u",
                                name_of(cog), t->code, t->type);
     }
@@ -321,7 +322,7 @@ static int tag_f64_array(struct lc_cog *cog, const struct ifd_bytes *ifd,
         lc__malloc_array(&cog->alloc, (size_t)t->count, sizeof(double));
     if (vals == NULL) {
         lc__free(&cog->alloc, raw);
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+        return lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory",
                          name_of(cog));
     }
     for (size_t i = 0; i < t->count; i++)
@@ -339,12 +340,13 @@ static int tag_u64_first(struct lc_cog *cog, const struct ifd_bytes *ifd,
     size_t unit = type_nbytes(t->type);
 
     if (t->count == 0 || unit == 0)
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: tag %u has no usable value", name_of(cog),
                          t->code);
-    LC_FORWARD_IF_ERROR(read_bytes_in(cog, ifd, t->offset, raw, unit));
+    LC_FORWARD_IF_ERROR(
+        read_bytes_in(cog, ifd, t->offset, raw, unit, &cog->open_err));
     if (!raw_to_u64(cog, t->type, raw, 0, v))
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: tag %u has non-integer type %u", name_of(cog),
                          t->code, t->type);
     return LC_OK;
@@ -360,11 +362,11 @@ static int tag_u16_uniform(struct lc_cog *cog, const struct ifd_bytes *ifd,
     LC_FORWARD_IF_ERROR(tag_u64_array(cog, ifd, t, &vals));
     int status = LC_OK;
     if (t->count == 0 || vals[0] > UINT16_MAX)
-        status = lc__error(&cog->err, LC_ECORRUPT, "%s: tag %u has a bad value",
-                           name_of(cog), t->code);
+        status = lc__error(&cog->open_err, LC_ECORRUPT,
+                           "%s: tag %u has a bad value", name_of(cog), t->code);
     for (size_t i = 1; status == LC_OK && i < t->count; i++) {
         if (vals[i] != vals[0])
-            status = lc__error(&cog->err, LC_EUNSUPPORTED,
+            status = lc__error(&cog->open_err, LC_EUNSUPPORTED,
                                "%s: samples of different types (tag %u) "
                                "are not supported",
                                name_of(cog), t->code);
@@ -387,7 +389,7 @@ static int tag_string(struct lc_cog *cog, const struct ifd_bytes *ifd,
     char *s = lc__malloc(&cog->alloc, nbytes + 1);
     if (s == NULL) {
         lc__free(&cog->alloc, raw);
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+        return lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory",
                          name_of(cog));
     }
     memcpy(s, raw, nbytes);
@@ -399,13 +401,15 @@ static int tag_string(struct lc_cog *cog, const struct ifd_bytes *ifd,
 
 /* ---- block indexes ------------------------------------------------------- */
 
-int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
-                         uint64_t first, uint64_t n)
+/* Loads the missing entries of [first, first + n) as contiguous runs, one
+ * read per run. The caller holds cog->index_mu. */
+static int block_index_load_locked(struct lc_cog *cog,
+                                   struct lc__block_index *idx, uint64_t first,
+                                   uint64_t n, struct lc__errbuf *err)
 {
     size_t unit = type_nbytes(idx->tag.type);
-
-    /* Load the missing entries as contiguous runs: one read per run. */
     uint64_t i = first;
+
     while (i < first + n) {
         if (idx->loaded[i]) {
             i++;
@@ -421,11 +425,11 @@ int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
         if (nbytes > sizeof(stack_buf)) {
             raw = lc__malloc(&cog->alloc, nbytes);
             if (raw == NULL)
-                return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+                return lc__error(err, LC_ENOMEM, "%s: out of memory",
                                  name_of(cog));
         }
-        int status =
-            read_bytes_in(cog, NULL, idx->tag.offset + i * unit, raw, nbytes);
+        int status = read_bytes_in(cog, NULL, idx->tag.offset + i * unit, raw,
+                                   nbytes, err);
         for (size_t k = 0; status == LC_OK && k < run; k++) {
             (void)raw_to_u64(cog, idx->tag.type, raw, k, &idx->values[i + k]);
             idx->loaded[i + k] = 1;
@@ -438,6 +442,18 @@ int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
     return LC_OK;
 }
 
+int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
+                         uint64_t first, uint64_t n, struct lc__errbuf *err)
+{
+    /* One lock per handle, held through the read of a missing run: the
+     * first reads of a big lazily indexed file wait for each other, every
+     * later call finds its entries loaded and returns at once. */
+    pthread_mutex_lock(&cog->index_mu);
+    int status = block_index_load_locked(cog, idx, first, n, err);
+    pthread_mutex_unlock(&cog->index_mu);
+    return status;
+}
+
 static int block_index_init(struct lc_cog *cog, const struct ifd_bytes *ifd,
                             const struct lc__tag *t, uint64_t nblocks,
                             struct lc__block_index *idx)
@@ -446,11 +462,11 @@ static int block_index_init(struct lc_cog *cog, const struct ifd_bytes *ifd,
 
     if (t->type != TT_SHORT && t->type != TT_LONG && t->type != TT_LONG8 &&
         t->type != TT_IFD && t->type != TT_IFD8)
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: block index tag %u has type %u", name_of(cog),
                          t->code, t->type);
     if (t->count != nblocks)
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: tag %u has %" PRIu64 " entries, the image "
                          "needs %" PRIu64,
                          name_of(cog), t->code, t->count, nblocks);
@@ -460,7 +476,7 @@ static int block_index_init(struct lc_cog *cog, const struct ifd_bytes *ifd,
     idx->values = lc__malloc_array(&cog->alloc, (size_t)nblocks, 8);
     idx->loaded = lc__calloc(&cog->alloc, (size_t)nblocks, 1);
     if (idx->values == NULL || idx->loaded == NULL)
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+        return lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory",
                          name_of(cog));
     /* Small arrays, and arrays the prefix already holds, cost nothing more
      * to load now; big ones wait for a read to say which entries it needs. */
@@ -469,7 +485,7 @@ static int block_index_init(struct lc_cog *cog, const struct ifd_bytes *ifd,
         end <= cog->head_nbytes ||
         (t->offset >= ifd->offset && end <= ifd->offset + ifd->nbytes);
     if (in_hand || nbytes <= EAGER_INDEX_NBYTES)
-        return lc__block_index_load(cog, idx, 0, nblocks);
+        return lc__block_index_load(cog, idx, 0, nblocks, &cog->open_err);
     return LC_OK;
 }
 
@@ -548,20 +564,20 @@ static int read_ifd(struct lc_cog *cog, uint64_t offset, struct ifd_tags *tags,
     size_t next_nbytes = cog->bigtiff ? 8 : 4;
     uint8_t count_raw[8];
 
-    LC_FORWARD_IF_ERROR(
-        read_bytes_in(cog, NULL, offset, count_raw, count_nbytes));
+    LC_FORWARD_IF_ERROR(read_bytes_in(cog, NULL, offset, count_raw,
+                                      count_nbytes, &cog->open_err));
     uint64_t n = cog->bigtiff ? load64(cog, count_raw) : load16(cog, count_raw);
     /* No real IFD has thousands of entries; a huge count is corruption. */
     if (n == 0 || n > 4096)
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: IFD at %" PRIu64 " has %" PRIu64 " entries",
                          name_of(cog), offset, n);
     size_t nbytes = count_nbytes + (size_t)n * entry_nbytes + next_nbytes;
     uint8_t *data = lc__malloc(&cog->alloc, nbytes);
     if (data == NULL)
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+        return lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory",
                          name_of(cog));
-    int status = read_bytes_in(cog, NULL, offset, data, nbytes);
+    int status = read_bytes_in(cog, NULL, offset, data, nbytes, &cog->open_err);
     if (status < 0) {
         lc__free(&cog->alloc, data);
         return status;
@@ -584,7 +600,7 @@ static int read_ifd(struct lc_cog *cog, uint64_t offset, struct ifd_tags *tags,
         if (i > 0 && t.code == prev_code) {
             lc__free(&cog->alloc, data);
             ifd->data = NULL;
-            return lc__error(&cog->err, LC_ECORRUPT,
+            return lc__error(&cog->open_err, LC_ECORRUPT,
                              "%s: IFD at %" PRIu64 " repeats tag %u",
                              name_of(cog), offset, t.code);
         }
@@ -630,13 +646,14 @@ static int image_from_tags(struct lc_cog *cog, const struct ifd_bytes *ifd,
     img->subfile_type = (uint32_t)v;
     LC_RETURN_IF(find_tag(tags, TAG_IMAGE_WIDTH) == NULL ||
                      find_tag(tags, TAG_IMAGE_LENGTH) == NULL,
-                 &cog->err, LC_ECORRUPT, "%s: IFD without image size", name);
+                 &cog->open_err, LC_ECORRUPT, "%s: IFD without image size",
+                 name);
     LC_FORWARD_IF_ERROR(scalar_or(cog, ifd, tags, TAG_IMAGE_WIDTH, 0, &width));
     LC_FORWARD_IF_ERROR(
         scalar_or(cog, ifd, tags, TAG_IMAGE_LENGTH, 0, &height));
     LC_RETURN_IF(width == 0 || height == 0 || width > 1u << 24 ||
                      height > 1u << 24,
-                 &cog->err, LC_ELIMIT,
+                 &cog->open_err, LC_ELIMIT,
                  "%s: image size %" PRIu64 " x %" PRIu64 " is out of range",
                  name, width, height);
     img->width = (uint32_t)width;
@@ -644,7 +661,7 @@ static int image_from_tags(struct lc_cog *cog, const struct ifd_bytes *ifd,
 
     LC_FORWARD_IF_ERROR(
         scalar_or(cog, ifd, tags, TAG_SAMPLES_PER_PIXEL, 1, &spp));
-    LC_RETURN_IF(spp == 0 || spp > 256, &cog->err, LC_ELIMIT,
+    LC_RETURN_IF(spp == 0 || spp > 256, &cog->open_err, LC_ELIMIT,
                  "%s: %" PRIu64 " samples per pixel", name, spp);
     img->samples = (uint16_t)spp;
 
@@ -685,10 +702,10 @@ static int image_from_tags(struct lc_cog *cog, const struct ifd_bytes *ifd,
         counts_tag = find_tag(tags, TAG_STRIP_BYTE_COUNTS);
     }
     LC_RETURN_IF(bw == 0 || bh == 0 || bw > 1u << 16 || bh > 1u << 24,
-                 &cog->err, LC_ELIMIT,
+                 &cog->open_err, LC_ELIMIT,
                  "%s: block size %" PRIu64 " x %" PRIu64 " is out of range",
                  name, bw, bh);
-    LC_RETURN_IF(offsets_tag == NULL || counts_tag == NULL, &cog->err,
+    LC_RETURN_IF(offsets_tag == NULL || counts_tag == NULL, &cog->open_err,
                  LC_ECORRUPT, "%s: IFD without block offsets or byte counts",
                  name);
     img->block_width = (uint32_t)bw;
@@ -796,7 +813,7 @@ static int read_geotiff_tags(struct lc_cog *cog, const struct ifd_bytes *ifd,
         TRY(tag_u64_array(cog, ifd, t, &dir64));
         dir = lc__malloc_array(&cog->alloc, (size_t)t->count, 2);
         if (dir == NULL) {
-            status = lc__error(&cog->err, LC_ENOMEM, "out of memory");
+            status = lc__error(&cog->open_err, LC_ENOMEM, "out of memory");
             goto out;
         }
         for (size_t i = 0; i < t->count; i++)
@@ -829,12 +846,12 @@ static int read_geotiff_tags(struct lc_cog *cog, const struct ifd_bytes *ifd,
         (void)metadata_item(meta, "offset", &cog->offset);
     }
 
-    status = lc__geokeys_parse(&gk, &cog->crs, &cog->err);
+    status = lc__geokeys_parse(&gk, &cog->crs, &cog->open_err);
     if (status < 0) {
         /* Say which file; the GeoKey parser knows only the keys. */
         char msg[LC_ERRMSG_CAP];
-        snprintf(msg, sizeof(msg), "%s", cog->err.msg);
-        lc__error(&cog->err, status, "%s: GeoKeys: %s", name_of(cog), msg);
+        snprintf(msg, sizeof(msg), "%s", cog->open_err.msg);
+        lc__error(&cog->open_err, status, "%s: GeoKeys: %s", name_of(cog), msg);
         goto out;
     }
 
@@ -900,7 +917,7 @@ static int append_image(struct lc_cog *cog, struct lc__image **arr, size_t *n,
     struct lc__image *grown =
         lc__realloc(&cog->alloc, *arr, old_nbytes, old_nbytes + sizeof(**arr));
     if (grown == NULL)
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory",
+        return lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory",
                          name_of(cog));
     grown[*n] = *img;
     *arr = grown;
@@ -929,14 +946,14 @@ int lc__tiff_parse(struct lc_cog *cog)
     const char *name = name_of(cog);
     const uint8_t *h = cog->head;
 
-    LC_RETURN_IF(cog->head_nbytes < 8, &cog->err, LC_ECORRUPT,
+    LC_RETURN_IF(cog->head_nbytes < 8, &cog->open_err, LC_ECORRUPT,
                  "%s: not a TIFF file (%zu bytes)", name, cog->head_nbytes);
     if (h[0] == 'I' && h[1] == 'I')
         cog->big_endian = false;
     else if (h[0] == 'M' && h[1] == 'M')
         cog->big_endian = true;
     else
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: not a TIFF file (bad byte-order mark)", name);
     uint16_t magic = load16(cog, h + 2);
     uint64_t first;
@@ -947,22 +964,23 @@ int lc__tiff_parse(struct lc_cog *cog)
         cog->bigtiff = true;
         LC_RETURN_IF(cog->head_nbytes < 16 || load16(cog, h + 4) != 8 ||
                          load16(cog, h + 6) != 0,
-                     &cog->err, LC_ECORRUPT, "%s: bad BigTIFF header", name);
+                     &cog->open_err, LC_ECORRUPT, "%s: bad BigTIFF header",
+                     name);
         first = load64(cog, h + 8);
     } else {
-        return lc__error(&cog->err, LC_ECORRUPT,
+        return lc__error(&cog->open_err, LC_ECORRUPT,
                          "%s: not a TIFF file (magic %u)", name, magic);
     }
 
     uint64_t *visited = lc__malloc_array(&cog->alloc, cog->opts.max_ifds, 8);
     if (visited == NULL)
-        return lc__error(&cog->err, LC_ENOMEM, "%s: out of memory", name);
+        return lc__error(&cog->open_err, LC_ENOMEM, "%s: out of memory", name);
     size_t nvisited = 0;
     int status = LC_OK;
     uint64_t offset = first;
     while (offset != 0) {
         if (offset < 8) {
-            status = lc__error(&cog->err, LC_ECORRUPT,
+            status = lc__error(&cog->open_err, LC_ECORRUPT,
                                "%s: IFD offset %" PRIu64 " is inside the "
                                "header",
                                name, offset);
@@ -970,7 +988,7 @@ int lc__tiff_parse(struct lc_cog *cog)
         }
         for (size_t i = 0; i < nvisited; i++) {
             if (visited[i] == offset) {
-                status = lc__error(&cog->err, LC_ECORRUPT,
+                status = lc__error(&cog->open_err, LC_ECORRUPT,
                                    "%s: IFD chain loops back to offset "
                                    "%" PRIu64,
                                    name, offset);
@@ -980,8 +998,9 @@ int lc__tiff_parse(struct lc_cog *cog)
         if (status < 0)
             break;
         if (nvisited == cog->opts.max_ifds) {
-            status = lc__error(&cog->err, LC_ELIMIT, "%s: more than %zu IFDs",
-                               name, cog->opts.max_ifds);
+            status =
+                lc__error(&cog->open_err, LC_ELIMIT, "%s: more than %zu IFDs",
+                          name, cog->opts.max_ifds);
             break;
         }
         visited[nvisited++] = offset;
@@ -1020,7 +1039,7 @@ int lc__tiff_parse(struct lc_cog *cog)
     }
     lc__free(&cog->alloc, visited);
     LC_FORWARD_IF_ERROR(status);
-    LC_RETURN_IF(cog->nlevels == 0, &cog->err, LC_ECORRUPT,
+    LC_RETURN_IF(cog->nlevels == 0, &cog->open_err, LC_ECORRUPT,
                  "%s: no image in the file", name);
 
     /* Overviews from finest to coarsest, whatever order the file uses. */

@@ -5,6 +5,8 @@
 
 #include "../common/common.h"
 
+#include <pthread.h>
+
 #include "../codec/codec.h"
 #include "../common/error.h"
 #include "../io/io.h"
@@ -23,6 +25,19 @@
  * until a read needs them: an lc__block_index remembers where the array
  * lies and loads only the entries a window touches, unless the array was
  * already in the first fetched prefix.
+ *
+ * Threads. Reads may run on one handle from several threads at once, so
+ * everything a read changes is either its own or guarded:
+ *   - messages go to an error buffer of the call (never to the handle);
+ *   - decoder state and the decoded-block buffer come from a pool of
+ *     lc__cog_workers (cog->pool_mu), one per read call in progress;
+ *   - block index entries are loaded under cog->index_mu, and loaded[] is
+ *     only touched under it; values[i] is written once, before loaded[i]
+ *     is set, so a reader that saw loaded[i] under the lock may read
+ *     values[i] without it;
+ *   - the io layer counts requests and bytes under its own lock.
+ * Everything else is written by lc__tiff_parse while opening and only read
+ * after. The I/O of block reads runs outside every lock.
  */
 
 /* Where a tag's values lie in the file, and how they are typed. */
@@ -37,7 +52,7 @@ struct lc__tag {
 struct lc__block_index {
     struct lc__tag tag;
     uint64_t *values; /* count entries, valid where loaded[i] != 0 */
-    uint8_t *loaded;
+    uint8_t *loaded;  /* under lc_cog.index_mu */
 };
 
 struct lc__image {
@@ -66,12 +81,22 @@ struct lc__image {
     struct lc__image *mask; /* borrowed from lc_cog.masks, or NULL */
 };
 
+/* What one read call decodes with: taken from the handle's pool for the
+ * call and given back after (cog.c). */
+struct lc__cog_worker {
+    struct lc__codec_ctx *codec;
+    uint8_t *scratch; /* one decoded block */
+    size_t scratch_nbytes;
+    struct lc__cog_worker *next; /* in the pool */
+};
+
 struct lc_cog {
     struct lc_allocator alloc;
     struct lc_cog_options opts;
     struct lc__io *io;
-    struct lc__errbuf err;
-    uint64_t file_nbytes; /* 0 when unknown */
+    struct lc__errbuf open_err; /* messages while opening; reads use their
+                                   own buffers */
+    uint64_t file_nbytes;       /* 0 when unknown */
     bool big_endian;
     bool bigtiff;
     uint8_t *head; /* the first head_nbytes bytes of the file */
@@ -92,23 +117,26 @@ struct lc_cog {
     double scale;
     double offset;
 
-    struct lc__codec_ctx *codec;
-    uint8_t *scratch; /* one decoded block */
-    size_t scratch_nbytes;
+    pthread_mutex_t index_mu;    /* block index loads */
+    pthread_mutex_t pool_mu;     /* pool, npool */
+    struct lc__cog_worker *pool; /* idle workers */
+    size_t npool;
 };
 
 /* Parses the header and IFD chain of cog->io into cog (ifd.c). */
 int lc__tiff_parse(struct lc_cog *cog);
 
-/* Loads entries [first, first + n) of idx if not loaded yet (ifd.c). */
+/* Loads entries [first, first + n) of idx if not loaded yet (ifd.c).
+ * Safe from several threads at once: it holds cog->index_mu, I/O
+ * included, so two threads never load or read a half-loaded entry. */
 int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
-                         uint64_t first, uint64_t n);
+                         uint64_t first, uint64_t n, struct lc__errbuf *err);
 
 /* Frees what an image owns (ifd.c). */
 void lc__image_free(struct lc_cog *cog, struct lc__image *img);
 
 /* Reads bytes at a file offset, from the prefix when it holds them (ifd.c). */
 int lc__tiff_read_bytes(struct lc_cog *cog, uint64_t offset, void *dst,
-                        size_t nbytes);
+                        size_t nbytes, struct lc__errbuf *err);
 
 #endif /* LC_TIFF_INTERNAL_H */

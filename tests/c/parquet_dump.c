@@ -30,8 +30,44 @@
  *   --dataset     PATH is a dataset (directory, Hive partitions, glob);
  *                 partition keys print as string columns
  *   --io-stats    print "requests N bytes M" of the file's reads to stderr
+ *   --keep K,M    read only rows r of row group g (r counted from 0 in the
+ *                 row group) with (7 r + 3 g) mod K < M (a row selection)
+ *   --keep-range A,B  read only rows A <= r < B of each row group
+ *   --threads N   decoding threads (0: the default)
  * Exit status 0, or 1 with the error name and message on stderr.
  */
+
+/* The row selection of --keep / --keep-range: bitmaps made on demand. */
+struct keep {
+    bool on;
+    unsigned long k, m, a, b;
+    uint8_t **maps;
+    size_t nmaps;
+};
+
+static const uint8_t *keep_map(struct keep *kp, size_t rg, uint64_t rows)
+{
+    if (!kp->on)
+        return NULL;
+    uint8_t *map = calloc(rows / 8 + 1, 1);
+    kp->maps = realloc(kp->maps, (kp->nmaps + 1) * sizeof *kp->maps);
+    kp->maps[kp->nmaps++] = map;
+    for (uint64_t r = 0; r < rows; r++) {
+        bool in = kp->k > 0 ? (7 * r + 3 * rg) % kp->k < kp->m
+                            : r >= kp->a && r < kp->b;
+        if (in)
+            map[r >> 3] |= (uint8_t)(1u << (r & 7));
+    }
+    return map;
+}
+
+static bool keep_filter(void *opaque, const struct lc__parquet_file *f,
+                        size_t fi, size_t rg, const uint8_t **rows_ret)
+{
+    (void)fi;
+    *rows_ret = keep_map(opaque, rg, lc__parquet_row_group_num_rows(f, rg));
+    return true;
+}
 
 struct dump {
     const struct lc__parquet_file *f; /* schema (first file) */
@@ -419,6 +455,8 @@ int main(int argc, char **argv)
     bool schema = false, info = false, stats = false, dataset = false;
     bool io_stats = false;
     const char *meta = NULL, *rg_list = NULL, *path = NULL;
+    struct keep kp = {0};
+    unsigned nthreads = 0;
     int first_col = argc;
     struct lc__errbuf err = {0};
 
@@ -437,6 +475,12 @@ int main(int argc, char **argv)
             meta = argv[++i];
         } else if (strcmp(argv[i], "--rg") == 0 && i + 1 < argc) {
             rg_list = argv[++i];
+        } else if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
+            kp.on = sscanf(argv[++i], "%lu,%lu", &kp.k, &kp.m) == 2 && kp.k > 0;
+        } else if (strcmp(argv[i], "--keep-range") == 0 && i + 1 < argc) {
+            kp.on = sscanf(argv[++i], "%lu,%lu", &kp.a, &kp.b) == 2;
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            nthreads = (unsigned)strtoul(argv[++i], NULL, 10);
         } else {
             path = argv[i];
             first_col = i + 1;
@@ -572,15 +616,31 @@ int main(int argc, char **argv)
             paths[i] = lc__parquet_column(f, leaves[i])->path;
         for (size_t i = 0; i < nkeys; i++)
             paths[nleaves + i] = keys[i];
-        status = lc__parquet_dataset_read(ds, paths, nleaves + nkeys, NULL,
-                                          NULL, &t, &err);
+        struct lc__parquet_dataset_read_options ro = {
+            .filter = kp.on ? keep_filter : NULL,
+            .opaque = &kp,
+            .nthreads = nthreads};
+        status = lc__parquet_dataset_read_ex(ds, paths, nleaves + nkeys, &ro,
+                                             &t, &err);
         free((void *)paths);
     } else {
+        size_t n = rgs != NULL ? nrgs : lc__parquet_num_row_groups(f);
+        const uint8_t **rows = calloc(n + 1, sizeof *rows);
+        for (size_t i = 0; i < n; i++) {
+            size_t rg = rgs != NULL ? rgs[i] : i;
+            rows[i] = keep_map(&kp, rg, lc__parquet_row_group_num_rows(f, rg));
+        }
         struct lc__parquet_read_options opts = {.row_groups = rgs,
-                                                .nrow_groups = nrgs};
+                                                .nrow_groups = nrgs,
+                                                .rows = kp.on ? rows : NULL,
+                                                .nthreads = nthreads};
         status = lc__parquet_read(file, leaves, nleaves, &opts, &t, &err);
+        free((void *)rows);
     }
     free(rgs);
+    for (size_t i = 0; i < kp.nmaps; i++)
+        free(kp.maps[i]);
+    free((void *)kp.maps);
     if (status < 0) {
         rc = fail(status, &err);
     } else {

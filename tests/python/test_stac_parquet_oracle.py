@@ -601,30 +601,62 @@ def sorted_file(tmp_path_factory):
     return path, table
 
 
+def _bbox_meets(b, q):
+    """Whether an item bbox [xmin, ymin, xmax, ymax] (xmin > xmax: across
+    the antimeridian, covering x >= xmin and x <= xmax) meets the query box
+    q (split into [west, 180] and [-180, east] when it crosses)."""
+    if b[1] > q[3] or b[3] < q[1]:
+        return False
+    parts = [(q[0], q[2])] if q[0] <= q[2] else [(q[0], 180), (-180, q[2])]
+    for w, e in parts:
+        if b[0] <= b[2] and b[0] <= e and w <= b[2]:
+            return True
+        if b[0] > b[2] and (e >= b[0] or w <= b[2]):
+            return True
+    return False
+
+
+def _time_meets(r, lo, hi):
+    """STAC API semantics (items.h): the datetime, else [start, end]; only
+    one of start and end is that instant; no time never meets."""
+    if r["datetime"] is not None:
+        return lo <= r["datetime"] <= hi
+    s, e = r["start_datetime"], r["end_datetime"]
+    if s is None and e is None:
+        return False
+    s, e = (e if s is None else s), (s if e is None else e)
+    return s <= hi and e >= lo
+
+
 def test_datetime_pushdown(dump, sorted_file):
+    """Rows whose time cannot meet the interval are not loaded (row groups
+    proven apart by their statistics are not even read); every row that
+    meets it is."""
     path, table = sorted_file
-    # Row group 4 holds days 400..499: a query inside it loads it alone.
+    rows = expected(table)
     q = "2023-02-10T00:00:00Z/2023-03-20T00:00:00Z"  # days 405..443
     res = dump(path, "--datetime", q, "--stats")
-    assert loaded_count(res) == 100
-    got = items_of(res)
     lo, hi = (_parse_time(s) for s in q.split("/"))
-    want = [r for r in expected(table) if lo <= r["datetime"] <= hi]
-    assert [g["id"] for g in got] == [w["id"] for w in want]
-    assert len(got) == 39
-    # Across two row groups, an open end, and nothing at all.
+    want = [r for r in rows if _time_meets(r, lo, hi)]
+    assert loaded_count(res) == len(want) == 39
+    assert [g["id"] for g in items_of(res)] == [w["id"] for w in want]
+    # Across two row groups, open ends, and nothing at all.
     t0 = dt.datetime(2022, 1, 1, tzinfo=dt.timezone.utc)
 
     def day(i):
         return (t0 + dt.timedelta(days=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert loaded_count(dump(path, "--datetime", f"{day(480)}/{day(520)}",
-                             "--stats")) == 200
-    assert loaded_count(dump(path, "--datetime", f"{day(650)}/..",
-                             "--stats")) == 400
-    assert loaded_count(dump(path, "--datetime", f"../{day(99)}",
-                             "--stats")) == 100
-    assert loaded_count(dump(path, "--datetime", "2030-01-01T00:00:00Z",
-                             "--stats")) == 0
+    for q, n in ((f"{day(480)}/{day(520)}", 41), (f"{day(650)}/..", 350),
+                 (f"../{day(99)}", 100), ("2030-01-01T00:00:00Z", 0)):
+        lo, hi = (_parse_time(s) if s not in ("", "..") else None
+                  for s in (q.split("/") + [q])[:2])
+        lo = -2**63 if lo is None else lo
+        hi = 2**63 - 1 if hi is None else hi
+        if "/" not in q:
+            hi = lo
+        res = dump(path, "--datetime", q, "--stats")
+        got = [g["id"] for g in items_of(res)]
+        assert got == [r["id"] for r in rows if _time_meets(r, lo, hi)]
+        assert loaded_count(res) == len(got) == n, q
 
 
 def _count(path, *args):
@@ -635,18 +667,30 @@ def _count(path, *args):
     return int(res.stdout.split()[1])
 
 
+def _bbox_count(table, box, limit=None):
+    """Rows whose bbox meets box: those the pushdown loads."""
+    n = sum(_bbox_meets([b["xmin"], b["ymin"], b["xmax"], b["ymax"]], box)
+            for b in table["bbox"].to_pylist())
+    return n if limit is None else min(n, limit)
+
+
 def test_bbox_pushdown(dump, sorted_file, tmp_path):
+    """Rows whose bbox misses the query box are not loaded; every row whose
+    bbox meets it is (the selection is lc__stac_items_filter's)."""
     path, table = sorted_file
     count = lambda *a: _count(path, *a)  # noqa: E731
-    assert count("--bbox", "20.5,0,20.6,1") == 100
-    assert count("--bbox", "20.5,0,30.5,1") == 200
-    assert count("--bbox", "20.5,60,20.6,70") == 0      # north of all
-    assert count("--bbox", "150,0,160,1") == 0          # east of all
-    assert count("--bbox", "170,0,-170,1") == 0         # x>=170 or x<=-170
-    assert count("--bbox", "90.5,0,-170,1") == 100      # x>=90.5 or x<=-170
-    assert count("--bbox", "90.5,0,0.5,1") == 200       # x>=90.5 or x<=0.5
+    for box, n in (("20.5,0,20.6,1", 3), ("20.5,0,30.5,1", 6),
+                   ("20.5,60,20.6,70", 0),  # north of all
+                   ("150,0,160,1", 0),      # east of all
+                   ("170,0,-170,1", 0),     # x>=170 or x<=-170
+                   ("90.5,0,-170,1", 3),    # x>=90.5 or x<=-170
+                   ("90.5,0,0.5,1", 6),     # x>=90.5 or x<=0.5
+                   ("0,10,100,12", 50)):    # every group
+        q = [float(v) for v in box.split(",")]
+        assert count("--bbox", box) == _bbox_count(table, q) == n, box
     assert count("--max-items", "150") == 150
-    assert count("--max-items", "150", "--bbox", "20.5,0,30.5,1") == 150
+    assert count("--max-items", "4", "--bbox", "20.5,0,30.5,1") == 4
+    assert count("--max-items", "150", "--bbox", "20.5,0,30.5,1") == 6
     # The dump's selection under a box agrees with shapely.
     got = items_of(dump(path, "--bbox", "20.5,0,20.6,1"))
     box = shapely.box(20.5, 0, 20.6, 1)
@@ -660,8 +704,10 @@ def test_bbox_pushdown(dump, sorted_file, tmp_path):
                          lambda i: (i // 100, i // 100 + 0.5))
     p = tmp_path / "spread.parquet"
     pq.write_table(spread, p, row_group_size=100)
-    assert _count(p, "--bbox", "20.5,0,20.6,100") == 1000
-    assert _count(p, "--bbox", "20.5,3.7,20.6,5.2") == 200  # y 4.., 5..
+    for box in ("20.5,0,20.6,100", "20.5,3.7,20.6,5.2", "0,3.7,100,5.2"):
+        q = [float(v) for v in box.split(",")]
+        assert _count(p, "--bbox", box) == _bbox_count(spread, q), box
+    assert _count(p, "--bbox", "0,3.7,100,5.2") == 200  # y 4.., 5..
     # An item that does cross, in a group whose other items are far
     # away: a box meeting only its eastern part keeps the group.
     t = _grid_table(4, lambda i: (10 + i, 11 + i), lambda i: (0, 1))
@@ -674,10 +720,14 @@ def test_bbox_pushdown(dump, sorted_file, tmp_path):
     t = t.set_column(3, "geometry", pa.array(geom, pa.binary()))
     p = tmp_path / "crossing.parquet"
     pq.write_table(t, p)
-    assert _count(p, "--bbox", "-175,0,-172,1") == 4
-    got = items_of(dump(p, "--bbox", "-175,0,-172,1"))
+    res = dump(p, "--bbox", "-175,0,-172,1", "--stats")
+    assert loaded_count(res) == 1  # the crossing one, by its eastern part
+    got = items_of(res)
     assert [g["id"] for g in got] == ["item-0002"]
     assert got[0]["bbox"] == [170.0, 0.0, -170.0, 1.0]
+    # And by its western part; the others by theirs.
+    assert _count(p, "--bbox", "172,0,175,1") == 1
+    assert _count(p, "--bbox", "11.5,0,172,1") == 3
 
 
 def test_max_items(dump, sorted_file):
@@ -711,13 +761,14 @@ def test_start_end_datetime_pushdown(dump, tmp_path):
     # Day 110: datetimes of group 1 only, but odd items of group 0 whose
     # span reaches day 110 (starts 81..99) could match: group 0 stays.
     res = dump(path, "--datetime", "2022-04-21T00:00:00Z", "--stats")
-    assert loaded_count(res) == 400  # nulls everywhere: nothing provable
     got = [g["id"] for g in items_of(res)]
     day = dt.datetime(2022, 4, 21, tzinfo=dt.timezone.utc)
     want = [f"i{i}" for i in range(n)
             if (dts[i] == day) or
             (dts[i] is None and starts[i] <= day <= ends[i])]
     assert got == want
+    # Nulls everywhere: the statistics prove nothing, the rows do.
+    assert loaded_count(res) == len(want) == 1 + 15
     check_file(dump, path, table, asset_fields=())
     # Spans on every row, no datetime: groups 2 and 3 start after day 110.
     spans = table.set_column(1, "datetime", pa.nulls(n, ts))
@@ -728,14 +779,15 @@ def test_start_end_datetime_pushdown(dump, tmp_path):
     path = tmp_path / "spans-all.parquet"
     pq.write_table(spans, path, row_group_size=100)
     res = dump(path, "--datetime", "2022-04-21T00:00:00Z", "--stats")
-    assert loaded_count(res) == 200
+    assert loaded_count(res) == 31
     assert [g["id"] for g in items_of(res)] == [f"i{i}" for i in range(80, 111)]
     # Only datetime, no span columns: rows without one never match.
     only = table.drop_columns(["start_datetime", "end_datetime"])
     path = tmp_path / "dt-only.parquet"
     pq.write_table(only, path, row_group_size=100)
     res = dump(path, "--datetime", "2022-04-21T00:00:00Z", "--stats")
-    assert loaded_count(res) == 100
+    assert loaded_count(res) == 1
+    assert [g["id"] for g in items_of(res)] == ["i110"]
 
 
 # ---- bad files --------------------------------------------------------------

@@ -1,0 +1,103 @@
+/* collection.h - the collection handle shared by open (phase 0) and read
+ * (phase 1). */
+/* SPDX-License-Identifier: MIT */
+#ifndef LC_ENGINE_COLLECTION_H
+#define LC_ENGINE_COLLECTION_H
+
+#include "../common/common.h"
+
+#include "../common/error.h"
+#include "../geo/crs.h"
+#include "../geo/grid.h"
+#include "../index/rtree.h"
+#include "../mosaic/mosaic.h"
+#include "../time/temporal.h"
+#include "../warp/warp.h"
+#include "catalog.h"
+
+/*
+ * Items are numbered by their position k in the collection's sort order
+ * (k indexes `item`, an array of item-table indices): the R-tree reports
+ * hits in ascending k, which is the order the mosaic is fed in.
+ */
+
+/* One time step. */
+struct lc__step {
+    int64_t key;                      /* the grouper's key */
+    char label[LC_GROUPER_TEXT_CAP];  /* "2025-06-03" */
+    char filter[LC_GROUPER_TEXT_CAP]; /* "2025-06-03" or "start/end" */
+    int64_t coord;                    /* in the grouper's coord unit */
+    size_t first, count;              /* its items: k in [first, first +
+                                         count) of step_items */
+};
+
+struct lc_collection {
+    struct lc_allocator alloc;
+    char *href;             /* the catalogue */
+    struct lc_store *store; /* assets' store (a reference), or NULL */
+
+    /* The output grid. */
+    struct lc__crs *crs;
+    char *crs_wkt;
+    int epsg;
+    struct lc__grid grid; /* gt in GDAL order; width, height */
+    double bbox[4];       /* as given, in crs */
+    double bbox_4326[4];  /* densified; minx > maxx: antimeridian */
+
+    /* The items: a catalogue (table + filter + sortby), and the selected
+     * items in sort order: item[k] indexes catalog->items. The open
+     * options' datetime selected them, so reads apply it too (the
+     * reference forgets it at read time). */
+    struct lc__catalog *catalog;
+    const struct lc__stac_items *items; /* == catalog->items */
+    size_t nitems;
+    const size_t *item; /* == catalog->order, nitems entries */
+    size_t *step_of;    /* [nitems]: the time step of item k */
+
+    /* Bands: asset keys in output order, and each one's index in
+     * items->asset_keys. */
+    size_t nbands;
+    char **bands;
+    size_t *band_asset;
+
+    /* Time steps, sorted by label; step t's items are
+     * step_items[steps[t].first ..+ count], ascending k. */
+    struct lc__grouper grouper;
+    size_t ntimes;
+    struct lc__step *steps;
+    size_t *step_items;
+
+    /* Item footprints' bboxes (EPSG:4326), item k = tree item k. */
+    struct lc__rtree *rtree;
+
+    /* Output contract. */
+    enum lc_dtype dtype;
+    /* The dtype sources are checked against when dtype is inferred: the
+     * reference's resolved dtype (sampled dtypes promoted; float32 for a
+     * float-only method over integers). It equals dtype except for count,
+     * whose output is uint16 whatever the sources. */
+    enum lc_dtype contract_dtype;
+    bool dtype_explicit;
+    bool has_nodata; /* known: explicit or inferred */
+    double nodata;
+    bool nodata_explicit;
+    enum lc_mosaic_method method;
+    enum lc__warp_method resampling;
+    size_t max_concurrent_reads;
+    enum lc_errors_policy errors;
+    size_t nthreads;
+};
+
+/*
+ * lc_collection_open with an allocator for everything the collection owns
+ * (NULL: malloc/free), so tests can fail each allocation in turn; the
+ * message goes to err instead of lc_errmsg(). Free with
+ * lc_collection_close.
+ */
+int lc__collection_open(const char *href,
+                        const struct lc_collection_options *opts,
+                        const struct lc_allocator *alloc,
+                        struct lc_collection **collection_ret,
+                        struct lc__errbuf *err);
+
+#endif /* LC_ENGINE_COLLECTION_H */

@@ -1,0 +1,1956 @@
+/* read.c - phase 1: reading a window of a collection (fetch, warp,
+ * mosaic). */
+/* SPDX-License-Identifier: MIT */
+
+/*
+ * How a read works (DESIGN.md "read(window) - phase 1"; behaviour
+ * reference §2.9-§2.15)
+ * ================================================================
+ *
+ *   request -- checked; out pre-filled with the nodata (0 when unknown)
+ *      |
+ *   window --- its edges, densified and pushed out by one pixel, to
+ *      |       EPSG:4326 -> R-tree query (hits in ascending k = sort order)
+ *      |       -> items of the requested steps whose footprint polygon
+ *      |       really meets the window polygon
+ *      |
+ *   items ---- one "band task" per (item, band), dispatched in order
+ *      |       (step by step, k ascending) to a process-wide pool of
+ *      |       worker threads:
+ *      |
+ *      |         header (process-wide cache) -> contract checks (§2.13)
+ *      |         -> overview (target resolution at the window centre)
+ *      |         -> source window (the window's densified edge through
+ *      |            the inverse geotransform) -> read it (sample 0)
+ *      |         -> source map (approximate transformer) -> warp into a
+ *      |            buffer of the part of the window the source covers,
+ *      |            with a validity mask -> values cast to the output dtype
+ *      |
+ *   mosaic --- the calling thread feeds finished items, strictly in k
+ *      |       order per step (results that finish early wait), into one
+ *      |       mosaic per step
+ *      |
+ *   out ------ each step's mosaic is written into its (band, time) planes
+ *
+ * Limits on work in flight: at most max_concurrent_reads items are
+ * dispatched and not yet fed (fewer when their buffers would pass
+ * READ_INFLIGHT_BUDGET), and at most `slots` band tasks sit in the pool at
+ * once (nthreads; more for remote assets, whose fetches mostly wait on
+ * the network), so the dispatcher decides late, with the freshest
+ * coverage, what still needs reading.
+ *
+ * Early exit (first only). Before a band task is dispatched, the
+ * dispatcher asks the step's mosaic whether the item's footprint (its bbox
+ * in window pixels, one pixel wider) is already covered for that band: if
+ * so the task is never run, so the COG is neither opened nor fetched. Once
+ * a step's window is covered for every band, its later items are skipped
+ * whole (stats->items_skipped), and workers drop queued tasks of that step.
+ * With several workers an item may be fetched before the items ahead of
+ * it are fed; the same test, made again when it reaches the front of its
+ * step, then drops it (also counted as skipped). So the result (and which
+ * failing item counts, see below) never depends on timing. Other methods
+ * read every
+ * item: unlike the reference, which stops every method once each pixel
+ * has one valid value (behaviour reference §6), we do the correct thing.
+ *
+ * Errors. A contract violation (§2.13) fails the read whatever the errors
+ * policy. Other item errors fail it with LC_ERRORS_RAISE, or skip the
+ * whole item (no band of it is fed) with LC_ERRORS_IGNORE. The error
+ * reported is the one of the first failing item in dispatch order (the
+ * requested steps in order, then k), however the threads finished: on an
+ * error, items dispatched before it still run to the end and are fed, and
+ * those after it are abandoned.
+ *
+ * Cancellation: the calling thread polls request->cancel while it waits,
+ * workers check it between stages, between strips of a large source
+ * window and between strips of the warp. A read returns only when none of
+ * its tasks is queued or running: no thread works for it afterwards.
+ *
+ * Differences from the reference, on purpose (besides early exit):
+ *   - out-of-source pixels are never data: with an unknown nodata the
+ *     reference takes the zeros it pads a warped item with as valid;
+ *   - NaN nodata masks NaN pixels (the reference compares with ==);
+ *   - the 4326 query box and the source window come from densified edges,
+ *     not the four corners;
+ *   - values are cast to the collection's dtype before they are mosaicked
+ *     (the reference mosaics in the source dtype and casts the result;
+ *     the two differ only for an explicit dtype narrower than a source);
+ *   - a COG's internal mask (GDAL's per-dataset mask) marks invalid pixels;
+ *   - count skips the dtype contract: it only counts the values.
+ */
+#include "../common/common.h"
+
+#include "../common/alloc.h"
+#include "../geo/approx.h"
+#include "collection.h"
+#include "header_cache.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Buffers of items dispatched and not yet fed, beyond which fewer items
+ * are dispatched at once (at least 2 always are). */
+#define READ_INFLIGHT_BUDGET ((size_t)512 << 20)
+/* Band tasks in the pool at once for remote assets, at most. */
+#define READ_REMOTE_SLOTS 16
+/* A source window read at once, at most, between cancellation checks. */
+#define READ_STRIP_NBYTES ((size_t)16 << 20)
+/* Segments per edge when a window edge is densified. */
+#define EDGE_SEGMENTS 16
+/* Destination pixels warped at once, between cancellation checks. */
+#define WARP_STRIP_PIXELS ((size_t)1 << 18)
+#define WARP_STRIP_MIN_ROWS 16
+/* How often a waiting read looks at request->cancel. */
+#define CANCEL_POLL_NS 2000000L
+
+/* ---- the worker pool ------------------------------------------------------
+ *
+ * One pool for the whole process, created on the first read and grown to
+ * the largest number of threads a read has asked for. Threads live until
+ * the process ends (so their PROJ contexts and transform caches serve
+ * every later read), run with every signal blocked (signals belong to the
+ * caller's threads, e.g. Python's main thread), and take jobs in FIFO
+ * order. A read bounds its own share through the number of tasks it keeps
+ * in the pool. After fork() the child has no workers: the atfork handler
+ * empties the pool there, and the next read starts new threads.
+ */
+
+struct pool_job {
+    void (*run)(struct pool_job *job);
+    struct pool_job *next;
+};
+
+#define POOL_MAX_THREADS 64
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pool_job *head;
+    struct pool_job *tail;
+    size_t nthreads;
+} g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
+
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void *pool_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&g_pool.mu);
+        while (g_pool.head == NULL)
+            pthread_cond_wait(&g_pool.cv, &g_pool.mu);
+        struct pool_job *job = g_pool.head;
+        g_pool.head = job->next;
+        if (g_pool.head == NULL)
+            g_pool.tail = NULL;
+        pthread_mutex_unlock(&g_pool.mu);
+        job->run(job);
+    }
+    return NULL;
+}
+
+static pthread_mutex_t g_crs_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_crs_mu);
+    pthread_mutex_lock(&g_pool.mu);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&g_pool.mu);
+    pthread_mutex_unlock(&g_crs_mu);
+}
+
+static void atfork_child(void)
+{
+    /* Only the forking thread exists in the child; it holds both locks.
+     * Queued jobs belonged to reads of the parent's other threads. */
+    g_pool.head = NULL;
+    g_pool.tail = NULL;
+    g_pool.nthreads = 0;
+    pthread_cond_init(&g_pool.cv, NULL);
+    pthread_mutex_unlock(&g_pool.mu);
+    pthread_mutex_unlock(&g_crs_mu);
+}
+
+static void atfork_register(void)
+{
+    (void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* Grows the pool to n threads (at most POOL_MAX_THREADS); returns how many
+ * it has, which may be fewer (even 0) when threads cannot be created. */
+static size_t pool_ensure(size_t n)
+{
+    (void)pthread_once(&g_atfork_once, atfork_register);
+    if (n > POOL_MAX_THREADS)
+        n = POOL_MAX_THREADS;
+    pthread_mutex_lock(&g_pool.mu);
+    if (g_pool.nthreads < n) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pthread_attr_t attr;
+        bool attr_ok = pthread_attr_init(&attr) == 0;
+        if (attr_ok)
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        while (attr_ok && g_pool.nthreads < n) {
+            pthread_t th;
+            if (pthread_create(&th, &attr, pool_main, NULL) != 0)
+                break;
+            g_pool.nthreads++;
+        }
+        if (attr_ok)
+            pthread_attr_destroy(&attr);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    size_t have = g_pool.nthreads;
+    pthread_mutex_unlock(&g_pool.mu);
+    return have;
+}
+
+static void pool_submit(struct pool_job *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock(&g_pool.mu);
+    if (g_pool.tail != NULL)
+        g_pool.tail->next = job;
+    else
+        g_pool.head = job;
+    g_pool.tail = job;
+    pthread_cond_signal(&g_pool.cv);
+    pthread_mutex_unlock(&g_pool.mu);
+}
+
+static size_t cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
+}
+
+/* ---- source CRSs ----------------------------------------------------------
+ *
+ * The CRSs COG headers name ("EPSG:32615"...) are parsed once per process:
+ * lc__crs_new asks PROJ's database, which costs far more than a point read.
+ * A CRS is immutable, so cached ones are shared by every thread; past
+ * CRS_CACHE_CAP distinct texts, callers get a CRS of their own to free.
+ */
+
+#define CRS_CACHE_CAP 64
+
+static struct {
+    size_t n;
+    char *text[CRS_CACHE_CAP];
+    struct lc__crs *crs[CRS_CACHE_CAP];
+} g_crs;
+
+static struct lc__crs *crs_cache_find(const char *text)
+{
+    for (size_t i = 0; i < g_crs.n; i++)
+        if (strcmp(g_crs.text[i], text) == 0)
+            return g_crs.crs[i];
+    return NULL;
+}
+
+/* *owned_ret says the caller must free the CRS (the cache was full). */
+static int crs_get(const char *text, struct lc__crs **crs_ret, bool *owned_ret,
+                   struct lc__errbuf *err)
+{
+    *owned_ret = false;
+    pthread_mutex_lock(&g_crs_mu);
+    struct lc__crs *found = crs_cache_find(text);
+    pthread_mutex_unlock(&g_crs_mu);
+    if (found != NULL) {
+        *crs_ret = found;
+        return LC_OK;
+    }
+    struct lc__crs *crs;
+    LC_FORWARD_IF_ERROR(lc__crs_new(text, NULL, &crs, err));
+    pthread_mutex_lock(&g_crs_mu);
+    found = crs_cache_find(text);
+    if (found == NULL && g_crs.n < CRS_CACHE_CAP) {
+        size_t len = strlen(text);
+        char *copy = lc__malloc(NULL, len + 1);
+        if (copy != NULL) {
+            memcpy(copy, text, len + 1);
+            g_crs.text[g_crs.n] = copy;
+            g_crs.crs[g_crs.n] = crs;
+            g_crs.n++;
+            found = crs;
+        }
+    }
+    pthread_mutex_unlock(&g_crs_mu);
+    if (found == NULL) {
+        *owned_ret = true;
+        *crs_ret = crs;
+    } else {
+        if (found != crs)
+            lc__crs_free(crs);
+        *crs_ret = found;
+    }
+    return LC_OK;
+}
+
+/* ---- data types -------------------------------------------------------- */
+
+static bool dtype_is_float(enum lc_dtype d)
+{
+    return d == LC_DTYPE_FLOAT32 || d == LC_DTYPE_FLOAT64;
+}
+
+static bool dtype_is_signed(enum lc_dtype d)
+{
+    return d == LC_DTYPE_INT8 || d == LC_DTYPE_INT16 || d == LC_DTYPE_INT32 ||
+           d == LC_DTYPE_INT64;
+}
+
+/* numpy's can_cast(from, to, "safe"): every value of from is exactly a
+ * value of to (integers of any width count as safe into float64, as in
+ * numpy). */
+static bool can_cast_safe(enum lc_dtype from, enum lc_dtype to)
+{
+    size_t fb = lc_dtype_nbytes(from), tb = lc_dtype_nbytes(to);
+    if (from == to)
+        return true;
+    if (dtype_is_float(to)) {
+        if (dtype_is_float(from))
+            return tb >= fb;
+        return to == LC_DTYPE_FLOAT64 || fb <= 2;
+    }
+    if (dtype_is_float(from))
+        return false;
+    if (dtype_is_signed(from))
+        return dtype_is_signed(to) && tb >= fb;
+    return dtype_is_signed(to) ? tb > fb : tb >= fb;
+}
+
+/* Stores v into element i of an array of d: integers round toward zero
+ * and saturate, NaN gives 0 (as lc__mosaic_get converts). */
+static void store_f64(void *dst, size_t i, enum lc_dtype d, double v)
+{
+    if (!dtype_is_float(d) && isnan(v))
+        v = 0.0;
+    switch (d) {
+    case LC_DTYPE_UINT8:
+        ((uint8_t *)dst)[i] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)v;
+        break;
+    case LC_DTYPE_INT8:
+        ((int8_t *)dst)[i] = v <= -128 ? -128 : v >= 127 ? 127 : (int8_t)v;
+        break;
+    case LC_DTYPE_UINT16:
+        ((uint16_t *)dst)[i] = v <= 0 ? 0 : v >= 65535 ? 65535 : (uint16_t)v;
+        break;
+    case LC_DTYPE_INT16:
+        ((int16_t *)dst)[i] = v <= -32768  ? -32768
+                              : v >= 32767 ? 32767
+                                           : (int16_t)v;
+        break;
+    case LC_DTYPE_UINT32:
+        ((uint32_t *)dst)[i] = v <= 0              ? 0
+                               : v >= 4294967295.0 ? UINT32_MAX
+                                                   : (uint32_t)v;
+        break;
+    case LC_DTYPE_INT32:
+        ((int32_t *)dst)[i] = v <= -2147483648.0  ? INT32_MIN
+                              : v >= 2147483647.0 ? INT32_MAX
+                                                  : (int32_t)v;
+        break;
+    case LC_DTYPE_UINT64:
+        ((uint64_t *)dst)[i] = v <= 0                        ? 0
+                               : v >= 18446744073709551616.0 ? UINT64_MAX
+                                                             : (uint64_t)v;
+        break;
+    case LC_DTYPE_INT64:
+        ((int64_t *)dst)[i] = v < -9223372036854775808.0   ? INT64_MIN
+                              : v >= 9223372036854775808.0 ? INT64_MAX
+                                                           : (int64_t)v;
+        break;
+    case LC_DTYPE_FLOAT32:
+        ((float *)dst)[i] = (float)v;
+        break;
+    case LC_DTYPE_FLOAT64:
+        ((double *)dst)[i] = v;
+        break;
+    case LC_DTYPE_UNKNOWN:
+        break;
+    }
+}
+
+/* Stores the low bits of an integer (numpy's astype between integer
+ * dtypes wraps), or its value for a float dtype. */
+static void store_int(void *dst, size_t i, enum lc_dtype d, uint64_t bits,
+                      bool is_signed)
+{
+    switch (d) {
+    case LC_DTYPE_UINT8:
+    case LC_DTYPE_INT8:
+        ((uint8_t *)dst)[i] = (uint8_t)bits;
+        break;
+    case LC_DTYPE_UINT16:
+    case LC_DTYPE_INT16:
+        ((uint16_t *)dst)[i] = (uint16_t)bits;
+        break;
+    case LC_DTYPE_UINT32:
+    case LC_DTYPE_INT32:
+        ((uint32_t *)dst)[i] = (uint32_t)bits;
+        break;
+    case LC_DTYPE_UINT64:
+    case LC_DTYPE_INT64:
+        ((uint64_t *)dst)[i] = bits;
+        break;
+    case LC_DTYPE_FLOAT32:
+    case LC_DTYPE_FLOAT64:
+        store_f64(dst, i, d, is_signed ? (double)(int64_t)bits : (double)bits);
+        break;
+    case LC_DTYPE_UNKNOWN:
+        break;
+    }
+}
+
+/* Converts n values of sd into dd (which differ). */
+static void convert_values(const void *src, enum lc_dtype sd, void *dst,
+                           enum lc_dtype dd, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (sd) {
+        case LC_DTYPE_UINT8:
+            store_int(dst, i, dd, ((const uint8_t *)src)[i], false);
+            break;
+        case LC_DTYPE_INT8:
+            store_int(dst, i, dd, (uint64_t)(int64_t)((const int8_t *)src)[i],
+                      true);
+            break;
+        case LC_DTYPE_UINT16:
+            store_int(dst, i, dd, ((const uint16_t *)src)[i], false);
+            break;
+        case LC_DTYPE_INT16:
+            store_int(dst, i, dd, (uint64_t)(int64_t)((const int16_t *)src)[i],
+                      true);
+            break;
+        case LC_DTYPE_UINT32:
+            store_int(dst, i, dd, ((const uint32_t *)src)[i], false);
+            break;
+        case LC_DTYPE_INT32:
+            store_int(dst, i, dd, (uint64_t)(int64_t)((const int32_t *)src)[i],
+                      true);
+            break;
+        case LC_DTYPE_UINT64:
+            store_int(dst, i, dd, ((const uint64_t *)src)[i], false);
+            break;
+        case LC_DTYPE_INT64:
+            store_int(dst, i, dd, (uint64_t)((const int64_t *)src)[i], true);
+            break;
+        case LC_DTYPE_FLOAT32:
+            store_f64(dst, i, dd, ((const float *)src)[i]);
+            break;
+        case LC_DTYPE_FLOAT64:
+            store_f64(dst, i, dd, ((const double *)src)[i]);
+            break;
+        case LC_DTYPE_UNKNOWN:
+            return;
+        }
+    }
+}
+
+/* Fills n values of d with v (saturated into d). */
+static void fill_values(void *dst, enum lc_dtype d, double v, size_t n)
+{
+    size_t es = lc_dtype_nbytes(d);
+    if (n == 0)
+        return;
+    store_f64(dst, 0, d, v);
+    /* Doubling copies: log2(n) memcpy calls. */
+    size_t done = 1;
+    while (done < n) {
+        size_t k = done < n - done ? done : n - done;
+        memcpy((char *)dst + done * es, dst, k * es);
+        done += k;
+    }
+}
+
+/* ---- Python-style text, for the reference's messages ---------------------
+ */
+
+/* repr() of a Python float (or "None"): "0.0", "-9999.0", "nan", "1e+20". */
+static void py_float_repr(bool has, double v, char *buf, size_t cap)
+{
+    if (!has) {
+        snprintf(buf, cap, "None");
+        return;
+    }
+    if (isnan(v)) {
+        snprintf(buf, cap, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, cap, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    /* The shortest digits that read back as v, then Python's layout:
+     * positional for decimal exponents in [-4, 16), else scientific. */
+    char tmp[64];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+    const char *e = strchr(tmp, 'e');
+    int exp10 = e != NULL ? atoi(e + 1) : 0;
+    if (exp10 >= -4 && exp10 < 16) {
+        int decimals = prec - 1 - exp10;
+        snprintf(buf, cap, "%.*f", decimals > 0 ? decimals : 0, v);
+        if (strchr(buf, '.') == NULL) {
+            size_t len = strlen(buf);
+            if (len + 3 <= cap)
+                memcpy(buf + len, ".0", 3);
+        }
+    } else {
+        snprintf(buf, cap, "%s", tmp);
+    }
+}
+
+/* Joins the n strings of parts into dst (cap bytes), cutting the end when
+ * it does not fit: messages quote other messages and paths. */
+static void join_msg(char *dst, size_t cap, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(parts[i]);
+        if (k > cap - 1 - len)
+            k = cap - 1 - len;
+        memcpy(dst + len, parts[i], k);
+        len += k;
+    }
+    dst[len] = '\0';
+}
+
+/* Appends piece to buf (cap bytes, NUL-terminated at *len) if it fits. */
+static bool append(char *buf, size_t cap, size_t *len, const char *piece)
+{
+    size_t n = strlen(piece);
+    if (*len + n + 1 > cap)
+        return false;
+    memcpy(buf + *len, piece, n + 1);
+    *len += n;
+    return true;
+}
+
+/* repr() of a Python str, appended to buf (cap bytes, NUL-terminated). */
+static void py_str_repr(const char *s, char *buf, size_t cap)
+{
+    size_t len = strlen(buf);
+    bool dq = strchr(s, '\'') != NULL && strchr(s, '"') == NULL;
+    const char *quote = dq ? "\"" : "'";
+    char piece[8];
+
+    if (!append(buf, cap, &len, quote))
+        return;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\\' || *p == (unsigned char)quote[0])
+            snprintf(piece, sizeof piece, "\\%c", *p);
+        else if (*p == '\n')
+            snprintf(piece, sizeof piece, "\\n");
+        else if (*p == '\r')
+            snprintf(piece, sizeof piece, "\\r");
+        else if (*p == '\t')
+            snprintf(piece, sizeof piece, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(piece, sizeof piece, "\\x%02x", *p);
+        else
+            snprintf(piece, sizeof piece, "%c", *p);
+        /* Leave room for the closing quote. */
+        if (len + strlen(piece) + 2 > cap)
+            break;
+        append(buf, cap, &len, piece);
+    }
+    append(buf, cap, &len, quote);
+}
+
+/* ---- the read's state ---------------------------------------------------- */
+
+enum task_state {
+    TASK_PENDING = 0, /* not dispatched yet */
+    TASK_NONE,        /* nothing to do: no such asset, or already covered */
+    TASK_QUEUED,      /* in the pool (queued or running) */
+    TASK_DONE         /* finished (see abandoned, status) */
+};
+
+struct read_ctx;
+struct item_job;
+
+/* One band of one item: fetch, decode, warp. Written by the worker that
+ * runs it until it reports completion; read by the calling thread after. */
+struct band_task {
+    struct pool_job job; /* first: the pool hands back this pointer */
+    struct read_ctx *rc;
+    struct item_job *item;
+    size_t ub; /* index into the read's unique bands */
+    enum task_state state;
+    bool abandoned; /* never ran: cancelled, or past a failed item */
+    int status;
+    bool contract;
+    char msg[LC_ERRMSG_CAP];
+    bool fetched; /* pixels were read */
+    bool miss;    /* the header was fetched (not cached) */
+    uint64_t requests, bytes;
+    /* The result: the window pixels [x0, x0 + width) x [y0, y0 + height)
+     * the source covers, values in the collection's dtype. */
+    bool has_data;
+    uint32_t x0, y0, width, height;
+    void *values;
+    uint8_t *valid;
+};
+
+struct item_job {
+    size_t k;         /* position in the collection's sort order */
+    size_t index;     /* in the item table */
+    size_t pos;       /* dispatch position (index in read_ctx.items) */
+    size_t step;      /* index into read_ctx.steps */
+    uint32_t rect[4]; /* footprint in window pixels: x0, y0, x1, y1 */
+    size_t nfinished; /* band tasks NONE or DONE */
+    bool dispatched;
+    bool resolved;           /* fed, skipped or failed; buffers released */
+    struct band_task *tasks; /* [nub] */
+};
+
+struct step_state {
+    size_t t; /* the collection's step */
+    struct lc_mosaic *m;
+    size_t first, count; /* its items: read_ctx.items[first ..+ count] */
+    size_t next;         /* the next of them to feed */
+    bool done;           /* first: every band covered */
+};
+
+struct read_ctx {
+    struct lc_collection *c;
+    const struct lc_read_request *req;
+    const struct lc_allocator *alloc;
+    struct lc__grid win; /* the window's grid */
+    bool first;          /* the method is first */
+    size_t es;           /* bytes of one output value */
+
+    size_t nub;
+    size_t *ub;       /* unique bands: collection band indices */
+    size_t *band_map; /* request band i -> unique band */
+    size_t nus;
+    struct step_state *steps; /* unique steps, in request order */
+    size_t *time_map;         /* request time i -> unique step */
+
+    size_t nitems;
+    struct item_job *items; /* step by step, k ascending */
+    struct band_task *tasks;
+
+    size_t slots;        /* band tasks in the pool at once */
+    size_t max_inflight; /* items dispatched and not yet resolved */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t nqueued; /* tasks in the pool */
+    bool cancelled;
+    size_t stop_pos; /* SIZE_MAX, or the position of the failed item */
+
+    /* The failure to report (the failed item with the lowest position). */
+    int fail_status;
+    bool fail_contract;
+    char fail_msg[LC_ERRMSG_CAP];
+    char fail_item[512];
+    char fail_bands[512];
+
+    struct lc_read_stats st;
+};
+
+/* The flag is written by another thread: read it atomically (a relaxed
+ * load is enough, the flag carries no other data). */
+static bool cancel_requested(const struct read_ctx *rc)
+{
+    return rc->req->cancel != NULL &&
+           __atomic_load_n(rc->req->cancel, __ATOMIC_RELAXED) != 0;
+}
+
+static void task_free_buffers(struct read_ctx *rc, struct band_task *t)
+{
+    lc__free(rc->alloc, t->values);
+    lc__free(rc->alloc, t->valid);
+    t->values = NULL;
+    t->valid = NULL;
+}
+
+/* ---- geometry helpers -------------------------------------------------- */
+
+/* Points along the boundary of the pixel rectangle [c0, c1] x [r0, r1] of
+ * a grid, nseg segments per edge (4 * nseg points, corners included),
+ * as coordinates through gt. */
+static void rect_boundary(const double gt[6], double c0, double r0, double c1,
+                          double r1, size_t nseg, double *x, double *y)
+{
+    size_t n = 0;
+    for (size_t e = 0; e < 4; e++) {
+        for (size_t i = 0; i < nseg; i++) {
+            double f = (double)i / (double)nseg, col, row;
+            switch (e) {
+            case 0: /* top, west to east */
+                col = c0 + (c1 - c0) * f;
+                row = r0;
+                break;
+            case 1: /* east, north to south */
+                col = c1;
+                row = r0 + (r1 - r0) * f;
+                break;
+            case 2: /* bottom, east to west */
+                col = c1 - (c1 - c0) * f;
+                row = r1;
+                break;
+            default: /* west, south to north */
+                col = c0;
+                row = r1 - (r1 - r0) * f;
+                break;
+            }
+            lc__gt_apply(gt, col, row, &x[n], &y[n]);
+            n++;
+        }
+    }
+}
+
+/* Pixel bounds of points through inv (an inverse geotransform): floor of
+ * the minimum minus margin, ceil of the maximum plus margin, clamped to
+ * [0, w] x [0, h]. Returns false when no point is finite or the result is
+ * empty. */
+static bool pixel_bounds(const double inv[6], const double *x, const double *y,
+                         size_t n, double margin, uint32_t w, uint32_t h,
+                         uint32_t out[4])
+{
+    double c0 = INFINITY, r0 = INFINITY, c1 = -INFINITY, r1 = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]))
+            continue;
+        double col, row;
+        lc__gt_apply(inv, x[i], y[i], &col, &row);
+        c0 = fmin(c0, col);
+        c1 = fmax(c1, col);
+        r0 = fmin(r0, row);
+        r1 = fmax(r1, row);
+    }
+    if (!(c0 <= c1) || !(r0 <= r1))
+        return false;
+    c0 = floor(c0) - margin;
+    r0 = floor(r0) - margin;
+    c1 = ceil(c1) + margin;
+    r1 = ceil(r1) + margin;
+    c0 = fmax(c0, 0.0);
+    r0 = fmax(r0, 0.0);
+    c1 = fmin(c1, (double)w);
+    r1 = fmin(r1, (double)h);
+    if (!(c0 < c1) || !(r0 < r1))
+        return false;
+    out[0] = (uint32_t)c0;
+    out[1] = (uint32_t)r0;
+    out[2] = (uint32_t)c1;
+    out[3] = (uint32_t)r1;
+    return true;
+}
+
+/* ---- one band task (runs on a worker) ----------------------------------- */
+
+/* The effective nodata of a source (§2.11 step 2): the collection's when
+ * known, else the COG's own. */
+static void effective_nodata(const struct lc_collection *c,
+                             const struct lc_cog_info *info, bool *has,
+                             double *v)
+{
+    *has = c->has_nodata || info->has_nodata;
+    *v = c->has_nodata ? c->nodata : info->has_nodata ? info->nodata : 0.0;
+}
+
+/* §2.13: the source contract, when dtype or nodata were inferred. */
+static int check_contract(struct band_task *t, const struct lc_cog_info *info,
+                          const char *band, const char *item_id)
+{
+    const struct lc_collection *c = t->rc->c;
+    char a[64], b[64];
+
+    /* A count's values are only counted: its uint16 output says nothing
+     * about the sources' dtype. */
+    if (!c->dtype_explicit && c->method != LC_MOSAIC_COUNT &&
+        !can_cast_safe(info->dtype, c->dtype)) {
+        t->contract = true;
+        snprintf(t->msg, sizeof t->msg,
+                 "Auto-inferred output dtype %s from representative assets, "
+                 "but encountered %s in asset '%s' for item '%s'. Pass "
+                 "dtype='float32', dtype='float64', or another explicit "
+                 "dtype if mixed source dtypes are expected.",
+                 lc_dtype_name(c->dtype), lc_dtype_name(info->dtype), band,
+                 item_id);
+        return LC_EINVAL;
+    }
+    if (!c->nodata_explicit) {
+        bool same;
+        if (!c->has_nodata || !info->has_nodata)
+            same = c->has_nodata == (info->has_nodata != 0);
+        else if (isnan(c->nodata) || isnan(info->nodata))
+            same = isnan(c->nodata) && isnan(info->nodata);
+        else
+            same = c->nodata == info->nodata;
+        if (!same) {
+            t->contract = true;
+            py_float_repr(c->has_nodata, c->nodata, a, sizeof a);
+            py_float_repr(info->has_nodata != 0, info->nodata, b, sizeof b);
+            snprintf(t->msg, sizeof t->msg,
+                     "Auto-inferred output nodata %s from representative "
+                     "assets, but encountered conflicting nodata %s in "
+                     "asset '%s' for item '%s'. Pass nodata= explicitly if "
+                     "mixed source nodata values are expected.",
+                     a, b, band, item_id);
+            return LC_EINVAL;
+        }
+    }
+    return LC_OK;
+}
+
+/* Margin, in source pixels, around the source window: room for the
+ * densified edge's error and for what a kernel reads beyond the pixel
+ * holding a position. */
+static double source_margin(enum lc__warp_method m, bool identity)
+{
+    switch (m) {
+    case LC_WARP_NEAREST:
+        return identity ? 0.0 : 1.0;
+    case LC_WARP_BILINEAR:
+        return 2.0;
+    case LC_WARP_CUBIC:
+        return 3.0;
+    case LC_WARP_AVERAGE:
+    case LC_WARP_MODE:
+    case LC_WARP_MIN:
+    case LC_WARP_MAX:
+        return 1.0;
+    }
+    return 1.0;
+}
+
+/* Reads the source window in strips of whole block rows, checking for
+ * cancellation between them. */
+static int read_source(struct band_task *t, struct lc_cog *cog, size_t level,
+                       const struct lc_cog_level *lv, const struct lc_window *w,
+                       enum lc_dtype dt, void *buf, size_t nbytes)
+{
+    size_t es = lc_dtype_nbytes(dt);
+    size_t row_nbytes = (size_t)w->width * es;
+    uint32_t bh = lv->block_height > 0 ? lv->block_height : 1;
+    size_t strip_rows = READ_STRIP_NBYTES / (row_nbytes * bh);
+    uint32_t nblk = strip_rows == 0      ? 1
+                    : strip_rows > 65536 ? 65536
+                                         : (uint32_t)strip_rows;
+    uint32_t end = w->row_off + w->height;
+    uint32_t r = w->row_off;
+    static const uint32_t sample0 = 0;
+
+    while (r < end) {
+        if (cancel_requested(t->rc))
+            return LC_ECANCELLED;
+        uint64_t next = ((uint64_t)(r / bh) + nblk) * bh;
+        uint32_t stop = next < end ? (uint32_t)next : end;
+        struct lc_window s = {w->col_off, r, w->width, stop - r};
+        size_t off = (size_t)(r - w->row_off) * row_nbytes;
+        int status = lc_cog_read_window(cog, level, &s, &sample0, 1,
+                                        (char *)buf + off, nbytes - off);
+        if (status < 0) {
+            lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
+            return status;
+        }
+        r = stop;
+    }
+    return LC_OK;
+}
+
+/* Everything between the header and the result, for one opened COG. */
+static int task_warp(struct band_task *t, struct lc_cog *cog,
+                     const struct lc_cog_info *info, struct lc__transform *tf)
+{
+    struct read_ctx *rc = t->rc;
+    const struct lc_collection *c = rc->c;
+    const struct lc_allocator *a = rc->alloc;
+    struct lc__errbuf err = {0};
+    bool identity = lc__transform_is_identity(tf);
+    int status;
+
+    /* Overview (§2.11 step 3): the target resolution at the window
+     * centre, in source units. */
+    double target;
+    status = lc__target_resolution(tf, &rc->win, &target, &err);
+    if (status < 0)
+        goto fail_err;
+    size_t novr = info->nlevels > 0 ? info->nlevels - 1 : 0;
+    double ovr_res[64];
+    if (novr > LC_ARRAY_SIZE(ovr_res))
+        novr = LC_ARRAY_SIZE(ovr_res);
+    for (size_t l = 0; l < novr; l++) {
+        struct lc_cog_level lv = {.struct_size = sizeof lv};
+        if (lc_cog_get_level(cog, l + 1, &lv) < 0) {
+            novr = l;
+            break;
+        }
+        ovr_res[l] = fabs(lv.geotransform[1]);
+    }
+    size_t level = 0;
+    status = lc__overview_choose(target, fabs(info->geotransform[1]), ovr_res,
+                                 novr, &level, &err);
+    if (status < 0)
+        goto fail_err;
+    struct lc_cog_level lv = {.struct_size = sizeof lv};
+    if ((status = lc_cog_get_level(cog, level, &lv)) < 0) {
+        lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
+        return status;
+    }
+
+    /* Source window: the window's edge in the level's pixels. */
+    size_t nseg = identity ? 1 : EDGE_SEGMENTS;
+    double bx[4 * EDGE_SEGMENTS], by[4 * EDGE_SEGMENTS];
+    rect_boundary(rc->win.gt, 0, 0, rc->win.width, rc->win.height, nseg, bx,
+                  by);
+    lc__transform_points(tf, bx, by, 4 * nseg);
+    double inv[6];
+    if ((status = lc__gt_invert(lv.geotransform, inv, &err)) < 0)
+        goto fail_err;
+    uint32_t sw[4];
+    if (!pixel_bounds(inv, bx, by, 4 * nseg,
+                      source_margin(c->resampling, identity), lv.width,
+                      lv.height, sw))
+        return LC_OK; /* no overlap */
+    struct lc_window w = {sw[0], sw[1], sw[2] - sw[0], sw[3] - sw[1]};
+
+    /* The part of the window the source window covers. */
+    rect_boundary(lv.geotransform, sw[0], sw[1], sw[2], sw[3], nseg, bx, by);
+    lc__transform_points_inverse(tf, bx, by, 4 * nseg);
+    double win_inv[6];
+    if ((status = lc__gt_invert(rc->win.gt, win_inv, &err)) < 0)
+        goto fail_err;
+    uint32_t dr[4];
+    if (!pixel_bounds(win_inv, bx, by, 4 * nseg, identity ? 0.0 : 1.0,
+                      rc->win.width, rc->win.height, dr)) {
+        /* The way back failed: warp the whole window. */
+        dr[0] = 0;
+        dr[1] = 0;
+        dr[2] = rc->win.width;
+        dr[3] = rc->win.height;
+    }
+    struct lc__grid sub;
+    status = lc__grid_window(&rc->win, dr[0], dr[1], dr[2] - dr[0],
+                             dr[3] - dr[1], &sub, &err);
+    if (status < 0)
+        goto fail_err;
+
+    /* Fetch and decode. */
+    enum lc_dtype sdt = info->dtype;
+    size_t ses = lc_dtype_nbytes(sdt), src_nbytes, dst_npx, dst_nbytes;
+    if (!lc__size_mul((size_t)w.width * ses, w.height, &src_nbytes) ||
+        !lc__size_mul((size_t)sub.width, sub.height, &dst_npx) ||
+        !lc__size_mul(dst_npx, ses > rc->es ? ses : rc->es, &dst_nbytes)) {
+        snprintf(t->msg, sizeof t->msg, "window too large");
+        return LC_ELIMIT;
+    }
+    void *src = lc__malloc(a, src_nbytes);
+    uint8_t *mask = NULL;
+    void *warped = NULL;
+    struct lc__srcmap *map = NULL;
+    if (src == NULL) {
+        status = LC_ENOMEM;
+        goto fail_nomem;
+    }
+    uint64_t before_req = 0, before_bytes = 0;
+    struct lc_cog_info now = {.struct_size = sizeof now};
+    if (lc_cog_get_info(cog, &now) == LC_OK) {
+        before_req = now.nrequests;
+        before_bytes = now.nbytes_read;
+    }
+    status = read_source(t, cog, level, &lv, &w, sdt, src, src_nbytes);
+    if (lc_cog_get_info(cog, &now) == LC_OK) {
+        t->requests += now.nrequests - before_req;
+        t->bytes += now.nbytes_read - before_bytes;
+    }
+    if (status < 0)
+        goto done;
+    if (lv.has_mask) {
+        size_t npx = (size_t)w.width * w.height;
+        mask = lc__malloc(a, npx);
+        if (mask == NULL) {
+            status = LC_ENOMEM;
+            goto fail_nomem;
+        }
+        status = lc_cog_read_mask(cog, level, &w, mask, npx);
+        if (status < 0) {
+            lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
+            goto done;
+        }
+    }
+    t->fetched = true;
+    if (cancel_requested(rc)) {
+        status = LC_ECANCELLED;
+        goto done;
+    }
+
+    /* Warp into the sub-window, then cast to the output dtype: in strips
+     * of rows, each with its own source map, so that a cancellation is
+     * seen between strips. */
+    t->values = lc__malloc(a, dst_npx * rc->es);
+    t->valid = lc__malloc(a, dst_npx);
+    if (sdt != c->dtype)
+        warped = lc__malloc(a, dst_npx * ses);
+    if (t->values == NULL || t->valid == NULL ||
+        (sdt != c->dtype && warped == NULL)) {
+        status = LC_ENOMEM;
+        goto fail_nomem;
+    }
+    bool has_nd;
+    double nd;
+    effective_nodata(c, info, &has_nd, &nd);
+    struct lc__warp_src ws = {.data = src,
+                              .dtype = sdt,
+                              .width = w.width,
+                              .height = w.height,
+                              .mask = mask,
+                              .has_nodata = has_nd,
+                              .nodata = nd};
+    uint32_t strip = (uint32_t)(WARP_STRIP_PIXELS / sub.width);
+    if (strip < WARP_STRIP_MIN_ROWS)
+        strip = WARP_STRIP_MIN_ROWS;
+    char *wbase = warped != NULL ? warped : t->values;
+    for (uint32_t r = 0; r < sub.height; r += strip) {
+        if (cancel_requested(rc)) {
+            status = LC_ECANCELLED;
+            goto done;
+        }
+        uint32_t rows = sub.height - r < strip ? sub.height - r : strip;
+        struct lc__grid part;
+        status = lc__grid_window(&rc->win, dr[0], dr[1] + r, sub.width, rows,
+                                 &part, &err);
+        if (status == LC_OK)
+            status = lc__srcmap_new(tf, &part, lv.geotransform, w.col_off,
+                                    w.row_off, NULL, a, &map, &err);
+        if (status < 0)
+            goto fail_err_cleanup;
+        size_t off = (size_t)r * sub.width;
+        struct lc__warp_dst wd = {.data = wbase + off * ses,
+                                  .data_nbytes = (size_t)rows * sub.width * ses,
+                                  .valid = t->valid + off,
+                                  .fill = 0.0};
+        status = lc__warp(map, &ws, c->resampling, &wd, a, &err);
+        lc__srcmap_free(map);
+        map = NULL;
+        if (status < 0)
+            goto fail_err_cleanup;
+    }
+    if (warped != NULL)
+        convert_values(warped, sdt, t->values, c->dtype, dst_npx);
+    t->has_data = true;
+    t->x0 = dr[0];
+    t->y0 = dr[1];
+    t->width = sub.width;
+    t->height = sub.height;
+    goto done;
+
+fail_nomem:
+    snprintf(t->msg, sizeof t->msg, "out of memory");
+    goto done;
+fail_err_cleanup:
+    lc__copy_str(t->msg, sizeof t->msg, err.msg);
+done:
+    lc__srcmap_free(map);
+    lc__free(a, warped);
+    lc__free(a, mask);
+    lc__free(a, src);
+    return status;
+fail_err:
+    lc__copy_str(t->msg, sizeof t->msg, err.msg);
+    return status;
+}
+
+static int task_work(struct band_task *t)
+{
+    struct read_ctx *rc = t->rc;
+    struct lc_collection *c = rc->c;
+    const struct lc__stac_items *items = c->items;
+    size_t b = rc->ub[t->ub];
+    const struct lc__stac_asset *asset =
+        &items->assets[t->item->index * items->nassets + c->band_asset[b]];
+    struct lc__errbuf err = {0};
+    struct lc_cog *cog = NULL;
+    bool cached = false;
+
+    int status =
+        lc__header_cache_get(asset->href, c->store, &cog, &cached, &err);
+    if (status < 0) {
+        lc__copy_str(t->msg, sizeof t->msg, err.msg);
+        return status;
+    }
+    t->miss = !cached;
+    struct lc_cog_info info = {.struct_size = sizeof info};
+    if ((status = lc_cog_get_info(cog, &info)) < 0) {
+        lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
+        goto out;
+    }
+    if (t->miss) {
+        /* What opening it cost. */
+        t->requests += info.nrequests;
+        t->bytes += info.nbytes_read;
+    }
+    status = check_contract(t, &info, c->bands[b], items->ids[t->item->index]);
+    if (status < 0)
+        goto out;
+    if (info.georef == LC_GEOREF_NONE || info.georef == LC_GEOREF_GCPS ||
+        info.crs == NULL || info.crs[0] == '\0') {
+        snprintf(t->msg, sizeof t->msg, "%s: no %s", asset->href,
+                 info.crs == NULL || info.crs[0] == '\0' ? "CRS"
+                                                         : "geotransform");
+        status = LC_EUNSUPPORTED;
+        goto out;
+    }
+    struct lc__crs *src_crs = NULL;
+    bool owned = false;
+    if ((status = crs_get(info.crs, &src_crs, &owned, &err)) < 0) {
+        join_msg(t->msg, sizeof t->msg,
+                 (const char *[]){asset->href, ": ", err.msg}, 3);
+        goto out;
+    }
+    struct lc__transform *tf = NULL;
+    status = lc__transform_get(c->crs, src_crs, &tf, &err);
+    if (status < 0) {
+        join_msg(t->msg, sizeof t->msg,
+                 (const char *[]){asset->href, ": ", err.msg}, 3);
+    } else {
+        status = task_warp(t, cog, &info, tf);
+        lc__transform_release(tf);
+    }
+    if (owned)
+        lc__crs_free(src_crs);
+out:
+    lc__header_cache_release(cog);
+    return status;
+}
+
+static void task_run(struct pool_job *job)
+{
+    struct band_task *t = (struct band_task *)(void *)job;
+    struct read_ctx *rc = t->rc;
+    struct item_job *item = t->item;
+
+    pthread_mutex_lock(&rc->mu);
+    bool skip = rc->cancelled || item->pos > rc->stop_pos ||
+                (rc->first && rc->steps[item->step].done);
+    pthread_mutex_unlock(&rc->mu);
+    if (!skip && cancel_requested(rc))
+        skip = true;
+    if (!skip) {
+        t->status = task_work(t);
+        if (t->status == LC_ECANCELLED) {
+            t->abandoned = true;
+        } else if (t->status < 0) {
+            task_free_buffers(rc, t);
+            t->has_data = false;
+        }
+    } else {
+        t->abandoned = true;
+    }
+
+    pthread_mutex_lock(&rc->mu);
+    t->state = TASK_DONE;
+    item->nfinished++;
+    rc->nqueued--;
+    rc->st.cogs_opened += t->miss;
+    rc->st.requests += t->requests;
+    rc->st.bytes += t->bytes;
+    pthread_cond_signal(&rc->cv);
+    /* rc may be freed as soon as the lock is released. */
+    pthread_mutex_unlock(&rc->mu);
+}
+
+/* ---- matching items ------------------------------------------------------ */
+
+/* EPSG:4326, parsed once through the CRS cache. */
+static int crs_4326(struct lc__crs **crs_ret, bool *owned,
+                    struct lc__errbuf *err)
+{
+    return crs_get("EPSG:4326", crs_ret, owned, err);
+}
+
+/* Does the footprint of item i (its geometry, or its bbox) meet the
+ * window polygon? Conservative: whatever cannot be tested exactly is
+ * kept. */
+static int footprint_meets(const struct lc__stac_items *items, size_t i,
+                           const struct lc__geom *wpoly,
+                           const struct lc_allocator *a, bool *result)
+{
+    *result = true;
+    const struct lc__geom *g = items->geometry[i];
+    double xy[10];
+    struct lc__coordseq seq = {5, xy, NULL};
+    struct lc__geom box = {.type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &seq};
+    struct lc__envelope env;
+
+    if (g != NULL) {
+        lc__geom_envelope(g, &env);
+    } else {
+        env = items->bbox[i];
+        if (!(env.minx < env.maxx) || !(env.miny < env.maxy))
+            return LC_OK; /* crossing the antimeridian, or degenerate */
+        double r[10] = {env.minx, env.miny, env.maxx, env.miny, env.maxx,
+                        env.maxy, env.minx, env.maxy, env.minx, env.miny};
+        memcpy(xy, r, sizeof xy);
+        g = &box;
+    }
+    /* A footprint wider than half the world most likely wraps around the
+     * antimeridian, which the planar predicates do not know about. */
+    if (!(env.maxx - env.minx <= 180.0))
+        return LC_OK;
+    return lc__geom_predicate(LC__SPATIAL_INTERSECTS, g, wpoly, a, result);
+}
+
+/* The footprint rectangle of an item in window pixels, one pixel wider,
+ * for first's coverage test: from its bbox in 4326. */
+static void footprint_rect(struct read_ctx *rc, struct lc__transform *to_out,
+                           const double win_inv[6],
+                           const struct lc__envelope *bbox, uint32_t rect[4])
+{
+    rect[0] = 0;
+    rect[1] = 0;
+    rect[2] = rc->win.width;
+    rect[3] = rc->win.height;
+    if (to_out == NULL || !(bbox->minx <= bbox->maxx) ||
+        !(bbox->miny <= bbox->maxy))
+        return;
+    double b[4] = {bbox->minx, bbox->miny, bbox->maxx, bbox->maxy}, o[4];
+    if (lc__transform_bounds(to_out, b, 0, o, NULL) < 0 || !(o[0] <= o[2]))
+        return;
+    double x[4] = {o[0], o[2], o[0], o[2]}, y[4] = {o[1], o[1], o[3], o[3]};
+    uint32_t r[4];
+    if (pixel_bounds(win_inv, x, y, 4, 1.0, rc->win.width, rc->win.height, r))
+        memcpy(rect, r, sizeof r);
+    else
+        rect[2] = rect[0] = rect[3] = rect[1] = 0; /* outside: empty */
+}
+
+/*
+ * Finds the items of the requested steps whose footprint meets the window
+ * and lays out rc->items (step by step, k ascending) and their tasks.
+ */
+static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
+{
+    struct lc_collection *c = rc->c;
+    const struct lc_allocator *a = rc->alloc;
+    struct lc__crs *wgs84 = NULL;
+    bool wgs84_owned = false;
+    struct lc__transform *to_4326 = NULL, *to_out = NULL;
+    struct lc__rtree_hits hits = {0};
+    size_t *step_pos = NULL, *nper = NULL;
+    int status;
+
+    if (c->rtree == NULL || c->nitems == 0)
+        return LC_OK;
+    if ((status = crs_4326(&wgs84, &wgs84_owned, err)) < 0)
+        return status;
+    if ((status = lc__transform_get(c->crs, wgs84, &to_4326, err)) < 0)
+        goto out;
+    if (rc->first &&
+        (status = lc__transform_get(wgs84, c->crs, &to_out, err)) < 0)
+        goto out;
+
+    /* The window, one pixel wider each side, in 4326: its bbox for the
+     * R-tree and its densified edge as the polygon of the exact test. */
+    const double *gt = rc->win.gt;
+    double w = rc->win.width, h = rc->win.height;
+    double px[4 * EDGE_SEGMENTS + 1], py[4 * EDGE_SEGMENTS + 1];
+    rect_boundary(gt, -1, -1, w + 1, h + 1, EDGE_SEGMENTS, px, py);
+    double wb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t i = 0; i < 4 * EDGE_SEGMENTS; i++) {
+        wb[0] = fmin(wb[0], px[i]);
+        wb[1] = fmin(wb[1], py[i]);
+        wb[2] = fmax(wb[2], px[i]);
+        wb[3] = fmax(wb[3], py[i]);
+    }
+    double box[4];
+    if ((status = lc__transform_bounds(to_4326, wb, 0, box, err)) < 0)
+        goto out;
+    size_t nfail = lc__transform_points(to_4326, px, py, 4 * EDGE_SEGMENTS);
+    px[4 * EDGE_SEGMENTS] = px[0];
+    py[4 * EDGE_SEGMENTS] = py[0];
+    /* The polygon test is exact only for a window whose edge maps to a
+     * simple ring within one turn of longitude and away from the poles. */
+    bool exact = nfail == 0 && box[0] <= box[2] && box[2] - box[0] < 180.0 &&
+                 box[1] > -90.0 && box[3] < 90.0;
+    struct lc__coordseq wseq = {4 * EDGE_SEGMENTS + 1, NULL, NULL};
+    double wxy[2 * (4 * EDGE_SEGMENTS + 1)];
+    for (size_t i = 0; i <= 4 * EDGE_SEGMENTS; i++) {
+        wxy[2 * i] = px[i];
+        wxy[2 * i + 1] = py[i];
+    }
+    wseq.xy = wxy;
+    struct lc__geom wpoly = {
+        .type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &wseq};
+
+    if ((status = lc__rtree_query(c->rtree, box, &hits, err)) < 0)
+        goto out;
+
+    /* Which unique step each collection step is (SIZE_MAX: not asked). */
+    step_pos = lc__malloc_array(a, c->ntimes, sizeof *step_pos);
+    nper = lc__calloc(a, rc->nus, sizeof *nper);
+    uint8_t *keep = lc__malloc(a, hits.count > 0 ? hits.count : 1);
+    if (step_pos == NULL || nper == NULL || keep == NULL) {
+        lc__free(a, keep);
+        status = lc__error(err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t t = 0; t < c->ntimes; t++)
+        step_pos[t] = SIZE_MAX;
+    for (size_t s = 0; s < rc->nus; s++)
+        step_pos[rc->steps[s].t] = s;
+
+    size_t total = 0;
+    for (size_t h_i = 0; h_i < hits.count; h_i++) {
+        size_t k = hits.items[h_i];
+        keep[h_i] = 0;
+        if (k >= c->nitems || c->step_of[k] >= c->ntimes ||
+            step_pos[c->step_of[k]] == SIZE_MAX)
+            continue;
+        bool meets = true;
+        if (exact && (status = footprint_meets(c->items, c->item[k], &wpoly, a,
+                                               &meets)) < 0) {
+            lc__free(a, keep);
+            lc__error(err, status, "out of memory");
+            goto out;
+        }
+        if (!meets)
+            continue;
+        keep[h_i] = 1;
+        nper[step_pos[c->step_of[k]]]++;
+        total++;
+    }
+    rc->st.items_matched = total;
+
+    size_t ntasks;
+    if (!lc__size_mul(total, rc->nub, &ntasks)) {
+        lc__free(a, keep);
+        status = lc__error(err, LC_ELIMIT, "too many items");
+        goto out;
+    }
+    rc->items = lc__calloc(a, total > 0 ? total : 1, sizeof *rc->items);
+    rc->tasks = lc__calloc(a, ntasks > 0 ? ntasks : 1, sizeof *rc->tasks);
+    if (rc->items == NULL || rc->tasks == NULL) {
+        lc__free(a, keep);
+        status = lc__error(err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc->nitems = total;
+    size_t at = 0;
+    for (size_t s = 0; s < rc->nus; s++) {
+        rc->steps[s].first = at;
+        rc->steps[s].count = 0;
+        at += nper[s];
+    }
+    double win_inv[6];
+    if ((status = lc__gt_invert(rc->win.gt, win_inv, err)) < 0) {
+        lc__free(a, keep);
+        goto out;
+    }
+    for (size_t h_i = 0; h_i < hits.count; h_i++) {
+        if (!keep[h_i])
+            continue;
+        size_t k = hits.items[h_i];
+        struct step_state *st = &rc->steps[step_pos[c->step_of[k]]];
+        size_t pos = st->first + st->count++;
+        struct item_job *it = &rc->items[pos];
+        it->k = k;
+        it->index = c->item[k];
+        it->pos = pos;
+        it->step = (size_t)(st - rc->steps);
+        it->tasks = &rc->tasks[pos * rc->nub];
+        if (rc->first)
+            footprint_rect(rc, to_out, win_inv, &c->items->bbox[it->index],
+                           it->rect);
+        for (size_t j = 0; j < rc->nub; j++) {
+            struct band_task *t = &it->tasks[j];
+            t->job.run = task_run;
+            t->rc = rc;
+            t->item = it;
+            t->ub = j;
+        }
+    }
+    lc__free(a, keep);
+    status = LC_OK;
+out:
+    lc__free(a, nper);
+    lc__free(a, step_pos);
+    lc__rtree_hits_free(c->rtree, &hits);
+    lc__transform_release(to_out);
+    lc__transform_release(to_4326);
+    if (wgs84_owned)
+        lc__crs_free(wgs84);
+    return status;
+}
+
+/* ---- dispatching and feeding (the calling thread) ------------------------ */
+
+/* Is band ub of the item still worth reading? (first only asks.) */
+static bool band_needed(const struct read_ctx *rc, const struct item_job *it,
+                        size_t ub)
+{
+    if (!rc->first)
+        return true;
+    const struct step_state *st = &rc->steps[it->step];
+    return !lc__mosaic_rect_done(st->m, ub, it->rect[0], it->rect[1],
+                                 it->rect[2], it->rect[3]);
+}
+
+static bool item_needed(const struct read_ctx *rc, const struct item_job *it)
+{
+    if (!rc->first)
+        return true;
+    if (rc->steps[it->step].done)
+        return false;
+    for (size_t j = 0; j < rc->nub; j++)
+        if (band_needed(rc, it, j))
+            return true;
+    return false;
+}
+
+/* Dispatches what the limits allow. Called with rc->mu held. */
+static void dispatch(struct read_ctx *rc, size_t *cursor, size_t *inflight)
+{
+    const struct lc_collection *c = rc->c;
+    const struct lc__stac_items *items = c->items;
+
+    while (*cursor < rc->nitems && rc->nqueued < rc->slots &&
+           *inflight < rc->max_inflight) {
+        struct item_job *it = &rc->items[*cursor];
+        (*cursor)++;
+        if (!item_needed(rc, it)) {
+            it->resolved = true;
+            rc->st.items_skipped++;
+            continue;
+        }
+        it->dispatched = true;
+        (*inflight)++;
+        for (size_t j = 0; j < rc->nub; j++) {
+            struct band_task *t = &it->tasks[j];
+            const struct lc__stac_asset *asset =
+                &items->assets[it->index * items->nassets +
+                               c->band_asset[rc->ub[j]]];
+            if (asset->href == NULL || !band_needed(rc, it, j)) {
+                t->state = TASK_NONE;
+                it->nfinished++;
+                continue;
+            }
+            t->state = TASK_QUEUED;
+            rc->nqueued++;
+            pool_submit(&t->job);
+        }
+    }
+}
+
+/* Records the failure of item it, unless an earlier one failed. */
+static void record_failure(struct read_ctx *rc, const struct item_job *it,
+                           const struct band_task *t)
+{
+    const struct lc_collection *c = rc->c;
+    const char *id = c->items->ids[it->index];
+
+    if (it->pos >= rc->stop_pos)
+        return;
+    rc->stop_pos = it->pos;
+    rc->fail_status = t->status;
+    rc->fail_contract = t->contract;
+    lc__copy_str(rc->fail_item, sizeof rc->fail_item, id);
+    /* The asset keys of the item's read, as a Python list. */
+    char *bl = rc->fail_bands;
+    bl[0] = '\0';
+    size_t len = 0;
+    for (size_t j = 0; j < rc->nub; j++) {
+        const struct band_task *bt = &it->tasks[j];
+        if (bt->state != TASK_DONE && bt->state != TASK_QUEUED)
+            continue;
+        const char *name = c->bands[rc->ub[j]];
+        int n = snprintf(bl + len, sizeof rc->fail_bands - len, "%s%s",
+                         len == 0 ? "" : ",", name);
+        if (n < 0 || (size_t)n >= sizeof rc->fail_bands - len)
+            break;
+        len += (size_t)n;
+    }
+    if (t->contract) {
+        lc__copy_str(rc->fail_msg, sizeof rc->fail_msg, t->msg);
+        return;
+    }
+    char list[LC_ERRMSG_CAP] = "[";
+    size_t nb = 0;
+    for (size_t j = 0; j < rc->nub; j++) {
+        const struct band_task *bt = &it->tasks[j];
+        if (bt->state != TASK_DONE && bt->state != TASK_QUEUED)
+            continue;
+        if (nb++ > 0)
+            lc__copy_str(list + strlen(list), sizeof list - strlen(list), ", ");
+        py_str_repr(c->bands[rc->ub[j]], list, sizeof list);
+    }
+    lc__copy_str(list + strlen(list), sizeof list - strlen(list), "]");
+    char idr[600] = "";
+    py_str_repr(id, idr, sizeof idr);
+    join_msg(rc->fail_msg, sizeof rc->fail_msg,
+             (const char *[]){"Failed to read bands ", list, " from item ", idr,
+                              ": ", t->msg},
+             6);
+}
+
+/*
+ * Resolves the item at the front of its step: feeds its bands, or skips or
+ * fails it. Called without rc->mu (every task of the item has finished, so
+ * no worker touches it); returns a fatal status (a feed's own error).
+ */
+static int resolve_item(struct read_ctx *rc, struct item_job *it,
+                        struct lc__errbuf *err)
+{
+    struct step_state *st = &rc->steps[it->step];
+    int status = LC_OK;
+    bool fetched = false;
+
+    for (size_t j = 0; j < rc->nub; j++)
+        fetched = fetched || it->tasks[j].fetched;
+    if (!item_needed(rc, it)) {
+        /* Covered by the items before it (first): as if never read. */
+        rc->st.items_skipped++;
+        goto release;
+    }
+    const struct band_task *bad = NULL;
+    for (size_t j = 0; j < rc->nub && bad == NULL; j++)
+        if (it->tasks[j].state == TASK_DONE && it->tasks[j].contract)
+            bad = &it->tasks[j];
+    for (size_t j = 0; j < rc->nub && bad == NULL; j++)
+        if (it->tasks[j].state == TASK_DONE && !it->tasks[j].abandoned &&
+            it->tasks[j].status < 0)
+            bad = &it->tasks[j];
+    if (fetched)
+        rc->st.items_read++;
+    if (bad != NULL) {
+        if (bad->contract || rc->c->errors == LC_ERRORS_RAISE) {
+            pthread_mutex_lock(&rc->mu);
+            record_failure(rc, it, bad);
+            pthread_mutex_unlock(&rc->mu);
+        } else {
+            rc->st.items_failed++;
+        }
+        goto release;
+    }
+    for (size_t j = 0; j < rc->nub && status == LC_OK; j++) {
+        struct band_task *t = &it->tasks[j];
+        if (t->state != TASK_DONE || !t->has_data)
+            continue;
+        struct lc__mosaic_src src = {.data = t->values,
+                                     .dtype = rc->c->dtype,
+                                     .band0 = j,
+                                     .nbands = 1,
+                                     .x0 = t->x0,
+                                     .y0 = t->y0,
+                                     .width = t->width,
+                                     .height = t->height,
+                                     .mask = t->valid};
+        status = lc__mosaic_feed(st->m, &src, err);
+    }
+    if (rc->first && lc__mosaic_is_done(st->m)) {
+        pthread_mutex_lock(&rc->mu);
+        st->done = true;
+        pthread_mutex_unlock(&rc->mu);
+    }
+release:
+    for (size_t j = 0; j < rc->nub; j++)
+        task_free_buffers(rc, &it->tasks[j]);
+    it->resolved = true;
+    return status;
+}
+
+/*
+ * Feeds every item that has reached the front of its step and finished.
+ * Called with rc->mu held (released around each feed). Returns whether
+ * anything was resolved, or a fatal status through *status.
+ */
+static bool feed_ready(struct read_ctx *rc, size_t *inflight, int *status,
+                       struct lc__errbuf *err)
+{
+    bool progress = false;
+    for (size_t s = 0; s < rc->nus && *status == LC_OK; s++) {
+        struct step_state *st = &rc->steps[s];
+        while (st->next < st->count && *status == LC_OK) {
+            struct item_job *it = &rc->items[st->first + st->next];
+            if (it->pos > rc->stop_pos)
+                break;
+            if (!it->resolved) {
+                if (!it->dispatched || it->nfinished < rc->nub)
+                    break;
+                bool abandoned = false;
+                for (size_t j = 0; j < rc->nub; j++)
+                    abandoned = abandoned || it->tasks[j].abandoned;
+                /* Abandoned by cancellation (or, for first, because the
+                 * step filled up: then resolve_item skips it). */
+                if (abandoned && !(rc->first && st->done))
+                    break;
+                pthread_mutex_unlock(&rc->mu);
+                *status = resolve_item(rc, it, err);
+                pthread_mutex_lock(&rc->mu);
+                (*inflight)--;
+            }
+            st->next++;
+            progress = true;
+        }
+    }
+    return progress;
+}
+
+static void wait_for_workers(struct read_ctx *rc)
+{
+    if (rc->req->cancel == NULL) {
+        pthread_cond_wait(&rc->cv, &rc->mu);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += CANCEL_POLL_NS;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&rc->cv, &rc->mu, &ts);
+}
+
+/* Runs every task and feeds the mosaics; returns the read's status. */
+static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
+{
+    size_t cursor = 0, inflight = 0;
+    int status = LC_OK;
+
+    pthread_mutex_lock(&rc->mu);
+    for (;;) {
+        if (!rc->cancelled && cancel_requested(rc))
+            rc->cancelled = true;
+        if (status < 0 && !rc->cancelled)
+            rc->cancelled = true; /* a fatal error of our own: stop all */
+        if (!rc->cancelled && rc->stop_pos == SIZE_MAX)
+            dispatch(rc, &cursor, &inflight);
+        bool progress = false;
+        if (!rc->cancelled)
+            progress = feed_ready(rc, &inflight, &status, err);
+        bool all_fed = true;
+        for (size_t s = 0; s < rc->nus && all_fed; s++)
+            all_fed = rc->steps[s].next == rc->steps[s].count;
+        /* Nothing queued and nothing fed: the dispatcher had nothing left
+         * to start either (anything it starts is queued, or resolvable). */
+        if (rc->nqueued == 0 && !progress)
+            break;
+        (void)all_fed;
+        if (!progress)
+            wait_for_workers(rc);
+    }
+    pthread_mutex_unlock(&rc->mu);
+    if (status < 0)
+        return status;
+    if (rc->cancelled)
+        return lc__error(err, LC_ECANCELLED, "lc_collection_read: cancelled");
+    if (rc->stop_pos != SIZE_MAX)
+        return lc__error(err, rc->fail_status, "%s", rc->fail_msg);
+    return LC_OK;
+}
+
+/* ---- the request ----------------------------------------------------------
+ */
+
+static int check_request(const struct lc_collection *c,
+                         const struct lc_read_request *req, size_t *need_ret,
+                         struct lc__errbuf *err)
+{
+    LC_RETURN_IF(req->struct_size != sizeof *req, err, LC_EINVAL,
+                 "lc_collection_read: request struct_size %zu, expected %zu",
+                 req->struct_size, sizeof *req);
+    LC_RETURN_IF((req->nbands > 0 && req->bands == NULL) ||
+                     (req->ntimes > 0 && req->times == NULL),
+                 err, LC_EINVAL, "lc_collection_read: bands or times is NULL");
+    for (size_t i = 0; i < req->nbands; i++)
+        LC_RETURN_IF(req->bands[i] >= c->nbands, err, LC_EINVAL,
+                     "lc_collection_read: band index %zu out of range (the "
+                     "collection has %zu bands)",
+                     req->bands[i], c->nbands);
+    for (size_t i = 0; i < req->ntimes; i++)
+        LC_RETURN_IF(req->times[i] >= c->ntimes, err, LC_EINVAL,
+                     "lc_collection_read: time index %zu out of range (the "
+                     "collection has %zu time steps)",
+                     req->times[i], c->ntimes);
+    LC_RETURN_IF((uint64_t)req->x0 + req->width > c->grid.width ||
+                     (uint64_t)req->y0 + req->height > c->grid.height,
+                 err, LC_EINVAL,
+                 "lc_collection_read: window x %u..%u, y %u..%u outside the "
+                 "grid of %u x %u pixels",
+                 req->x0, req->x0 + req->width, req->y0, req->y0 + req->height,
+                 c->grid.width, c->grid.height);
+    size_t es = lc_dtype_nbytes(c->dtype), need;
+    LC_RETURN_IF(es == 0, err, LC_EINVAL,
+                 "lc_collection_read: the collection has no dtype");
+    LC_RETURN_IF(!lc__size_mul(req->nbands, req->ntimes, &need) ||
+                     !lc__size_mul(need, req->width, &need) ||
+                     !lc__size_mul(need, req->height, &need) ||
+                     !lc__size_mul(need, es, &need),
+                 err, LC_ELIMIT, "lc_collection_read: the read is too large");
+    LC_RETURN_IF(need > 0 && req->out == NULL, err, LC_EINVAL,
+                 "lc_collection_read: out is NULL");
+    LC_RETURN_IF(req->out_nbytes < need, err, LC_ENOSPACE,
+                 "lc_collection_read: out holds %zu bytes, the read needs %zu",
+                 req->out_nbytes, need);
+    *need_ret = need;
+    return LC_OK;
+}
+
+/* Unique values of v[0..n) in first-appearance order, and each entry's
+ * index among them. */
+static size_t uniq(const size_t *v, size_t n, size_t *u, size_t *map)
+{
+    size_t nu = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < nu && u[j] != v[i])
+            j++;
+        if (j == nu)
+            u[nu++] = v[i];
+        map[i] = j;
+    }
+    return nu;
+}
+
+/* Writes each step's mosaic into its planes of out. */
+static int write_output(struct read_ctx *rc, double fill,
+                        struct lc__errbuf *err)
+{
+    const struct lc_read_request *req = rc->req;
+    size_t plane = (size_t)req->width * req->height * rc->es;
+    size_t nbytes = plane * rc->nub;
+    if (req->ntimes == 1 && rc->nub == req->nbands) {
+        /* One step, bands in mosaic order (unique bands keep the order of
+         * first appearance): out is laid out as the mosaic. */
+        const struct step_state *st = &rc->steps[0];
+        if (st->m == NULL || lc__mosaic_nfed(st->m) == 0)
+            return LC_OK;
+        return lc__mosaic_get(st->m, rc->c->dtype, fill, req->out, nbytes, err);
+    }
+    void *tmp = lc__malloc(rc->alloc, nbytes);
+    if (tmp == NULL)
+        return lc__error(err, LC_ENOMEM, "out of memory");
+    int status = LC_OK;
+    for (size_t s = 0; s < rc->nus && status == LC_OK; s++) {
+        struct step_state *st = &rc->steps[s];
+        if (st->m == NULL || lc__mosaic_nfed(st->m) == 0)
+            continue; /* no item fed: stays the fill */
+        status = lc__mosaic_get(st->m, rc->c->dtype, fill, tmp, nbytes, err);
+        for (size_t i = 0; i < req->nbands && status == LC_OK; i++)
+            for (size_t t = 0; t < req->ntimes; t++)
+                if (rc->time_map[t] == s)
+                    memcpy((char *)req->out + (i * req->ntimes + t) * plane,
+                           (char *)tmp + rc->band_map[i] * plane, plane);
+    }
+    lc__free(rc->alloc, tmp);
+    return status;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void read_ctx_free(struct read_ctx *rc)
+{
+    const struct lc_allocator *a = rc->alloc;
+    for (size_t i = 0; i < rc->nitems * rc->nub; i++)
+        task_free_buffers(rc, &rc->tasks[i]);
+    for (size_t s = 0; s < rc->nus; s++)
+        lc__mosaic_free(rc->steps[s].m);
+    lc__free(a, rc->tasks);
+    lc__free(a, rc->items);
+    lc__free(a, rc->steps);
+    lc__free(a, rc->time_map);
+    lc__free(a, rc->band_map);
+    lc__free(a, rc->ub);
+}
+
+static bool href_is_remote(const char *href)
+{
+    return href != NULL && strstr(href, "://") != NULL &&
+           strncmp(href, "file://", 7) != 0;
+}
+
+/* How many band tasks the read keeps in the pool, and how many items it
+ * has in flight. */
+static void choose_limits(struct read_ctx *rc)
+{
+    const struct lc_collection *c = rc->c;
+    size_t nthreads = c->nthreads > 0 ? c->nthreads : cpu_count();
+    size_t max_reads =
+        c->max_concurrent_reads > 0 ? c->max_concurrent_reads : 32;
+    /* An item's buffers: values, validity and the source window (about
+     * the same size again), per band. */
+    size_t px = (size_t)rc->win.width * rc->win.height, per_item;
+    if (!lc__size_mul(px, 2 * rc->es + 1, &per_item) ||
+        !lc__size_mul(per_item, rc->nub, &per_item))
+        per_item = SIZE_MAX;
+    size_t by_memory = per_item > 0 ? READ_INFLIGHT_BUDGET / per_item : 0;
+    rc->max_inflight = max_reads;
+    if (rc->max_inflight > by_memory)
+        rc->max_inflight = by_memory < 2 ? 2 : by_memory;
+    if (rc->max_inflight > max_reads)
+        rc->max_inflight = max_reads;
+
+    bool remote = false;
+    const struct lc__stac_items *items = c->items;
+    for (size_t i = 0; i < rc->nitems && i < 8 && !remote; i++)
+        remote =
+            href_is_remote(items
+                               ->assets[rc->items[i].index * items->nassets +
+                                        c->band_asset[rc->ub[0]]]
+                               .href);
+    size_t slots = nthreads;
+    if (remote) {
+        /* Workers mostly wait on the network: more of them overlap more
+         * fetches (the cap of the read still holds). */
+        size_t want = rc->max_inflight * rc->nub;
+        if (want > READ_REMOTE_SLOTS)
+            want = READ_REMOTE_SLOTS;
+        if (slots < want)
+            slots = want;
+    }
+    size_t have = pool_ensure(slots);
+    rc->slots = have < slots ? have : slots;
+}
+
+int lc_collection_read(struct lc_collection *c,
+                       const struct lc_read_request *req,
+                       struct lc_read_stats *stats_ret)
+{
+    struct lc__errbuf err = {0};
+    struct read_ctx rc = {0};
+    double t0 = now_s();
+    int status;
+    size_t need = 0;
+
+    if (c == NULL || req == NULL)
+        return lc__publish(NULL, LC_EINVAL);
+    if (stats_ret != NULL) {
+        if (stats_ret->struct_size != sizeof *stats_ret) {
+            status = lc__error(&err, LC_EINVAL,
+                               "lc_collection_read: stats struct_size %zu, "
+                               "expected %zu",
+                               stats_ret->struct_size, sizeof *stats_ret);
+            return lc__publish(&err, status);
+        }
+        memset(stats_ret, 0, sizeof *stats_ret);
+        stats_ret->struct_size = sizeof *stats_ret;
+    }
+    if ((status = check_request(c, req, &need, &err)) < 0)
+        return lc__publish(&err, status);
+
+    double fill = c->has_nodata ? c->nodata : 0.0;
+    fill_values(req->out, c->dtype, fill, need / lc_dtype_nbytes(c->dtype));
+    if (need == 0)
+        goto stats;
+
+    rc.c = c;
+    rc.req = req;
+    rc.alloc = &c->alloc;
+    rc.first = c->method == LC_MOSAIC_FIRST;
+    rc.es = lc_dtype_nbytes(c->dtype);
+    rc.stop_pos = SIZE_MAX;
+    rc.ub = lc__malloc_array(rc.alloc, req->nbands, sizeof *rc.ub);
+    rc.band_map = lc__malloc_array(rc.alloc, req->nbands, sizeof *rc.band_map);
+    size_t *tu = lc__malloc_array(rc.alloc, req->ntimes, sizeof *tu);
+    rc.time_map = lc__malloc_array(rc.alloc, req->ntimes, sizeof *rc.time_map);
+    if (rc.ub == NULL || rc.band_map == NULL || tu == NULL ||
+        rc.time_map == NULL) {
+        lc__free(rc.alloc, tu);
+        status = lc__error(&err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc.nub = uniq(req->bands, req->nbands, rc.ub, rc.band_map);
+    rc.nus = uniq(req->times, req->ntimes, tu, rc.time_map);
+    rc.steps = lc__calloc(rc.alloc, rc.nus, sizeof *rc.steps);
+    if (rc.steps == NULL) {
+        lc__free(rc.alloc, tu);
+        status = lc__error(&err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t s = 0; s < rc.nus; s++)
+        rc.steps[s].t = tu[s];
+    lc__free(rc.alloc, tu);
+
+    status = lc__grid_window(&c->grid, req->x0, req->y0, req->width,
+                             req->height, &rc.win, &err);
+    if (status < 0)
+        goto out;
+    if ((status = match_items(&rc, &err)) < 0)
+        goto out;
+    if (rc.nitems == 0)
+        goto out;
+
+    struct lc__mosaic_options mo = {.method = c->method,
+                                    .dtype = c->dtype,
+                                    .nbands = rc.nub,
+                                    .width = req->width,
+                                    .height = req->height,
+                                    .allocator = c->alloc};
+    for (size_t s = 0; s < rc.nus && status == LC_OK; s++)
+        if (rc.steps[s].count > 0)
+            status = lc__mosaic_new(&mo, &rc.steps[s].m, &err);
+    if (status < 0)
+        goto out;
+
+    choose_limits(&rc);
+    if (rc.slots == 0) {
+        status = lc__error(&err, LC_ENOMEM,
+                           "lc_collection_read: no worker thread could be "
+                           "started");
+        goto out;
+    }
+    if (pthread_mutex_init(&rc.mu, NULL) != 0) {
+        status = lc__error(&err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (pthread_cond_init(&rc.cv, NULL) != 0) {
+        pthread_mutex_destroy(&rc.mu);
+        status = lc__error(&err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    status = run_items(&rc, &err);
+    pthread_cond_destroy(&rc.cv);
+    pthread_mutex_destroy(&rc.mu);
+    if (status == LC_OK)
+        status = write_output(&rc, fill, &err);
+
+out:
+    if (stats_ret != NULL && rc.stop_pos != SIZE_MAX && rc.fail_item[0]) {
+        lc__copy_str(stats_ret->failed_item, sizeof stats_ret->failed_item,
+                     rc.fail_item);
+        lc__copy_str(stats_ret->failed_bands, sizeof stats_ret->failed_bands,
+                     rc.fail_bands);
+        stats_ret->contract_violation = rc.fail_contract;
+    }
+    read_ctx_free(&rc);
+stats:
+    if (stats_ret != NULL) {
+        stats_ret->items_matched = rc.st.items_matched;
+        stats_ret->items_read = rc.st.items_read;
+        stats_ret->items_skipped = rc.st.items_skipped;
+        stats_ret->items_failed = rc.st.items_failed;
+        stats_ret->cogs_opened = rc.st.cogs_opened;
+        stats_ret->requests = rc.st.requests;
+        stats_ret->bytes = rc.st.bytes;
+        stats_ret->seconds = now_s() - t0;
+    }
+    return lc__publish(&err, status);
+}

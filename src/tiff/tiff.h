@@ -1,0 +1,33 @@
+/* tiff.h - what the COG reader offers other modules beyond the public API. */
+/* SPDX-License-Identifier: MIT */
+#ifndef LC_TIFF_H
+#define LC_TIFF_H
+
+#include "../common/common.h"
+
+#include "../common/error.h"
+
+/*
+ * lc_cog_open_ex without publishing the error: the message stays in err
+ * (which names href) for a caller that adds to it or passes it on.
+ * Returns what lc_cog_open_ex returns; *cog_ret is NULL on failure.
+ */
+int lc__cog_open(const char *href, const struct lc_cog_options *opts,
+                 struct lc_cog **cog_ret, struct lc__errbuf *err);
+
+/*
+ * The bytes a handle holds for its whole life: the prefix fetched at open,
+ * the parsed levels and masks, their block indexes (allocated whole at
+ * open, loaded or not) and JPEG tables. Decoder state made by reads is not
+ * counted: lc__cog_trim frees what is idle of it.
+ */
+size_t lc__cog_nbytes(const struct lc_cog *cog);
+
+/*
+ * Frees the idle decoder contexts and block buffers reads left in the
+ * handle's pool (for a cache keeping handles nobody reads now). Safe while
+ * other threads read: their workers come back to the pool afterwards.
+ */
+void lc__cog_trim(struct lc_cog *cog);
+
+#endif /* LC_TIFF_H */

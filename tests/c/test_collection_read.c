@@ -1,0 +1,285 @@
+/* test_collection_read.c - lc_collection_read through the public API:
+ * request checks, determinism across thread counts, concurrent reads of
+ * one collection, cancellation; run under the sanitizers (leaks included).
+ * The pixels themselves are checked against rasterio by
+ * tests/python/test_collection_read.py. */
+/* SPDX-License-Identifier: MIT */
+#define _POSIX_C_SOURCE 200809L
+#define LC_EXPERIMENTAL 1
+#include "lazycogs.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "test_util.h"
+
+#define W 200
+#define H 200
+#define NT 4
+
+static struct lc_collection *
+open_corner(const char *catalog, enum lc_mosaic_method method, size_t nthreads)
+{
+    struct lc_collection_options o = {.struct_size = sizeof o};
+    o.crs = "EPSG:32615";
+    /* Where four zone-15 tiles of the ci world overlap. */
+    o.bbox[0] = 495000.0;
+    o.bbox[1] = 5185000.0;
+    o.bbox[2] = 515000.0;
+    o.bbox[3] = 5205000.0;
+    o.resolution = 100.0;
+    o.mosaic_method = method;
+    o.nthreads = nthreads;
+    o.sortby = "eo:cloud_cover";
+    struct lc_collection *c = NULL;
+    int status = lc_collection_open(catalog, &o, &c);
+    if (status != LC_OK)
+        fprintf(stderr, "lc_collection_open: %s\n", lc_errmsg());
+    return c;
+}
+
+/* Reads red and swir16 of the first NT steps into a new buffer. */
+static void *read_all(struct lc_collection *c, struct lc_read_stats *st,
+                      int *status_ret)
+{
+    struct lc_collection_info info = {.struct_size = sizeof info};
+    lc_collection_get_info(c, &info);
+    static const size_t bands[] = {0, 4};
+    static const size_t times[NT] = {0, 1, 2, 3};
+    size_t nbytes = 2 * NT * W * H * lc_dtype_nbytes(info.dtype);
+    void *out = malloc(nbytes);
+    struct lc_read_request r = {.struct_size = sizeof r};
+    r.bands = bands;
+    r.nbands = 2;
+    r.times = times;
+    r.ntimes = NT;
+    r.width = W;
+    r.height = H;
+    r.out = out;
+    r.out_nbytes = nbytes;
+    st->struct_size = sizeof *st;
+    *status_ret = lc_collection_read(c, &r, st);
+    return out;
+}
+
+struct reader {
+    struct lc_collection *c;
+    void *out;
+    int status;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *rd = arg;
+    struct lc_read_stats st;
+    for (int i = 0; i < 3; i++) {
+        free(rd->out);
+        rd->out = read_all(rd->c, &st, &rd->status);
+        if (rd->status != LC_OK)
+            break;
+    }
+    return NULL;
+}
+
+struct canceller {
+    volatile int flag;
+};
+
+static void *cancel_main(void *arg)
+{
+    struct canceller *k = arg;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    __atomic_store_n(&k->flag, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+/* A long read (cubic, every step) cancelled from another thread 20 ms in
+ * returns LC_ECANCELLED (or LC_OK if it was faster), leaking nothing. */
+static void test_cancel(const char *catalog)
+{
+    struct lc_collection_options o = {.struct_size = sizeof o};
+    o.crs = "EPSG:5070";
+    o.bbox[0] = 150000.0;
+    o.bbox[1] = 2540000.0;
+    o.bbox[2] = 560000.0;
+    o.bbox[3] = 2740000.0;
+    o.resolution = 60.0;
+    o.resampling = "cubic";
+    o.nthreads = 2;
+    struct lc_collection *c = NULL;
+    LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
+    if (c == NULL)
+        return;
+    struct lc_collection_info info = {.struct_size = sizeof info};
+    lc_collection_get_info(c, &info);
+    size_t times[64], bands[3] = {0, 1, 2};
+    size_t nt = info.ntimes < 64 ? info.ntimes : 64;
+    for (size_t i = 0; i < nt; i++)
+        times[i] = i;
+    size_t nbytes = 3 * nt * 512 * 512 * sizeof(uint16_t);
+    void *out = malloc(nbytes);
+    struct canceller k = {0};
+    struct lc_read_request r = {.struct_size = sizeof r};
+    r.bands = bands;
+    r.nbands = 3;
+    r.times = times;
+    r.ntimes = nt;
+    r.x0 = 1500;
+    r.y0 = 800;
+    r.width = 512;
+    r.height = 512;
+    r.out = out;
+    r.out_nbytes = nbytes;
+    r.cancel = &k.flag;
+    pthread_t th;
+    LC_ASSERT_EQ(pthread_create(&th, NULL, cancel_main, &k), 0);
+    int status = lc_collection_read(c, &r, NULL);
+    LC_ASSERT_TRUE(status == LC_ECANCELLED || status == LC_OK);
+    pthread_join(th, NULL);
+    if (status == LC_ECANCELLED)
+        LC_ASSERT_STR_EQ(lc_errmsg(), "lc_collection_read: cancelled");
+    free(out);
+    lc_collection_close(c);
+}
+
+static void test_checks(struct lc_collection *c)
+{
+    size_t band = 0, time = 0, bad = 99;
+    uint16_t out[4];
+    struct lc_read_request r = {.struct_size = sizeof r};
+    struct lc_read_stats st = {.struct_size = sizeof st};
+    r.bands = &band;
+    r.nbands = 1;
+    r.times = &time;
+    r.ntimes = 1;
+    r.width = 2;
+    r.height = 2;
+    r.out = out;
+    r.out_nbytes = sizeof out;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_OK);
+
+    r.out_nbytes = sizeof out - 1;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_ENOSPACE);
+    r.out_nbytes = sizeof out;
+    r.bands = &bad;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "band index 99") != NULL);
+    r.bands = &band;
+    r.times = &bad;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_EINVAL);
+    r.times = &time;
+    r.x0 = W - 1;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "outside the grid") != NULL);
+    r.x0 = 0;
+    r.struct_size = 8;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_EINVAL);
+    r.struct_size = sizeof r;
+    st.struct_size = 3;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_EINVAL);
+    LC_ASSERT_EQ(lc_collection_read(c, &r, NULL), LC_OK);
+
+    /* An empty window reads nothing, successfully. */
+    r.width = 0;
+    r.out = NULL;
+    r.out_nbytes = 0;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, NULL), LC_OK);
+
+    /* Cancelled before it starts. */
+    volatile int cancel = 1;
+    r.width = 2;
+    r.out = out;
+    r.out_nbytes = sizeof out;
+    r.cancel = &cancel;
+    LC_ASSERT_EQ(lc_collection_read(c, &r, NULL), LC_ECANCELLED);
+}
+
+int main(int argc, char **argv)
+{
+    char catalog[4096];
+    struct stat sb;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_collection_read WORLD_DIR\n");
+        return 2;
+    }
+    snprintf(catalog, sizeof catalog, "%s/items.parquet", argv[1]);
+    if (stat(catalog, &sb) != 0) {
+        fprintf(stderr, "skipped: no %s (run tools/make_world.py)\n", catalog);
+        return 77;
+    }
+
+    static const enum lc_mosaic_method methods[] = {
+        LC_MOSAIC_FIRST, LC_MOSAIC_HIGHEST, LC_MOSAIC_MEDIAN, LC_MOSAIC_COUNT};
+    for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+        /* One worker and four give the same pixels. */
+        struct lc_collection *one = open_corner(catalog, methods[m], 1);
+        struct lc_collection *four = open_corner(catalog, methods[m], 4);
+        LC_ASSERT_TRUE(one != NULL && four != NULL);
+        if (one == NULL || four == NULL) {
+            lc_collection_close(one);
+            lc_collection_close(four);
+            continue;
+        }
+        struct lc_collection_info info = {.struct_size = sizeof info};
+        LC_ASSERT_EQ(lc_collection_get_info(one, &info), LC_OK);
+        LC_ASSERT_UEQ(info.width, W);
+        LC_ASSERT_UEQ(info.height, H);
+        LC_ASSERT_TRUE(info.ntimes >= NT);
+        struct lc_read_stats s1, s4;
+        int st1, st4;
+        void *a = read_all(one, &s1, &st1);
+        void *b = read_all(four, &s4, &st4);
+        LC_ASSERT_EQ(st1, LC_OK);
+        LC_ASSERT_EQ(st4, LC_OK);
+        size_t nbytes = lc_dtype_nbytes(info.dtype) * 2 * NT * W * H;
+        if (st1 == LC_OK && st4 == LC_OK)
+            LC_ASSERT_MEM_EQ(a, b, nbytes);
+        LC_ASSERT_TRUE(s1.items_matched > NT);
+        LC_ASSERT_UEQ(s1.items_matched, s4.items_matched);
+        LC_ASSERT_UEQ(s1.items_failed, 0);
+        if (methods[m] != LC_MOSAIC_FIRST)
+            LC_ASSERT_UEQ(s1.items_read, s1.items_matched);
+        free(a);
+        free(b);
+        if (m == 0)
+            test_checks(one);
+        lc_collection_close(one);
+        lc_collection_close(four);
+    }
+
+    test_cancel(catalog);
+
+    /* Four threads reading one collection at once agree with a serial
+     * read. */
+    struct lc_collection *c = open_corner(catalog, LC_MOSAIC_FIRST, 2);
+    LC_ASSERT_TRUE(c != NULL);
+    if (c != NULL) {
+        struct lc_read_stats st;
+        int status;
+        void *ref = read_all(c, &st, &status);
+        LC_ASSERT_EQ(status, LC_OK);
+        struct reader rd[4];
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++) {
+            rd[i] = (struct reader){c, NULL, 0};
+            LC_ASSERT_EQ(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            LC_ASSERT_EQ(rd[i].status, LC_OK);
+            if (rd[i].status == LC_OK)
+                LC_ASSERT_MEM_EQ(rd[i].out, ref,
+                                 2 * NT * W * H * sizeof(uint16_t));
+            free(rd[i].out);
+        }
+        free(ref);
+        lc_collection_close(c);
+    }
+    LC_TEST_END();
+}

@@ -1,0 +1,683 @@
+"""lc_collection_read (phase 1) end to end, against independent oracles.
+
+Every expected array here is built without lazycogs: rasterio (GDAL) reads
+each COG of the ci world at the overview the behaviour reference's rule
+picks and warps it to the read's grid (nearest), and numpy composes the
+mosaics. Same-CRS reads must match bit for bit; cross-CRS reads (UTM ->
+EPSG:5070) may differ where both warpers' approximate transformers land
+within a hair of a source pixel edge: those pixels are counted, bounded,
+and must hold the value of a neighbouring source pixel.
+"""
+# SPDX-License-Identifier: MIT
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+rasterio = pytest.importorskip("rasterio")
+from pyproj import Transformer  # noqa: E402
+from rasterio.transform import Affine  # noqa: E402
+from rasterio.io import MemoryFile  # noqa: E402
+from rasterio.vrt import WarpedVRT  # noqa: E402
+from rasterio.warp import Resampling, reproject  # noqa: E402
+
+from lazycogs import _errors, _ext  # noqa: E402
+
+BANDS = ["red", "green", "blue", "nir", "swir16", "scl", "visual"]
+# Where four zone-15 tiles overlap (TVM, TWM, TVN, TWN): x 499960..509760,
+# y 5190200..5200000 in EPSG:32615.
+CORNER_32615 = (495000.0, 5185000.0, 515000.0, 5205000.0)
+# Inside that corner, where all four hold data.
+INNER_32615 = (500500.0, 5190500.0, 509500.0, 5199500.0)
+# Most of the ci world in EPSG:5070.
+WORLD_5070 = (150000.0, 2540000.0, 560000.0, 2740000.0)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def world_items(world):
+    return json.loads((Path(world) / "world.json").read_text())["items"]
+
+
+def cog(world, item_id, band):
+    return Path(world) / "cogs" / item_id / f"{band}.tif"
+
+
+def collection(href, **opts):
+    return _ext.Collection(str(href), opts)
+
+
+def grid(coll):
+    info = coll.info()
+    return Affine(*info["transform"]), info["width"], info["height"]
+
+
+def read(coll, bands, times, x0, y0, w, h, **kw):
+    """(out, stats) of a read; bands by name, times by index."""
+    names = coll.bands()
+    idx = [names.index(b) for b in bands]
+    out = np.full((len(bands), len(times), h, w), 77,
+                  dtype=coll.info()["dtype"])
+    stats = coll.read(idx, list(times), x0, y0, w, h, out, **kw)
+    return out, stats
+
+
+def step_index(coll, date):
+    return [t["label"] for t in coll.times()].index(date)
+
+
+_TF = {}
+
+
+def transformer(src, dst):
+    key = (str(src), str(dst))
+    if key not in _TF:
+        _TF[key] = Transformer.from_crs(src, dst, always_xy=True)
+    return _TF[key]
+
+
+def reference_level(path, dst_crs, transform, w, h):
+    """The overview the behaviour reference (§2.11 step 3) reads: None for
+    full resolution, else the rasterio overview_level."""
+    with rasterio.open(path) as src:
+        native = abs(src.transform.a)
+        factors = src.overviews(1)
+        src_crs = src.crs
+    if src_crs.to_epsg() == rasterio.crs.CRS.from_user_input(dst_crs).to_epsg():
+        target = abs(transform.a)
+    else:
+        cx = transform.c + w / 2 * transform.a
+        cy = transform.f + h / 2 * transform.e
+        tf = transformer(dst_crs, src_crs)
+        x0, _ = tf.transform(cx, cy)
+        x1, _ = tf.transform(cx + transform.a, cy)
+        target = abs(x1 - x0)
+    level = None
+    if factors and target > native:
+        for i, f in enumerate(factors):
+            if native * f <= target:
+                level = i
+            else:
+                break
+    return level
+
+
+def open_level(path, level):
+    kw = {} if level is None else {"overview_level": level}
+    return rasterio.open(path, **kw)
+
+
+def gdal_warp(arr, src_transform, src_crs, dst_crs, transform, w, h):
+    """GDAL's nearest-neighbour warp with an exact transformer (a WarpedVRT
+    with tolerance 1e-9: reproject() always approximates to 0.125 pixel,
+    linearly per row, which moves far more picks than our transformer)."""
+    with MemoryFile() as mf:
+        with mf.open(driver="GTiff", width=arr.shape[1], height=arr.shape[0],
+                     count=1, dtype=arr.dtype, crs=src_crs,
+                     transform=src_transform, nodata=0) as ds:
+            ds.write(arr, 1)
+        with mf.open() as ds, WarpedVRT(
+                ds, crs=dst_crs, transform=transform, width=w, height=h,
+                resampling=Resampling.nearest, tolerance=1e-9,
+                nodata=0) as vrt:
+            return vrt.read(1)
+
+
+def warp(path, dst_crs, transform, w, h, level="auto", source=None):
+    """GDAL's warp of band 1 of a COG, at the overview the reference picks,
+    onto a grid (0 = nodata). source replaces the pixels (same shape), e.g.
+    to warp pixel indices."""
+    if level == "auto":
+        level = reference_level(path, dst_crs, transform, w, h)
+    with open_level(path, level) as src:
+        arr = src.read(1) if source is None else source(src)
+        src_transform, src_crs = src.transform, src.crs
+    if src_crs.to_epsg() == rasterio.crs.CRS.from_user_input(
+            dst_crs).to_epsg():
+        # Affine: reproject() is exact, and fast.
+        dst = np.zeros((h, w), arr.dtype)
+        reproject(arr, dst, src_transform=src_transform, src_crs=src_crs,
+                  src_nodata=0, dst_transform=transform, dst_crs=dst_crs,
+                  dst_nodata=0, resampling=Resampling.nearest)
+        return dst
+    return gdal_warp(arr, src_transform, src_crs, dst_crs, transform, w, h)
+
+
+def stack(world, ids, band, dst_crs, transform, w, h):
+    return np.stack([warp(cog(world, i, band), dst_crs, transform, w, h)
+                     for i in ids]) if ids else np.zeros((0, h, w), np.uint16)
+
+
+def compose(st, method):
+    """numpy mosaic of a (n, h, w) stack where 0 is nodata."""
+    valid = st != 0
+    anyv = valid.any(axis=0) if len(st) else np.zeros(st.shape[1:], bool)
+    if method == "first":
+        if len(st) == 0:
+            return np.zeros(st.shape[1:], st.dtype)
+        first = np.take_along_axis(st, valid.argmax(0)[None], 0)[0]
+        return np.where(anyv, first, 0).astype(st.dtype)
+    if method == "count":
+        return valid.sum(axis=0).astype(np.uint16)
+    m = np.ma.masked_array(st.astype(np.float64), ~valid)
+    if method == "highest":
+        return np.where(anyv, m.max(axis=0).filled(0), 0).astype(st.dtype)
+    if method == "lowest":
+        return np.where(anyv, m.min(axis=0).filled(0), 0).astype(st.dtype)
+    fn = {"mean": np.ma.mean, "median": np.ma.median,
+          "stdev": lambda a, axis: np.ma.std(a, axis=axis, ddof=0)}[method]
+    return np.where(anyv, fn(m, axis=0).filled(0), 0)
+
+
+def step_items(world, date, order=None):
+    """Ids of the world's items of one date, in the catalogue's order or
+    sorted by key (stable)."""
+    items = [it for it in world_items(world) if it["date"] == date]
+    if order is not None:
+        items = sorted(items, key=order)
+    return [it["id"] for it in items]
+
+
+# ---------------------------------------------------------------------------
+# (a) one item against rasterio
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("res", [100.0, 500.0])
+def test_single_item_same_crs_is_bit_exact(ci_world, res):
+    """One item read in its own CRS equals rasterio's warp of its COG, at
+    full resolution (100 m over 180 m pixels) and from the overview (500 m
+    picks the 360 m level)."""
+    item = "S2A_T15TWM_20250901T165547_L2A"
+    bbox = (480000.0, 5070000.0, 630000.0, 5220000.0)
+    coll = collection(ci_world / "items.parquet", crs="EPSG:32615",
+                      bbox=bbox, resolution=res, ids=[item])
+    transform, w, h = grid(coll)
+    bands = ["red", "nir", "swir16", "scl"]
+    out, stats = read(coll, bands, [0], 0, 0, w, h)
+    assert stats["items_matched"] == 1 and stats["items_read"] == 1
+    for b, band in enumerate(bands):
+        path = cog(ci_world, item, band)
+        level = reference_level(path, "EPSG:32615", transform, w, h)
+        if band == "red":  # 180 m pixels, one 360 m overview
+            assert (level is None) == (res == 100.0)
+        expected = warp(path, "EPSG:32615", transform, w, h, level)
+        # scl (uint8) is cast into the collection's promoted uint16.
+        np.testing.assert_array_equal(out[b, 0], expected, err_msg=band)
+        assert (expected != 0).mean() > 0.3  # the comparison means something
+
+
+def neighbour_ok(world, item, band, transform, w, h, got, level):
+    """For pixels where we differ from rasterio: is our value the value of
+    a source pixel next to (8-neighbourhood) the one rasterio picked?"""
+    path = cog(world, item, band)
+    with open_level(path, level) as src:
+        arr = src.read(1)
+        ncols = arr.shape[1]
+    # rasterio's pick, warped as an index raster (index + 1, 0 = none).
+    idx = warp(path, "EPSG:5070", transform, w, h, level,
+               source=lambda s: (np.arange(s.width * s.height, dtype=np.uint32)
+                                 .reshape(s.height, s.width) + 1))
+    expected = warp(path, "EPSG:5070", transform, w, h, level)
+    diff = np.argwhere(got != expected)
+    pad = np.pad(arr, 1)
+    for j, i in diff:
+        k = int(idx[j, i])
+        if k == 0:  # rasterio found no source pixel: take ours near an edge
+            r = c = None
+        else:
+            r, c = divmod(k - 1, ncols)
+        if r is None:
+            continue
+        if got[j, i] not in pad[r:r + 3, c:c + 3]:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("res", [100.0, 500.0])
+def test_single_item_cross_crs_matches_rasterio(ci_world, res):
+    """UTM 15N -> EPSG:5070: all but a tiny fraction of pixels equal
+    rasterio's warp, and each differing one holds a neighbour's value."""
+    item = "S2A_T15TWM_20250901T165547_L2A"
+    bbox = (200000.0, 2560000.0, 360000.0, 2720000.0)
+    coll = collection(ci_world / "items.parquet", crs="EPSG:5070", bbox=bbox,
+                      resolution=res, ids=[item])
+    transform, w, h = grid(coll)
+    for band in ["red", "swir16"]:
+        out, stats = read(coll, [band], [0], 0, 0, w, h)
+        path = cog(ci_world, item, band)
+        level = reference_level(path, "EPSG:5070", transform, w, h)
+        expected = warp(path, "EPSG:5070", transform, w, h, level)
+        got = out[0, 0]
+        ndiff = int((got != expected).sum())
+        nvalid = int((expected != 0).sum())
+        assert nvalid > 0.2 * w * h
+        assert ndiff <= max(3, nvalid * 1e-3), (band, ndiff, nvalid)
+        assert neighbour_ok(ci_world, item, band, transform, w, h, got, level)
+
+
+# ---------------------------------------------------------------------------
+# (b) first-valid mosaics of many items against numpy
+# ---------------------------------------------------------------------------
+
+
+def test_first_mosaic_matches_composition(ci_world):
+    """FIRST in sortby order (-eo:cloud_cover), per band and per step, over
+    most of the world in EPSG:5070 at 1 km, equals rasterio warps of each
+    item composed with numpy."""
+    coll = collection(ci_world / "items.parquet", crs="EPSG:5070",
+                      bbox=WORLD_5070, resolution=1000.0,
+                      sortby="-eo:cloud_cover")
+    transform, w, h = grid(coll)
+    labels = [t["label"] for t in coll.times()]
+    times = [0, 3, 7, len(labels) - 1]
+    bands = ["red", "nir", "swir16"]
+    out, stats = read(coll, bands, times, 0, 0, w, h)
+    assert stats["items_read"] >= 10
+    ndiff = nvalid = 0
+    for ti, t in enumerate(times):
+        ids = step_items(ci_world, labels[t],
+                         order=lambda it: -it["cloud_cover"])
+        assert len(ids) == coll.times()[t]["nitems"]
+        for b, band in enumerate(bands):
+            expected = compose(
+                stack(ci_world, ids, band, "EPSG:5070", transform, w, h),
+                "first")
+            ndiff += int((out[b, ti] != expected).sum())
+            nvalid += int((expected != 0).sum())
+    assert nvalid > 0
+    assert ndiff <= max(5, nvalid * 2e-3), (ndiff, nvalid)
+
+
+def test_default_order_is_catalogue_order(ci_world):
+    """Without sortby, items of a step are fed in catalogue order."""
+    coll = collection(ci_world / "items.ndjson", crs="EPSG:32615",
+                      bbox=CORNER_32615, resolution=100.0)
+    transform, w, h = grid(coll)
+    t = step_index(coll, "2025-09-01")
+    out, _ = read(coll, ["red"], [t], 0, 0, w, h)
+    ids = step_items(ci_world, "2025-09-01")
+    expected = compose(stack(ci_world, ids, "red", "EPSG:32615", transform,
+                             w, h), "first")
+    np.testing.assert_array_equal(out[0, 0], expected)
+
+
+# ---------------------------------------------------------------------------
+# (c) point, subset and full reads agree
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("crs,bbox,res,exact", [
+    ("EPSG:32615", CORNER_32615, 50.0, True),
+    ("EPSG:5070", WORLD_5070, 400.0, False),
+])
+def test_point_subset_full_agree(ci_world, crs, bbox, res, exact):
+    kw = {"ids": step_items(ci_world, "2025-09-01")} if exact else {}
+    coll = collection(ci_world / "items.parquet", crs=crs, bbox=bbox,
+                      resolution=res, sortby="eo:cloud_cover", **kw)
+    _, w, h = grid(coll)
+    times = list(range(len(coll.times())))[:4]
+    bands = ["red", "swir16"]
+    full, _ = read(coll, bands, times, 0, 0, w, h)
+    rng = np.random.default_rng(7)
+    mismatches = total = 0
+    for _ in range(6):
+        x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
+        sw, sh = int(rng.integers(1, 20)), int(rng.integers(1, 20))
+        sub, _ = read(coll, bands, times, x0, y0, sw, sh)
+        ref = full[:, :, y0:y0 + sh, x0:x0 + sw]
+        mismatches += int((sub != ref).sum())
+        total += sub.size
+    for _ in range(40):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        pt, _ = read(coll, bands, times, x, y, 1, 1)
+        mismatches += int((pt[:, :, 0, 0] != full[:, :, y, x]).sum())
+        total += pt.size
+    assert (full != 0).mean() > 0.1
+    if exact:
+        assert mismatches == 0
+    else:
+        assert mismatches <= max(2, total * 1e-3), (mismatches, total)
+
+
+def test_repeated_and_reordered_indices(ci_world):
+    coll = collection(ci_world / "items.parquet", crs="EPSG:32615",
+                      bbox=CORNER_32615, resolution=100.0)
+    _, w, h = grid(coll)
+    a, _ = read(coll, ["red", "nir"], [0, 2], 0, 0, w, h)
+    b, _ = read(coll, ["nir", "red", "nir"], [2, 0, 2], 0, 0, w, h)
+    np.testing.assert_array_equal(b[0, 0], a[1, 1])
+    np.testing.assert_array_equal(b[1, 1], a[0, 0])
+    np.testing.assert_array_equal(b[2, 2], a[1, 1])
+    np.testing.assert_array_equal(b[0, 1], a[1, 0])
+
+
+# ---------------------------------------------------------------------------
+# (d) the other mosaic methods against numpy over the warped stack
+# ---------------------------------------------------------------------------
+
+METHODS = {"highest": 1, "lowest": 2, "mean": 3, "median": 4, "stdev": 5,
+           "count": 6}
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_mosaic_methods_against_numpy(ci_world, method):
+    """Over the corner where four zone-15 tiles overlap (every warp exact),
+    each method equals numpy's over the stack of every item of the step.
+    Unlike the reference, no method stops early once the window is
+    covered: the count reaches 4."""
+    ids = step_items(ci_world, "2025-09-01")
+    zone15 = [i for i in ids if "_T15" in i]
+    coll = collection(ci_world / "items.parquet", crs="EPSG:32615",
+                      bbox=CORNER_32615, resolution=100.0, ids=zone15,
+                      mosaic_method=METHODS[method])
+    transform, w, h = grid(coll)
+    bands = ["red", "swir16"]
+    out, stats = read(coll, bands, [0], 0, 0, w, h)
+    assert stats["items_skipped"] == 0
+    for b, band in enumerate(bands):
+        st = stack(ci_world, zone15, band, "EPSG:32615", transform, w, h)
+        expected = compose(st, method)
+        got = out[b, 0]
+        if method in ("mean", "median", "stdev"):
+            assert got.dtype == np.float32
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-3)
+        else:
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+        if method == "count":
+            assert got.max() == 4
+
+
+# ---------------------------------------------------------------------------
+# (e) errors
+# ---------------------------------------------------------------------------
+
+
+def copy_catalogue(world, tmp_path, edit):
+    """items.ndjson of the world with edit(item dict) applied to each."""
+    lines = []
+    for line in (Path(world) / "items.ndjson").read_text().splitlines():
+        if line.strip():
+            item = json.loads(line)
+            edit(item)
+            lines.append(json.dumps(item))
+    path = tmp_path / "items.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# TVN of 2025-09-01 is neither first in catalogue order nor the only item.
+BROKEN = "S2A_T15TVN_20250901T165532_L2A"
+
+
+def test_missing_asset_raise_and_ignore(ci_world, tmp_path):
+    def edit(item):
+        if item["id"] == BROKEN:
+            item["assets"]["red"]["href"] = str(tmp_path / "missing.tif")
+
+    href = copy_catalogue(ci_world, tmp_path, edit)
+    opts = dict(crs="EPSG:32615", bbox=CORNER_32615, resolution=100.0)
+    coll = collection(href, **opts)
+    transform, w, h = grid(coll)
+    t = step_index(coll, "2025-09-01")
+    with pytest.raises(_errors.LazycogsError) as ei:
+        read(coll, ["red", "nir"], [t], 0, 0, w, h)
+    e = ei.value
+    assert str(e).startswith(
+        f"Failed to read bands ['red', 'nir'] from item '{BROKEN}': ")
+    assert "missing.tif" in str(e)
+    assert e.item_id == BROKEN and e.bands == ["red", "nir"]
+    assert e.contract_violation is False
+
+    coll = collection(href, errors="ignore", **opts)
+    out, stats = read(coll, ["red", "nir"], [t], 0, 0, w, h)
+    assert stats["items_failed"] == 1
+    ids = [i for i in step_items(ci_world, "2025-09-01") if i != BROKEN]
+    for b, band in enumerate(["red", "nir"]):
+        expected = compose(stack(ci_world, ids, band, "EPSG:32615",
+                                 transform, w, h), "first")
+        # The whole item is skipped, nir included.
+        np.testing.assert_array_equal(out[b, 0], expected)
+
+
+def test_corrupt_asset_fails_with_its_error(ci_world, tmp_path):
+    bad = tmp_path / "bad.tif"
+    data = bytearray(cog(ci_world, BROKEN, "red").read_bytes())
+    bad.write_bytes(bytes(data[:20000]))  # header kept, tiles cut off
+
+    def edit(item):
+        if item["id"] == BROKEN:
+            item["assets"]["red"]["href"] = str(bad)
+
+    href = copy_catalogue(ci_world, tmp_path, edit)
+    coll = collection(href, crs="EPSG:32615", bbox=CORNER_32615,
+                      resolution=100.0)
+    _, w, h = grid(coll)
+    t = step_index(coll, "2025-09-01")
+    with pytest.raises(_errors.LazycogsError) as ei:
+        read(coll, ["red"], [t], 0, 0, w, h)
+    assert f"from item '{BROKEN}': " in str(ei.value)
+    assert "bad.tif" in str(ei.value)
+
+
+def rewrite_cog(src_path, dst_path, nodata=None, dtype=None):
+    with rasterio.open(src_path) as src:
+        arr = src.read(1)
+        profile = src.profile
+    profile.update(driver="GTiff", tiled=True, blockxsize=512, blockysize=512)
+    if dtype is not None:
+        profile["dtype"] = dtype
+        arr = arr.astype(dtype)
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with rasterio.open(dst_path, "w", **profile) as dst:
+        dst.write(arr, 1)
+
+
+@pytest.mark.parametrize("errors", ["raise", "ignore"])
+def test_contract_violation_nodata(ci_world, tmp_path, errors):
+    odd = tmp_path / "odd_nodata.tif"
+    rewrite_cog(cog(ci_world, BROKEN, "red"), odd, nodata=65535)
+
+    def edit(item):
+        if item["id"] == BROKEN:
+            item["assets"]["red"]["href"] = str(odd)
+
+    href = copy_catalogue(ci_world, tmp_path, edit)
+    opts = dict(crs="EPSG:32615", bbox=CORNER_32615, resolution=100.0)
+    coll = collection(href, errors=errors, **opts)
+    _, w, h = grid(coll)
+    t = step_index(coll, "2025-09-01")
+    with pytest.raises(_errors.InvalidArgumentError) as ei:
+        read(coll, ["red"], [t], 0, 0, w, h)
+    assert str(ei.value) == (
+        "Auto-inferred output nodata 0.0 from representative assets, but "
+        f"encountered conflicting nodata 65535.0 in asset 'red' for item "
+        f"'{BROKEN}'. Pass nodata= explicitly if mixed source nodata values "
+        "are expected.")
+    assert ei.value.contract_violation is True
+    assert ei.value.item_id == BROKEN
+    # With an explicit nodata the same read works (65535 matches nothing).
+    coll = collection(href, nodata=0, **opts)
+    read(coll, ["red"], [t], 0, 0, w, h)
+
+
+def test_contract_violation_dtype(ci_world, tmp_path):
+    odd = tmp_path / "float.tif"
+    rewrite_cog(cog(ci_world, BROKEN, "nir"), odd, dtype="float32")
+
+    def edit(item):
+        if item["id"] == BROKEN:
+            item["assets"]["nir"]["href"] = str(odd)
+
+    href = copy_catalogue(ci_world, tmp_path, edit)
+    opts = dict(crs="EPSG:32615", bbox=CORNER_32615, resolution=100.0)
+    coll = collection(href, errors="ignore", **opts)
+    transform, w, h = grid(coll)
+    t = step_index(coll, "2025-09-01")
+    with pytest.raises(_errors.InvalidArgumentError) as ei:
+        read(coll, ["nir"], [t], 0, 0, w, h)
+    assert str(ei.value) == (
+        "Auto-inferred output dtype uint16 from representative assets, but "
+        f"encountered float32 in asset 'nir' for item '{BROKEN}'. Pass "
+        "dtype='float32', dtype='float64', or another explicit dtype if "
+        "mixed source dtypes are expected.")
+    # Explicit float32: the float source mixes with the uint16 ones.
+    coll = collection(href, dtype="float32", **opts)
+    out, _ = read(coll, ["nir"], [t], 0, 0, w, h)
+    ids = step_items(ci_world, "2025-09-01")
+    expected = compose(stack(ci_world, ids, "nir", "EPSG:32615", transform,
+                             w, h), "first")
+    np.testing.assert_array_equal(out[0, 0], expected.astype(np.float32))
+
+
+# ---------------------------------------------------------------------------
+# (f) early exit
+# ---------------------------------------------------------------------------
+
+
+def test_first_skips_items_once_covered(ci_world):
+    """-eo:cloud_cover puts TWN (fully valid) first in 2025-09-01; it
+    covers the inside of the four-tile corner, so FIRST never fetches the
+    other items there, while HIGHEST reads them all."""
+    ids = step_items(ci_world, "2025-09-01")
+    kw = dict(crs="EPSG:32615", bbox=INNER_32615, resolution=100.0,
+              sortby="-eo:cloud_cover", nthreads=1)
+    first = collection(ci_world / "items.parquet", **kw)
+    highest = collection(ci_world / "items.parquet", mosaic_method=1, **kw)
+    transform, w, h = grid(first)
+    t = step_index(first, "2025-09-01")
+    order = step_items(ci_world, "2025-09-01",
+                       order=lambda it: -it["cloud_cover"])
+    covering = warp(cog(ci_world, order[0], "red"), "EPSG:32615", transform,
+                    w, h)
+    assert (covering != 0).all()  # the premise
+    for c in (first, highest):  # headers into the cache
+        read(c, ["red"], [t], 0, 0, w, h)
+    out_f, st_f = read(first, ["red"], [t], 0, 0, w, h)
+    out_h, st_h = read(highest, ["red"], [t], 0, 0, w, h)
+    n = st_h["items_matched"]
+    assert n >= 3 and st_f["items_matched"] == n
+    assert st_f["items_read"] == 1 and st_f["items_skipped"] == n - 1
+    assert st_h["items_read"] == n and st_h["items_skipped"] == 0
+    assert st_f["cogs_opened"] == 0
+    assert 0 < st_f["requests"] < st_h["requests"]
+    np.testing.assert_array_equal(out_f[0, 0], covering)
+    assert len(ids) > n  # the step has items elsewhere too
+
+
+# ---------------------------------------------------------------------------
+# (g) cancellation, and the request's checks
+# ---------------------------------------------------------------------------
+
+
+def test_cancel_from_another_thread(ci_world):
+    coll = collection(ci_world / "items.parquet", crs="EPSG:5070",
+                      bbox=WORLD_5070, resolution=60.0, resampling="cubic",
+                      nthreads=2)
+    times = list(range(len(coll.times())))
+    out = np.zeros((3, len(times), 1024, 1024), np.uint16)
+    args = ([0, 1, 2], times, 1500, 800, 1024, 1024, out)
+    # Already cancelled: returns at once.
+    flag = np.ones(1, np.intc)
+    with pytest.raises(_errors.CancelledError):
+        coll.read(*args, cancel=flag)
+    # How long the read takes (headers cached by the second run).
+    coll.read(*args)
+    t0 = time.monotonic()
+    full = coll.read(*args)["seconds"]
+    assert time.monotonic() - t0 >= full
+    # Cancelled from another thread 20 ms in.
+    flag = np.zeros(1, np.intc)
+    timer = threading.Timer(0.02, lambda: flag.__setitem__(0, 1))
+    t0 = time.monotonic()
+    timer.start()
+    try:
+        coll.read(*args, cancel=flag)
+        cancelled = False
+    except _errors.CancelledError:
+        cancelled = True
+    elapsed = time.monotonic() - t0
+    timer.join()
+    if full < 0.2:
+        pytest.skip(f"the read takes {full:.3f} s: too fast to cancel")
+    assert cancelled
+    assert elapsed < 0.02 + max(0.1, full / 2), (elapsed, full)
+    # The collection still reads afterwards, and gives the same pixels.
+    again = np.zeros_like(out)
+    coll.read([0, 1, 2], times, 1500, 800, 1024, 1024, again)
+    ref = np.zeros_like(out)
+    coll.read([0, 1, 2], times, 1500, 800, 1024, 1024, ref)
+    np.testing.assert_array_equal(again, ref)
+
+
+def test_request_checks(ci_world):
+    coll = collection(ci_world / "items.parquet", crs="EPSG:32615",
+                      bbox=CORNER_32615, resolution=100.0)
+    _, w, h = grid(coll)
+    nt = len(coll.times())
+    out = np.zeros((1, 1, h, w), np.uint16)
+    with pytest.raises(_errors.InvalidArgumentError, match="band index 7"):
+        coll.read([7], [0], 0, 0, w, h, out)
+    with pytest.raises(_errors.InvalidArgumentError, match="time index"):
+        coll.read([0], [nt], 0, 0, w, h, out)
+    with pytest.raises(_errors.InvalidArgumentError, match="outside the grid"):
+        coll.read([0], [0], 1, 0, w, h, out)
+    with pytest.raises(_errors.BufferTooSmallError):
+        coll.read([0, 1], [0], 0, 0, w, h, out)
+
+
+def test_uncovered_pixels_hold_nodata(ci_world):
+    """Pixels no item covers hold the explicit nodata, in the dtype."""
+    coll = collection(ci_world / "items.parquet", crs="EPSG:5070",
+                      bbox=(-400000.0, 2540000.0, 700000.0, 2740000.0),
+                      resolution=2000.0, nodata=-9999, dtype="int32")
+    transform, w, h = grid(coll)
+    out, _ = read(coll, ["red"], [0], 0, 0, w, h)
+    assert out.dtype == np.int32
+    assert out[0, 0, :, 0].tolist() == [-9999] * h  # far west: no tile
+    assert (out > 0).any()
+
+
+def test_http_assets_read_like_local_ones(ci_world, http_world):
+    """The same read over loopback HTTP (more fetches in flight: remote
+    assets widen the read's share of the pool) gives the same pixels, one
+    range request per COG and step for a point once headers are cached."""
+    kw = dict(crs="EPSG:5070", bbox=WORLD_5070, resolution=400.0,
+              sortby="eo:cloud_cover")
+    local = collection(ci_world / "items.parquet", **kw)
+    remote = collection(http_world.items_parquet, **kw)
+    _, w, h = grid(local)
+    times = list(range(len(local.times())))
+    a, _ = read(local, ["red", "nir"], times, 0, 0, w, h)
+    b, st = read(remote, ["red", "nir"], times, 0, 0, w, h)
+    np.testing.assert_array_equal(a, b)
+    assert st["requests"] > 0 and st["bytes"] > 0
+    x, y = w // 2, h // 2
+    read(remote, ["red"], times, x, y, 1, 1)
+    _, st = read(remote, ["red"], times, x, y, 1, 1)
+    assert st["cogs_opened"] == 0
+    assert 0 < st["requests"] <= st["items_read"]
+
+
+def test_c_program(ci_world):
+    """tests/c/test_collection_read under the build's sanitizers (CTest
+    skips it while the world does not exist yet)."""
+    import os
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    build = Path(os.environ.get("LAZYCOGS_BUILD_DIR", repo / "build" / "asan"))
+    exe = build / "tests" / "c" / "test_collection_read"
+    if not exe.exists():
+        pytest.skip(f"{exe} not built")
+    proc = subprocess.run([str(exe), str(ci_world)], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
