@@ -10,38 +10,12 @@
  * (ASan's leak check runs at exit). The loop ends at the first N that
  * succeeds, so every allocation site on the path has failed once.
  */
-struct failing {
-    size_t fail_at;
-    size_t nallocs;
-    size_t live;
-};
 
-static void *failing_alloc(void *opaque, size_t nbytes)
-{
-    struct failing *f = opaque;
-
-    if (f->nallocs++ == f->fail_at)
-        return NULL;
-    void *p = malloc(nbytes);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void failing_free(void *opaque, void *ptr)
-{
-    struct failing *f = opaque;
-
-    if (ptr != NULL)
-        f->live--;
-    free(ptr);
-}
-
-static int open_and_read(const char *path, struct failing *f)
+static int open_and_read(const char *path, struct lc_test_failing *f)
 {
     struct lc_cog_options opts = {
         .struct_size = sizeof(opts),
-        .allocator = {failing_alloc, failing_free, f},
+        .allocator = {lc_test_failing_alloc, lc_test_failing_free, f},
     };
     struct lc_cog *cog = NULL;
     uint8_t out[3 * 20 * 20 * 2];
@@ -64,7 +38,7 @@ static void check_file(const char *path)
     size_t n;
 
     for (n = 0; n < 10000; n++) {
-        struct failing f = {.fail_at = n};
+        struct lc_test_failing f = {.fail_at = n};
         int status = open_and_read(path, &f);
         if (f.live != 0)
             LC_CHECK_FAIL_("%s: failing allocation %zu leaves %zu blocks", path,

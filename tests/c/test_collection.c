@@ -368,31 +368,6 @@ static void test_selection_and_contract(void)
 
 /* ---- allocation failures ------------------------------------------------ */
 
-struct failing {
-    size_t fail_at;
-    size_t nallocs;
-    size_t live;
-};
-
-static void *failing_alloc(void *opaque, size_t nbytes)
-{
-    struct failing *f = opaque;
-    if (f->nallocs++ == f->fail_at)
-        return NULL;
-    void *p = malloc(nbytes);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void failing_free(void *opaque, void *ptr)
-{
-    struct failing *f = opaque;
-    if (ptr != NULL)
-        f->live--;
-    free(ptr);
-}
-
 static void test_allocation_failures(void)
 {
     struct lc_collection_options o = options();
@@ -400,8 +375,9 @@ static void test_allocation_failures(void)
     o.sortby = "datetime";
     size_t n;
     for (n = 0; n < 100000; n++) {
-        struct failing f = {.fail_at = n};
-        struct lc_allocator a = {failing_alloc, failing_free, &f};
+        struct lc_test_failing f = {.fail_at = n};
+        struct lc_allocator a = {lc_test_failing_alloc, lc_test_failing_free,
+                                 &f};
         struct lc__errbuf err = {0};
         struct lc_collection *c = NULL;
         int status = lc__collection_open(catalog, &o, &a, &c, &err);

@@ -626,31 +626,6 @@ static void test_properties(void)
 
 /* ---- allocation failures ----------------------------------------------- */
 
-struct failing {
-    int fail_at; /* the allocation number that fails, 0-based */
-    int count;
-    int live;
-};
-
-static void *failing_alloc(void *opaque, size_t n)
-{
-    struct failing *f = opaque;
-    if (f->count++ == f->fail_at)
-        return NULL;
-    void *p = malloc(n);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void failing_free(void *opaque, void *p)
-{
-    struct failing *f = opaque;
-    if (p != NULL)
-        f->live--;
-    free(p);
-}
-
 static void test_alloc_failures(void)
 {
     const char *filter =
@@ -660,8 +635,9 @@ static void test_alloc_failures(void)
         "s_intersects(g, BBOX(170, 0, -170, 1))";
     int ok_at = -1;
     for (int i = 0; i < 10000 && ok_at < 0; i++) {
-        struct failing f = {.fail_at = i};
-        struct lc_allocator a = {failing_alloc, failing_free, &f};
+        struct lc_test_failing f = {.fail_at = i};
+        struct lc_allocator a = {lc_test_failing_alloc, lc_test_failing_free,
+                                 &f};
         struct lc__cql2_options opts = {.alloc = &a};
         struct lc__cql2 *t = NULL;
         int rc =
@@ -679,8 +655,9 @@ static void test_alloc_failures(void)
     struct lc__cql2 *t = parse(filter);
     int eval_ok = -1;
     for (int i = 0; i < 10000 && eval_ok < 0 && t != NULL; i++) {
-        struct failing f = {.fail_at = i};
-        struct lc_allocator a = {failing_alloc, failing_free, &f};
+        struct lc_test_failing f = {.fail_at = i};
+        struct lc_allocator a = {lc_test_failing_alloc, lc_test_failing_free,
+                                 &f};
         enum lc__cql2_truth r;
         int rc = lc__cql2_eval(t, get_field, &kRec, &a, &r, NULL);
         if (rc == LC_OK)

@@ -734,33 +734,6 @@ static void test_hilbert(void)
 /* ---- allocation failures --------------------------------------------------
  */
 
-struct failing {
-    size_t fail_at;
-    size_t nallocs;
-    size_t live;
-};
-
-static void *failing_alloc(void *opaque, size_t nbytes)
-{
-    struct failing *f = opaque;
-
-    if (f->nallocs++ == f->fail_at)
-        return NULL;
-    void *p = malloc(nbytes);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void failing_free(void *opaque, void *ptr)
-{
-    struct failing *f = opaque;
-
-    if (ptr != NULL)
-        f->live--;
-    free(ptr);
-}
-
 /*
  * For N = 0, 1, 2...: build a tree whose Nth allocation fails, then run
  * queries that grow a hit list up to every item (and its sort scratch).
@@ -782,9 +755,9 @@ static void test_alloc_failures(void)
 
     size_t k;
     for (k = 0; k < 1000; k++) {
-        struct failing f = {.fail_at = k};
+        struct lc_test_failing f = {.fail_at = k};
         struct lc__rtree_options opts = {
-            .allocator = {failing_alloc, failing_free, &f}};
+            .allocator = {lc_test_failing_alloc, lc_test_failing_free, &f}};
         struct lc__rtree *tree = NULL;
         struct lc__errbuf err = {0};
         int status = lc__rtree_build(boxes, n, &opts, &tree, &err);

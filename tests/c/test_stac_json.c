@@ -596,31 +596,6 @@ static void test_cql2_json_values(void)
 /* ---- allocation failures -------------------------------------------------
  */
 
-struct failing {
-    size_t fail_at;
-    size_t nallocs;
-    size_t live;
-};
-
-static void *failing_alloc(void *opaque, size_t nbytes)
-{
-    struct failing *f = opaque;
-    if (f->nallocs++ == f->fail_at)
-        return NULL;
-    void *p = malloc(nbytes);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void failing_free(void *opaque, void *ptr)
-{
-    struct failing *f = opaque;
-    if (ptr != NULL)
-        f->live--;
-    free(ptr);
-}
-
 /* For N = 0, 1, 2...: fail the Nth allocation; each load must succeed or
  * give LC_ENOMEM and leave nothing allocated. */
 static void test_alloc_failures(const char *label, const char *text,
@@ -629,8 +604,9 @@ static void test_alloc_failures(const char *label, const char *text,
     static const char *const asset_fields[] = {"storage:refs"};
     size_t n;
     for (n = 0; n < 100000; n++) {
-        struct failing f = {.fail_at = n};
-        struct lc_allocator alloc = {failing_alloc, failing_free, &f};
+        struct lc_test_failing f = {.fail_at = n};
+        struct lc_allocator alloc = {lc_test_failing_alloc,
+                                     lc_test_failing_free, &f};
         struct lc__stac_load_options opts = {
             .alloc = &alloc,
             .fields = fields,

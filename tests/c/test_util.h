@@ -68,4 +68,39 @@ static int lc_test_failures;
         return EXIT_SUCCESS;                                                   \
     } while (0)
 
+/*
+ * An allocator that fails its fail_at-th allocation (0-based) and counts
+ * the blocks alive, for the allocation-failure loops: for N = 0, 1, 2...
+ * run an operation with fail_at = N; it must succeed or fail with
+ * LC_ENOMEM, and leave live at 0 once its results are freed.
+ *
+ *     struct lc_test_failing f = {.fail_at = n};
+ *     struct lc_allocator a = {lc_test_failing_alloc, lc_test_failing_free,
+ *                              &f};
+ */
+struct lc_test_failing {
+    size_t fail_at;
+    size_t nallocs;
+    size_t live;
+};
+
+static inline void *lc_test_failing_alloc(void *opaque, size_t nbytes)
+{
+    struct lc_test_failing *f = opaque;
+    if (f->nallocs++ == f->fail_at)
+        return NULL;
+    void *p = malloc(nbytes);
+    if (p != NULL)
+        f->live++;
+    return p;
+}
+
+static inline void lc_test_failing_free(void *opaque, void *ptr)
+{
+    struct lc_test_failing *f = opaque;
+    if (ptr != NULL)
+        f->live--;
+    free(ptr);
+}
+
 #endif /* LC_TEST_UTIL_H */
