@@ -75,6 +75,10 @@ def main(items_parquet: str, out_dir: str) -> int:
         print(subset)
         print(subset.isel(time=1, x=0, y=0).compute())
 
+    with Step("explain: what plotting three steps of the subset reads"):
+        plan = subset.isel(time=slice(1, 4)).lazycogs.explain()
+        print(plan.summary())
+
     with Step("an RGB plot of three steps of the subset"):
         grid = subset.isel(time=slice(1, 4)).plot.imshow(
             rgb="band", row="time", vmin=0, vmax=4000,
@@ -98,10 +102,16 @@ def main(items_parquet: str, out_dir: str) -> int:
         ))
         print(monthly)
 
+    june = monthly.chunk(x=1024, y=1024).sel(time="2025-06-01")
+    with Step("explain: the items each June chunk reads"):
+        print(june.lazycogs.explain())
+
+    with Step("explain with COG headers: levels, windows, requests"):
+        print(june.lazycogs.explain(fetch_headers=True).summary())
+
     with Step("load one month in 1024 x 1024 dask chunks"):
         from dask.diagnostics import ProgressBar
 
-        june = monthly.chunk(x=1024, y=1024).sel(time="2025-06-01")
         with ProgressBar():
             june.load()
         ax = june.plot.imshow(rgb="band", vmin=0, vmax=4000, size=6,

@@ -694,6 +694,183 @@ struct lc_read_stats {
 LC_API int lc_collection_read(struct lc_collection *collection,
                               const struct lc_read_request *request,
                               struct lc_read_stats *stats_ret);
+
+/*
+ * Plans: what reads would touch, without reading a pixel (the engine of
+ * lazycogs' explain()). A plan request lists bands, time steps and
+ * windows of the grid; the plan holds, for each (time, window), the items
+ * a read of that window and step would match, in sort order, and for each
+ * of them and each band what reading it involves. Items are matched
+ * exactly as lc_collection_read matches them (the same code). All
+ * pointers of the request are borrowed for the call.
+ */
+struct lc_plan_request {
+    size_t struct_size;  /* sizeof(struct lc_plan_request) */
+    const size_t *bands; /* band indices, repeats allowed */
+    size_t nbands;
+    const size_t *times; /* time step indices, repeats allowed */
+    size_t ntimes;
+    const struct lc_window *windows; /* in grid pixels: col_off = x0,
+                                        row_off = y0; non-empty, inside */
+    size_t nwindows;
+    /* Nonzero: open every matched COG's header (through the header cache;
+     * each COG once per plan, several at once) to report levels, source
+     * windows and the estimated cost of each read. */
+    int fetch_headers;
+};
+
+/* An open plan; free with lc_plan_free. */
+struct lc_plan;
+
+/* One item matched for a (time, window), from lc_plan_get_item. */
+struct lc_plan_item {
+    size_t struct_size; /* sizeof(struct lc_plan_item), set by the caller */
+    size_t k;           /* position in the collection's sort order */
+    const char *id;     /* borrowed from the collection: valid until
+                           lc_collection_close */
+};
+
+/* Reading one band of one matched item, from lc_plan_get_read. */
+struct lc_plan_read {
+    size_t struct_size; /* sizeof(struct lc_plan_read), set by the caller */
+    const char *href;   /* the asset (borrowed from the collection), or
+                           NULL: the item has no such asset, nothing read */
+    /* Mosaic first only: a read would skip this COG, the items before it
+     * in sort order covering its part of the window. Judged from the
+     * items' footprints, not their pixels, on a raster of the window at
+     * 1/8 of its resolution or coarser, where a cell counts as covered
+     * when a footprint polygon holds its four corners: a COG is reported
+     * skipped when every cell its footprint's bbox touches is covered.
+     * Where footprints hold nodata a read, which looks at valid pixels,
+     * skips fewer; where cells are partly covered, more. A read may also
+     * fetch a COG before the items ahead of it are mosaicked, and then
+     * drop it: its fetch counts in lc_read_stats, not in the plan. */
+    int skipped;
+    /* The rest only with fetch_headers (has_header set). */
+    int has_header;
+    size_t level;      /* 0: full resolution, 1..: overviews, finest first */
+    double resolution; /* |pixel width| of that level, in source units */
+    int has_window;    /* 0: the window misses the COG; nothing is read */
+    struct lc_window window; /* source window of that level */
+    /* Estimated fetch of that window (and of its mask, if any), from the
+     * COG's block index: range reads (blocks beyond the header prefix:
+     * what lc_read_stats.requests counts), requests on the wire (remote
+     * assets: ranges within the default 64 KiB gap merged, as stores
+     * coalesce them; local files: the range reads) and block bytes. */
+    uint64_t est_ranges;
+    uint64_t est_requests;
+    uint64_t est_bytes;
+};
+
+/*
+ * Plans reads of the windows of request for its bands and times. Returns
+ * LC_OK and *plan_ret, or LC_EINVAL (bad struct_size, index or window),
+ * LC_ENOMEM, a transform error or, with fetch_headers, the error of the
+ * first COG (in plan order) whose header could not be opened or used,
+ * lc_errmsg() naming its href. Thread-safe like lc_collection_read; a
+ * plan must be freed before its collection is closed.
+ */
+LC_API int lc_collection_plan(struct lc_collection *collection,
+                              const struct lc_plan_request *request,
+                              struct lc_plan **plan_ret);
+
+/* Frees a plan; NULL does nothing. */
+LC_API void lc_plan_free(struct lc_plan *plan);
+
+/* The number of items matched for request time t and window w (0 when
+ * either is out of range). */
+LC_API size_t lc_plan_nitems(const struct lc_plan *plan, size_t t, size_t w);
+
+/* Item i of (t, w). Returns LC_OK or LC_EINVAL (an index out of range, a
+ * bad struct_size). */
+LC_API int lc_plan_get_item(const struct lc_plan *plan, size_t t, size_t w,
+                            size_t i, struct lc_plan_item *item_ret);
+
+/* Band b (an index into request->bands) of item i of (t, w). Returns
+ * LC_OK or LC_EINVAL. */
+LC_API int lc_plan_get_read(const struct lc_plan *plan, size_t t, size_t w,
+                            size_t i, size_t b, struct lc_plan_read *read_ret);
+
+/*
+ * Experimental (may change in any release): writing GeoTIFFs. A writer
+ * streams a tiled GeoTIFF to a local file, a window of tiles at a time, so
+ * memory stays bounded by one window: tiles are compressed (deflate, with
+ * horizontal differencing for integers and the floating-point predictor
+ * for floats) and appended as they come; lc_tiff_writer_finish then writes
+ * the directory at the end of the file. The file is BigTIFF when it could
+ * exceed 4 GiB. Georeferencing: ModelPixelScale + ModelTiepoint
+ * (ModelTransformation for a rotated or south-up transform), GeoKeys of
+ * an EPSG code (projected or geographic 2D CRS, PixelIsArea), GDAL_NODATA,
+ * and band descriptions in GDAL_METADATA. docs/cli.md (lazycogs read)
+ * shows it in use. A writer is used from one thread at a time.
+ */
+struct lc_tiff_writer;
+
+/* Options of lc_tiff_writer_open; width, height, nbands and dtype are
+ * required, everything else all-zero means the defaults in brackets.
+ * Strings are copied. */
+struct lc_tiff_writer_options {
+    size_t struct_size;     /* sizeof(struct lc_tiff_writer_options) */
+    uint32_t width, height; /* pixels */
+    uint32_t nbands;        /* samples per pixel, 1..65535 */
+    enum lc_dtype dtype;
+    uint32_t tile_width, tile_height; /* multiples of 16 [256] */
+    int planar;          /* 1: one plane per band (PlanarConfiguration 2);
+                            [0: bands interleaved by pixel] */
+    int uncompressed;    /* 1: no compression; [0: deflate] */
+    int deflate_level;   /* 1..12 [6] */
+    int no_predictor;    /* 1: deflate without a predictor */
+    int bigtiff;         /* 1: always BigTIFF; [0: when needed] */
+    int has_transform;   /* transform below is given */
+    double transform[6]; /* affine a, b, c, d, e, f of pixel corners, as
+                            struct lc_collection_info's */
+    int epsg;            /* the CRS's EPSG code; 0: no CRS keys */
+    int has_nodata;      /* nodata below is written (GDAL_NODATA) */
+    double nodata;
+    const char *const *band_descriptions; /* nbands strings, or NULL */
+    size_t nthreads;                      /* tiles compressed at once [1] */
+    struct lc_allocator allocator;
+};
+
+/*
+ * Creates (or truncates) the file at path and writes its header. Returns
+ * LC_OK and the writer in *writer_ret, or LC_EINVAL (bad options),
+ * LC_EUNSUPPORTED (an EPSG code that is neither a projected nor a
+ * geographic 2D CRS), LC_ENOTFOUND (path's directory does not exist),
+ * LC_EIO, LC_ELIMIT (a tile over 256 MiB) or LC_ENOMEM, with lc_errmsg()
+ * naming path and the problem.
+ */
+LC_API int lc_tiff_writer_open(const char *path,
+                               const struct lc_tiff_writer_options *opts,
+                               struct lc_tiff_writer **writer_ret);
+
+/*
+ * Writes the pixels of the window [x0, x0 + width) x [y0, y0 + height):
+ * data holds nbands planes of height x width values of the writer's dtype
+ * (C order band, y, x, as lc_collection_read returns one time step), and
+ * data_nbytes is at least their size. The window must be made of whole
+ * tiles: x0 and y0 multiples of the tile size, width and height too or
+ * reaching the image's right and bottom edges. Each tile is written once;
+ * tiles never written read back as nodata (or 0). Returns LC_OK,
+ * LC_EINVAL (a bad window, a tile written twice, a finished writer),
+ * LC_ENOSPACE (data too small), LC_EIO (a failed write, naming the file)
+ * or LC_ENOMEM. After an error the writer can only be closed.
+ */
+LC_API int lc_tiff_writer_write(struct lc_tiff_writer *writer, uint32_t x0,
+                                uint32_t y0, uint32_t width, uint32_t height,
+                                const void *data, size_t data_nbytes);
+
+/*
+ * Writes the directory and closes the file. Returns LC_OK, or LC_EINVAL
+ * (called twice, or after a failed write) or LC_EIO naming the file.
+ */
+LC_API int lc_tiff_writer_finish(struct lc_tiff_writer *writer);
+
+/*
+ * Frees the writer; when lc_tiff_writer_finish did not succeed, the
+ * unfinished file is removed. NULL does nothing.
+ */
+LC_API void lc_tiff_writer_close(struct lc_tiff_writer *writer);
 #endif /* LC_EXPERIMENTAL */
 
 #ifdef __cplusplus

@@ -20,6 +20,12 @@ from ._mosaic import (
     StdevMethod,
 )
 from ._open import align_bbox, open, open_async
+from ._explain import (  # importing registers the da.lazycogs accessor
+    ChunkRead,
+    CogRead,
+    ExplainPlan,
+    StacCogAccessor,
+)
 from .store import store_for
 from ._errors import (
     BufferTooSmallError,
@@ -52,8 +58,11 @@ __version__: str = _ext.version_string()
 __all__ = [
     "BufferTooSmallError",
     "CancelledError",
+    "ChunkRead",
     "ChunkReadError",
+    "CogRead",
     "CountMethod",
+    "ExplainPlan",
     "FirstMethod",
     "HighestMethod",
     "LowestMethod",

@@ -1285,6 +1285,158 @@ done:
     return result;
 }
 
+/* One read of a plan as a dict (None when the item has no such asset). */
+static PyObject *plan_read_dict(const struct lc_plan_read *r)
+{
+    if (r->href == NULL)
+        Py_RETURN_NONE;
+    PyObject *level = Py_NewRef(Py_None), *res = Py_NewRef(Py_None);
+    PyObject *window = Py_NewRef(Py_None), *ranges = Py_NewRef(Py_None);
+    PyObject *requests = Py_NewRef(Py_None), *nbytes = Py_NewRef(Py_None);
+    if (r->has_header) {
+        Py_SETREF(level, PyLong_FromSize_t(r->level));
+        Py_SETREF(res, PyFloat_FromDouble(r->resolution));
+    }
+    if (r->has_header && r->has_window) {
+        Py_SETREF(window,
+                  Py_BuildValue("(IIII)", r->window.col_off, r->window.row_off,
+                                r->window.width, r->window.height));
+        Py_SETREF(ranges, PyLong_FromUnsignedLongLong(r->est_ranges));
+        Py_SETREF(requests, PyLong_FromUnsignedLongLong(r->est_requests));
+        Py_SETREF(nbytes, PyLong_FromUnsignedLongLong(r->est_bytes));
+    }
+    PyObject *d = NULL;
+    if (level != NULL && res != NULL && window != NULL && ranges != NULL &&
+        requests != NULL && nbytes != NULL)
+        d = Py_BuildValue("{ss sO sO sO sO sO sO sO}", "href", r->href,
+                          "skipped", r->skipped ? Py_True : Py_False, "level",
+                          level, "resolution", res, "window", window,
+                          "est_ranges", ranges, "est_requests", requests,
+                          "est_bytes", nbytes);
+    Py_XDECREF(level);
+    Py_XDECREF(res);
+    Py_XDECREF(window);
+    Py_XDECREF(ranges);
+    Py_XDECREF(requests);
+    Py_XDECREF(nbytes);
+    return d;
+}
+
+/* The plan as nested lists: [time][window] -> [(id, k, [read per band])]. */
+static PyObject *plan_lists(const struct lc_plan *plan, size_t ntimes,
+                            size_t nwindows, size_t nbands)
+{
+    PyObject *out = PyList_New((Py_ssize_t)ntimes);
+    for (size_t t = 0; out != NULL && t < ntimes; t++) {
+        PyObject *per_window = PyList_New((Py_ssize_t)nwindows);
+        if (per_window == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)t, per_window);
+        for (size_t w = 0; out != NULL && w < nwindows; w++) {
+            size_t n = lc_plan_nitems(plan, t, w);
+            PyObject *items = PyList_New((Py_ssize_t)n);
+            if (items == NULL) {
+                Py_CLEAR(out);
+                break;
+            }
+            PyList_SET_ITEM(per_window, (Py_ssize_t)w, items);
+            for (size_t i = 0; out != NULL && i < n; i++) {
+                struct lc_plan_item it = {.struct_size = sizeof(it)};
+                PyObject *reads = NULL, *tuple = NULL;
+                if (lc_plan_get_item(plan, t, w, i, &it) == LC_OK)
+                    reads = PyList_New((Py_ssize_t)nbands);
+                for (size_t b = 0; reads != NULL && b < nbands; b++) {
+                    struct lc_plan_read r = {.struct_size = sizeof(r)};
+                    PyObject *d = NULL;
+                    if (lc_plan_get_read(plan, t, w, i, b, &r) == LC_OK)
+                        d = plan_read_dict(&r);
+                    if (d == NULL)
+                        Py_CLEAR(reads);
+                    else
+                        PyList_SET_ITEM(reads, (Py_ssize_t)b, d);
+                }
+                if (reads != NULL)
+                    tuple =
+                        Py_BuildValue("(snN)", it.id, (Py_ssize_t)it.k, reads);
+                if (tuple == NULL) {
+                    if (!PyErr_Occurred())
+                        PyErr_SetString(PyExc_RuntimeError,
+                                        "lc_plan: bad index");
+                    Py_CLEAR(out);
+                } else {
+                    PyList_SET_ITEM(items, (Py_ssize_t)i, tuple);
+                }
+            }
+        }
+    }
+    return out;
+}
+
+/* plan(bands, times, windows, fetch_headers=False) -> list
+ * windows: (x0, y0, width, height) tuples of the grid. Without the GIL. */
+static PyObject *collection_plan(CollectionObject *self, PyObject *args,
+                                 PyObject *kwds)
+{
+    static char *kwlist[] = {"bands", "times", "windows", "fetch_headers",
+                             NULL};
+    PyObject *bands_obj, *times_obj, *windows_obj;
+    int fetch = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|p", kwlist, &bands_obj,
+                                     &times_obj, &windows_obj, &fetch) ||
+        !collection_check_open(self))
+        return NULL;
+    struct lc_plan_request req = {.struct_size = sizeof(req)};
+    struct lc_window *windows = NULL;
+    size_t *bands = NULL, *times = NULL;
+    PyObject *result = NULL, *seq = NULL;
+    bands = index_array(bands_obj, "bands", &req.nbands);
+    if (bands == NULL)
+        goto done;
+    times = index_array(times_obj, "times", &req.ntimes);
+    if (times == NULL)
+        goto done;
+    seq = PySequence_Tuple(windows_obj);
+    if (seq == NULL)
+        goto done;
+    size_t nw = (size_t)PyTuple_GET_SIZE(seq);
+    windows = PyMem_RawCalloc(nw > 0 ? nw : 1, sizeof(*windows));
+    if (windows == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < nw; i++) {
+        struct lc_window *w = &windows[i];
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(seq, (Py_ssize_t)i),
+                              "IIII;a window is (x0, y0, width, height)",
+                              &w->col_off, &w->row_off, &w->width, &w->height))
+            goto done;
+    }
+    req.bands = bands;
+    req.times = times;
+    req.windows = windows;
+    req.nwindows = nw;
+    req.fetch_headers = fetch;
+    struct lc_plan *plan = NULL;
+    struct lc_collection *c = self->collection;
+    int status;
+    Py_BEGIN_ALLOW_THREADS status = lc_collection_plan(c, &req, &plan);
+    Py_END_ALLOW_THREADS if (status < 0)
+    {
+        raise_status(status);
+        goto done;
+    }
+    result = plan_lists(plan, req.ntimes, nw, req.nbands);
+    lc_plan_free(plan);
+done:
+    Py_XDECREF(seq);
+    PyMem_RawFree(windows);
+    PyMem_RawFree(bands);
+    PyMem_RawFree(times);
+    return result;
+}
+
 static PyMethodDef collection_methods[] = {
     {"info", (PyCFunction)collection_info, METH_NOARGS,
      "info() -> dict\n\nShape, grid, dtype, nodata, CRS (struct "
@@ -1298,6 +1450,16 @@ static PyMethodDef collection_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "read(bands, times, x0, y0, width, height, out, cancel=None) -> dict\n\n"
      "Fills out in place without the GIL; returns the read's statistics."},
+    {"plan", (PyCFunction)(void (*)(void))collection_plan,
+     METH_VARARGS | METH_KEYWORDS,
+     "plan(bands, times, windows, fetch_headers=False) -> list\n\n"
+     "What reads of the windows ((x0, y0, width, height) of the grid) would "
+     "touch, without reading a pixel (lc_collection_plan): result[t][w] "
+     "lists the matched items in sort order as (id, k, reads), reads[b] "
+     "None (no such asset) or a dict of href, skipped (first's early exit "
+     "would skip it), level (0: full resolution; None without headers), "
+     "resolution, window (col_off, row_off, width, height) or None, "
+     "est_ranges, est_requests, est_bytes."},
     {NULL, NULL, 0, NULL},
 };
 

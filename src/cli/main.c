@@ -25,6 +25,13 @@ static const char usage_text[] =
     "             list the STAC items of a stac-geoparquet, NDJSON or JSON\n"
     "             catalogue that a query selects, one JSON object per line\n"
     "             (lazycogs items --help)\n"
+    "  read FILE --crs CRS --bbox X0,Y0,X1,Y1 --resolution R --out OUT.tif\n"
+    "             read one time step of a collection (reprojected, mosaicked)\n"
+    "             into a tiled, deflate-compressed GeoTIFF (lazycogs read\n"
+    "             --help)\n"
+    "  explain FILE --crs CRS --bbox X0,Y0,X1,Y1 --resolution R [--json]\n"
+    "             print the read plan: per time step, tile and band, the\n"
+    "             COGs a read would touch (lazycogs explain --help)\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help and exit\n"
@@ -373,6 +380,10 @@ int main(int argc, char **argv)
         return cmd_info(argc, argv);
     if (strcmp(cmd, "items") == 0)
         return cli_items(argc, argv);
+    if (strcmp(cmd, "read") == 0)
+        return cli_read(argc, argv);
+    if (strcmp(cmd, "explain") == 0)
+        return cli_explain(argc, argv);
     fprintf(stderr, "lazycogs: unknown command '%s'\n\n%s", cmd, usage_text);
     return 2;
 }

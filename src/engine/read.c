@@ -32,6 +32,10 @@
  *      |
  *   out ------ each step's mosaic is written into its (band, time) planes
  *
+ * Matching items and choosing each COG's level and source window live in
+ * select.c, which lc_collection_plan (plan.c) calls too: a plan reports
+ * exactly what a read of the same window touches.
+ *
  * Limits on work in flight: at most max_concurrent_reads items are
  * dispatched and not yet fed (fewer when their buffers would pass
  * READ_INFLIGHT_BUDGET), and at most `slots` band tasks sit in the pool at
@@ -84,6 +88,7 @@
 #include "../geo/approx.h"
 #include "collection.h"
 #include "header_cache.h"
+#include "select.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -101,7 +106,7 @@
 /* A source window read at once, at most, between cancellation checks. */
 #define READ_STRIP_NBYTES ((size_t)16 << 20)
 /* Segments per edge when a window edge is densified. */
-#define EDGE_SEGMENTS 16
+#define EDGE_SEGMENTS LC__EDGE_SEGMENTS
 /* Destination pixels warped at once, between cancellation checks. */
 #define WARP_STRIP_PIXELS ((size_t)1 << 18)
 #define WARP_STRIP_MIN_ROWS 16
@@ -296,6 +301,12 @@ static int crs_get(const char *text, struct lc__crs **crs_ret, bool *owned_ret,
         *crs_ret = found;
     }
     return LC_OK;
+}
+
+int lc__engine_crs_get(const char *text, struct lc__crs **crs_ret,
+                       bool *owned_ret, struct lc__errbuf *err)
+{
+    return crs_get(text, crs_ret, owned_ret, err);
 }
 
 /* ---- data types -------------------------------------------------------- */
@@ -684,80 +695,6 @@ static void task_free_buffers(struct read_ctx *rc, struct band_task *t)
     t->valid = NULL;
 }
 
-/* ---- geometry helpers -------------------------------------------------- */
-
-/* Points along the boundary of the pixel rectangle [c0, c1] x [r0, r1] of
- * a grid, nseg segments per edge (4 * nseg points, corners included),
- * as coordinates through gt. */
-static void rect_boundary(const double gt[6], double c0, double r0, double c1,
-                          double r1, size_t nseg, double *x, double *y)
-{
-    size_t n = 0;
-    for (size_t e = 0; e < 4; e++) {
-        for (size_t i = 0; i < nseg; i++) {
-            double f = (double)i / (double)nseg, col, row;
-            switch (e) {
-            case 0: /* top, west to east */
-                col = c0 + (c1 - c0) * f;
-                row = r0;
-                break;
-            case 1: /* east, north to south */
-                col = c1;
-                row = r0 + (r1 - r0) * f;
-                break;
-            case 2: /* bottom, east to west */
-                col = c1 - (c1 - c0) * f;
-                row = r1;
-                break;
-            default: /* west, south to north */
-                col = c0;
-                row = r1 - (r1 - r0) * f;
-                break;
-            }
-            lc__gt_apply(gt, col, row, &x[n], &y[n]);
-            n++;
-        }
-    }
-}
-
-/* Pixel bounds of points through inv (an inverse geotransform): floor of
- * the minimum minus margin, ceil of the maximum plus margin, clamped to
- * [0, w] x [0, h]. Returns false when no point is finite or the result is
- * empty. */
-static bool pixel_bounds(const double inv[6], const double *x, const double *y,
-                         size_t n, double margin, uint32_t w, uint32_t h,
-                         uint32_t out[4])
-{
-    double c0 = INFINITY, r0 = INFINITY, c1 = -INFINITY, r1 = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i]) || !isfinite(y[i]))
-            continue;
-        double col, row;
-        lc__gt_apply(inv, x[i], y[i], &col, &row);
-        c0 = fmin(c0, col);
-        c1 = fmax(c1, col);
-        r0 = fmin(r0, row);
-        r1 = fmax(r1, row);
-    }
-    if (!(c0 <= c1) || !(r0 <= r1))
-        return false;
-    c0 = floor(c0) - margin;
-    r0 = floor(r0) - margin;
-    c1 = ceil(c1) + margin;
-    r1 = ceil(r1) + margin;
-    c0 = fmax(c0, 0.0);
-    r0 = fmax(r0, 0.0);
-    c1 = fmin(c1, (double)w);
-    r1 = fmin(r1, (double)h);
-    if (!(c0 < c1) || !(r0 < r1))
-        return false;
-    out[0] = (uint32_t)c0;
-    out[1] = (uint32_t)r0;
-    out[2] = (uint32_t)c1;
-    out[3] = (uint32_t)r1;
-    return true;
-}
-
 /* ---- one band task (runs on a worker) ----------------------------------- */
 
 /* The effective nodata of a source (§2.11 step 2): the collection's when
@@ -815,27 +752,6 @@ static int check_contract(struct band_task *t, const struct lc_cog_info *info,
     return LC_OK;
 }
 
-/* Margin, in source pixels, around the source window: room for the
- * densified edge's error and for what a kernel reads beyond the pixel
- * holding a position. */
-static double source_margin(enum lc__warp_method m, bool identity)
-{
-    switch (m) {
-    case LC_WARP_NEAREST:
-        return identity ? 0.0 : 1.0;
-    case LC_WARP_BILINEAR:
-        return 2.0;
-    case LC_WARP_CUBIC:
-        return 3.0;
-    case LC_WARP_AVERAGE:
-    case LC_WARP_MODE:
-    case LC_WARP_MIN:
-    case LC_WARP_MAX:
-        return 1.0;
-    }
-    return 1.0;
-}
-
 /* Reads the source window in strips of whole block rows, checking for
  * cancellation between them. */
 static int read_source(struct band_task *t, struct lc_cog *cog, size_t level,
@@ -882,60 +798,32 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     bool identity = lc__transform_is_identity(tf);
     int status;
 
-    /* Overview (§2.11 step 3): the target resolution at the window
-     * centre, in source units. */
-    double target;
-    status = lc__target_resolution(tf, &rc->win, &target, &err);
+    /* Level and source window (select.c, shared with lc_collection_plan). */
+    struct lc__source sel;
+    status =
+        lc__select_source(&rc->win, c->resampling, cog, info, tf, &sel, &err);
     if (status < 0)
         goto fail_err;
-    size_t novr = info->nlevels > 0 ? info->nlevels - 1 : 0;
-    double ovr_res[64];
-    if (novr > LC_ARRAY_SIZE(ovr_res))
-        novr = LC_ARRAY_SIZE(ovr_res);
-    for (size_t l = 0; l < novr; l++) {
-        struct lc_cog_level lv = {.struct_size = sizeof lv};
-        if (lc_cog_get_level(cog, l + 1, &lv) < 0) {
-            novr = l;
-            break;
-        }
-        ovr_res[l] = fabs(lv.geotransform[1]);
-    }
-    size_t level = 0;
-    status = lc__overview_choose(target, fabs(info->geotransform[1]), ovr_res,
-                                 novr, &level, &err);
-    if (status < 0)
-        goto fail_err;
-    struct lc_cog_level lv = {.struct_size = sizeof lv};
-    if ((status = lc_cog_get_level(cog, level, &lv)) < 0) {
-        lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
-        return status;
-    }
-
-    /* Source window: the window's edge in the level's pixels. */
+    if (!sel.overlaps)
+        return LC_OK; /* no overlap */
+    size_t level = sel.level;
+    struct lc_cog_level lv = sel.lv;
+    struct lc_window w = sel.window;
+    uint32_t sw[4] = {w.col_off, w.row_off, w.col_off + w.width,
+                      w.row_off + w.height};
     size_t nseg = identity ? 1 : EDGE_SEGMENTS;
     double bx[4 * EDGE_SEGMENTS], by[4 * EDGE_SEGMENTS];
-    rect_boundary(rc->win.gt, 0, 0, rc->win.width, rc->win.height, nseg, bx,
-                  by);
-    lc__transform_points(tf, bx, by, 4 * nseg);
-    double inv[6];
-    if ((status = lc__gt_invert(lv.geotransform, inv, &err)) < 0)
-        goto fail_err;
-    uint32_t sw[4];
-    if (!pixel_bounds(inv, bx, by, 4 * nseg,
-                      source_margin(c->resampling, identity), lv.width,
-                      lv.height, sw))
-        return LC_OK; /* no overlap */
-    struct lc_window w = {sw[0], sw[1], sw[2] - sw[0], sw[3] - sw[1]};
 
     /* The part of the window the source window covers. */
-    rect_boundary(lv.geotransform, sw[0], sw[1], sw[2], sw[3], nseg, bx, by);
+    lc__rect_boundary(lv.geotransform, sw[0], sw[1], sw[2], sw[3], nseg, bx,
+                      by);
     lc__transform_points_inverse(tf, bx, by, 4 * nseg);
     double win_inv[6];
     if ((status = lc__gt_invert(rc->win.gt, win_inv, &err)) < 0)
         goto fail_err;
     uint32_t dr[4];
-    if (!pixel_bounds(win_inv, bx, by, 4 * nseg, identity ? 0.0 : 1.0,
-                      rc->win.width, rc->win.height, dr)) {
+    if (!lc__pixel_bounds(win_inv, bx, by, 4 * nseg, identity ? 0.0 : 1.0,
+                          rc->win.width, rc->win.height, dr)) {
         /* The way back failed: warp the whole window. */
         dr[0] = 0;
         dr[1] = 0;
@@ -1174,72 +1062,10 @@ static void task_run(struct pool_job *job)
 
 /* ---- matching items ------------------------------------------------------ */
 
-/* EPSG:4326, parsed once through the CRS cache. */
-static int crs_4326(struct lc__crs **crs_ret, bool *owned,
-                    struct lc__errbuf *err)
-{
-    return crs_get("EPSG:4326", crs_ret, owned, err);
-}
-
-/* Does the footprint of item i (its geometry, or its bbox) meet the
- * window polygon? Conservative: whatever cannot be tested exactly is
- * kept. */
-static int footprint_meets(const struct lc__stac_items *items, size_t i,
-                           const struct lc__geom *wpoly,
-                           const struct lc_allocator *a, bool *result)
-{
-    *result = true;
-    const struct lc__geom *g = items->geometry[i];
-    double xy[10];
-    struct lc__coordseq seq = {5, xy, NULL};
-    struct lc__geom box = {.type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &seq};
-    struct lc__envelope env;
-
-    if (g != NULL) {
-        lc__geom_envelope(g, &env);
-    } else {
-        env = items->bbox[i];
-        if (!(env.minx < env.maxx) || !(env.miny < env.maxy))
-            return LC_OK; /* crossing the antimeridian, or degenerate */
-        double r[10] = {env.minx, env.miny, env.maxx, env.miny, env.maxx,
-                        env.maxy, env.minx, env.maxy, env.minx, env.miny};
-        memcpy(xy, r, sizeof xy);
-        g = &box;
-    }
-    /* A footprint wider than half the world most likely wraps around the
-     * antimeridian, which the planar predicates do not know about. */
-    if (!(env.maxx - env.minx <= 180.0))
-        return LC_OK;
-    return lc__geom_predicate(LC__SPATIAL_INTERSECTS, g, wpoly, a, result);
-}
-
-/* The footprint rectangle of an item in window pixels, one pixel wider,
- * for first's coverage test: from its bbox in 4326. */
-static void footprint_rect(struct read_ctx *rc, struct lc__transform *to_out,
-                           const double win_inv[6],
-                           const struct lc__envelope *bbox, uint32_t rect[4])
-{
-    rect[0] = 0;
-    rect[1] = 0;
-    rect[2] = rc->win.width;
-    rect[3] = rc->win.height;
-    if (to_out == NULL || !(bbox->minx <= bbox->maxx) ||
-        !(bbox->miny <= bbox->maxy))
-        return;
-    double b[4] = {bbox->minx, bbox->miny, bbox->maxx, bbox->maxy}, o[4];
-    if (lc__transform_bounds(to_out, b, 0, o, NULL) < 0 || !(o[0] <= o[2]))
-        return;
-    double x[4] = {o[0], o[2], o[0], o[2]}, y[4] = {o[1], o[1], o[3], o[3]};
-    uint32_t r[4];
-    if (pixel_bounds(win_inv, x, y, 4, 1.0, rc->win.width, rc->win.height, r))
-        memcpy(rect, r, sizeof r);
-    else
-        rect[2] = rect[0] = rect[3] = rect[1] = 0; /* outside: empty */
-}
-
 /*
  * Finds the items of the requested steps whose footprint meets the window
- * and lays out rc->items (step by step, k ascending) and their tasks.
+ * (lc__select_items) and lays out rc->items (step by step, k ascending)
+ * and their tasks.
  */
 static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
 {
@@ -1247,123 +1073,53 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
     const struct lc_allocator *a = rc->alloc;
     struct lc__crs *wgs84 = NULL;
     bool wgs84_owned = false;
-    struct lc__transform *to_4326 = NULL, *to_out = NULL;
-    struct lc__rtree_hits hits = {0};
-    size_t *step_pos = NULL, *nper = NULL;
+    struct lc__transform *to_out = NULL;
+    struct lc__selection sel = {0};
     int status;
 
-    if (c->rtree == NULL || c->nitems == 0)
-        return LC_OK;
-    if ((status = crs_4326(&wgs84, &wgs84_owned, err)) < 0)
-        return status;
-    if ((status = lc__transform_get(c->crs, wgs84, &to_4326, err)) < 0)
-        goto out;
-    if (rc->first &&
-        (status = lc__transform_get(wgs84, c->crs, &to_out, err)) < 0)
-        goto out;
-
-    /* The window, one pixel wider each side, in 4326: its bbox for the
-     * R-tree and its densified edge as the polygon of the exact test. */
-    const double *gt = rc->win.gt;
-    double w = rc->win.width, h = rc->win.height;
-    double px[4 * EDGE_SEGMENTS + 1], py[4 * EDGE_SEGMENTS + 1];
-    rect_boundary(gt, -1, -1, w + 1, h + 1, EDGE_SEGMENTS, px, py);
-    double wb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-    for (size_t i = 0; i < 4 * EDGE_SEGMENTS; i++) {
-        wb[0] = fmin(wb[0], px[i]);
-        wb[1] = fmin(wb[1], py[i]);
-        wb[2] = fmax(wb[2], px[i]);
-        wb[3] = fmax(wb[3], py[i]);
-    }
-    double box[4];
-    if ((status = lc__transform_bounds(to_4326, wb, 0, box, err)) < 0)
-        goto out;
-    size_t nfail = lc__transform_points(to_4326, px, py, 4 * EDGE_SEGMENTS);
-    px[4 * EDGE_SEGMENTS] = px[0];
-    py[4 * EDGE_SEGMENTS] = py[0];
-    /* The polygon test is exact only for a window whose edge maps to a
-     * simple ring within one turn of longitude and away from the poles. */
-    bool exact = nfail == 0 && box[0] <= box[2] && box[2] - box[0] < 180.0 &&
-                 box[1] > -90.0 && box[3] < 90.0;
-    struct lc__coordseq wseq = {4 * EDGE_SEGMENTS + 1, NULL, NULL};
-    double wxy[2 * (4 * EDGE_SEGMENTS + 1)];
-    for (size_t i = 0; i <= 4 * EDGE_SEGMENTS; i++) {
-        wxy[2 * i] = px[i];
-        wxy[2 * i + 1] = py[i];
-    }
-    wseq.xy = wxy;
-    struct lc__geom wpoly = {
-        .type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &wseq};
-
-    if ((status = lc__rtree_query(c->rtree, box, &hits, err)) < 0)
-        goto out;
-
-    /* Which unique step each collection step is (SIZE_MAX: not asked). */
-    step_pos = lc__malloc_array(a, c->ntimes, sizeof *step_pos);
-    nper = lc__calloc(a, rc->nus, sizeof *nper);
-    uint8_t *keep = lc__malloc(a, hits.count > 0 ? hits.count : 1);
-    if (step_pos == NULL || nper == NULL || keep == NULL) {
-        lc__free(a, keep);
-        status = lc__error(err, LC_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t t = 0; t < c->ntimes; t++)
-        step_pos[t] = SIZE_MAX;
+    size_t *steps = lc__malloc_array(a, rc->nus, sizeof *steps);
+    if (steps == NULL)
+        return lc__error(err, LC_ENOMEM, "out of memory");
     for (size_t s = 0; s < rc->nus; s++)
-        step_pos[rc->steps[s].t] = s;
-
-    size_t total = 0;
-    for (size_t h_i = 0; h_i < hits.count; h_i++) {
-        size_t k = hits.items[h_i];
-        keep[h_i] = 0;
-        if (k >= c->nitems || c->step_of[k] >= c->ntimes ||
-            step_pos[c->step_of[k]] == SIZE_MAX)
-            continue;
-        bool meets = true;
-        if (exact && (status = footprint_meets(c->items, c->item[k], &wpoly, a,
-                                               &meets)) < 0) {
-            lc__free(a, keep);
-            lc__error(err, status, "out of memory");
+        steps[s] = rc->steps[s].t;
+    status = lc__select_items(c, &rc->win, steps, rc->nus, a, &sel, err);
+    lc__free(a, steps);
+    if (status < 0)
+        return status;
+    if (sel.count == 0)
+        goto out;
+    if (rc->first) {
+        if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned,
+                                         err)) < 0 ||
+            (status = lc__transform_get(wgs84, c->crs, &to_out, err)) < 0)
             goto out;
-        }
-        if (!meets)
-            continue;
-        keep[h_i] = 1;
-        nper[step_pos[c->step_of[k]]]++;
-        total++;
     }
-    rc->st.items_matched = total;
+    rc->st.items_matched = sel.count;
 
     size_t ntasks;
-    if (!lc__size_mul(total, rc->nub, &ntasks)) {
-        lc__free(a, keep);
+    if (!lc__size_mul(sel.count, rc->nub, &ntasks)) {
         status = lc__error(err, LC_ELIMIT, "too many items");
         goto out;
     }
-    rc->items = lc__calloc(a, total > 0 ? total : 1, sizeof *rc->items);
+    rc->items = lc__calloc(a, sel.count, sizeof *rc->items);
     rc->tasks = lc__calloc(a, ntasks > 0 ? ntasks : 1, sizeof *rc->tasks);
     if (rc->items == NULL || rc->tasks == NULL) {
-        lc__free(a, keep);
         status = lc__error(err, LC_ENOMEM, "out of memory");
         goto out;
     }
-    rc->nitems = total;
+    rc->nitems = sel.count;
     size_t at = 0;
     for (size_t s = 0; s < rc->nus; s++) {
         rc->steps[s].first = at;
         rc->steps[s].count = 0;
-        at += nper[s];
+        at += sel.nper[s];
     }
     double win_inv[6];
-    if ((status = lc__gt_invert(rc->win.gt, win_inv, err)) < 0) {
-        lc__free(a, keep);
+    if ((status = lc__gt_invert(rc->win.gt, win_inv, err)) < 0)
         goto out;
-    }
-    for (size_t h_i = 0; h_i < hits.count; h_i++) {
-        if (!keep[h_i])
-            continue;
-        size_t k = hits.items[h_i];
-        struct step_state *st = &rc->steps[step_pos[c->step_of[k]]];
+    for (size_t i = 0; i < sel.count; i++) {
+        size_t k = sel.k[i];
+        struct step_state *st = &rc->steps[sel.step[i]];
         size_t pos = st->first + st->count++;
         struct item_job *it = &rc->items[pos];
         it->k = k;
@@ -1372,8 +1128,8 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
         it->step = (size_t)(st - rc->steps);
         it->tasks = &rc->tasks[pos * rc->nub];
         if (rc->first)
-            footprint_rect(rc, to_out, win_inv, &c->items->bbox[it->index],
-                           it->rect);
+            lc__footprint_rect(to_out, &rc->win, win_inv,
+                               &c->items->bbox[it->index], it->rect);
         for (size_t j = 0; j < rc->nub; j++) {
             struct band_task *t = &it->tasks[j];
             t->job.run = task_run;
@@ -1382,14 +1138,10 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
             t->ub = j;
         }
     }
-    lc__free(a, keep);
     status = LC_OK;
 out:
-    lc__free(a, nper);
-    lc__free(a, step_pos);
-    lc__rtree_hits_free(c->rtree, &hits);
+    lc__selection_free(a, &sel);
     lc__transform_release(to_out);
-    lc__transform_release(to_4326);
     if (wgs84_owned)
         lc__crs_free(wgs84);
     return status;

@@ -35,7 +35,8 @@
  *
  * Threads: a file, table or dataset handle is never used by two threads at
  * once; separate handles may be used concurrently. Nothing here keeps
- * global state.
+ * global state. A read may decode on threads of its own (nthreads below),
+ * which are joined before it returns.
  *
  * Byte order: the reader assumes a little-endian host (it checks this at
  * compile time), as Parquet's PLAIN encoding is little-endian.
@@ -462,13 +463,17 @@ struct lc__parquet_table {
  * skip them (a page of a flat column with none of them is not even
  * decompressed). A selection cannot keep levels (LC_EINVAL).
  *
- * nthreads bounds the threads that decode the column chunks of a row group
- * (each chunk on one thread; the row group's read stays one call of the
- * source): 0 for the number of CPUs (at most 8), 1 for the calling thread
- * only. Small row groups are decoded on the calling thread. The result,
- * and the error when one column fails (that of the first failing column),
- * do not depend on it. A caller's allocator is then called from several
- * threads (struct lc_allocator requires it to allow that).
+ * nthreads bounds the threads that decode column chunks: 0 for the number
+ * of CPUs (at most 8), 1 for the calling thread only. With more than one,
+ * the chunks of a batch of nthreads row groups decode on that many threads
+ * of the read's own (each chunk on one of them) while the calling thread
+ * reads the next batch - each row group's chunks still with one call of
+ * the source, always from the calling thread - and appends the rows
+ * decoded, in order. Batches of less than 256 KiB are decoded on the
+ * calling thread. The result, and the error when the read fails (that of
+ * the first failing row group and column, in order), do not depend on
+ * nthreads. A caller's allocator is then called from several threads
+ * (struct lc_allocator requires it to allow that).
  */
 struct lc__parquet_read_options {
     const size_t *row_groups;

@@ -23,8 +23,16 @@
  *          dictionary page: PLAIN values kept for the chunk's data pages
  *     -> levels: uint16 per entry (RLE/bit-packed hybrid or BIT_PACKED)
  *     -> values: dense, one per entry whose definition level is the max
- *          (PLAIN fixed-width values stay in the page: no copy)
- *     -> assembly into the column's builder (below)
+ *          (PLAIN fixed-width values stay in the page: no copy; byte
+ *          arrays are spans into the page or the dictionary, copied only
+ *          for the rows kept; dictionary values of a flat page without
+ *          nulls go straight to their place in the builder)
+ *     -> assembly into the column's builder (below), of the rows kept
+ *
+ * A row selection (a bitmap per row group) keeps some rows only: entries
+ * of other rows are skipped at assembly, and a page of a flat column (one
+ * entry per row) with no row kept is not decompressed at all. Levels that
+ * are one RLE run of the max (a page without nulls) are not decoded.
  *
  * Assembly follows the record shredding of Dremel in reverse. Each
  * repeated node on the leaf's path opens a "slot space" (its elements);
@@ -37,6 +45,12 @@
  * that list is not empty. In the leaf's space it adds one value (null
  * unless d is the max). The builders therefore hold exactly Arrow's layout:
  * offsets per list, validity per optional node, values spaced by slot.
+ *
+ * Threads: each column chunk is decoded by one worker (its scratch, its
+ * codec context) into a builder no other worker touches, so chunks may
+ * decode in parallel; batches of row groups go through two banks (see
+ * struct lc__pq_reader), the calling thread fetching and appending while
+ * worker threads decode. The values are the same whatever the threads.
  *
  * Memory: builders and scratch buffers grow geometrically and are reused
  * from page to page, row group to row group (no allocation per value), and
@@ -1613,8 +1627,6 @@ void lc__pq_reader_free(struct lc__pq_reader *r)
 unsigned lc__pq_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (getenv("LC_PQ_THREADS_TMP"))
-        n = atoi(getenv("LC_PQ_THREADS_TMP"));
     if (n < 1)
         return 1;
     return n > PQ_MAX_THREADS ? PQ_MAX_THREADS : (unsigned)n;
@@ -1908,9 +1920,15 @@ static void bank_join(struct pq_bank *bank)
     }
 }
 
-/* Joins a bank and returns its status (err: its message). */
-static int bank_wait(struct pq_bank *bank, struct lc__errbuf *err)
+/* Decodes what is left of a bank's tasks on this thread too, joins the
+ * bank and returns its status (err: its message). */
+static int bank_wait(struct lc__pq_reader *r, struct pq_bank *bank,
+                     struct lc__errbuf *err)
 {
+    if (bank->running) {
+        struct pq_thread self = {r, bank, &r->w[0]};
+        work(&self);
+    }
     bank_join(bank);
     if (bank->status < 0 && err != NULL)
         *err = bank->err;
@@ -1962,20 +1980,24 @@ static int bank_launch(struct lc__pq_reader *r, struct pq_bank *bank,
         total += u->total;
     }
     bank->ntasks = ntasks;
-    unsigned nw = r->nthreads;
+    /* nthreads - 1 threads: the calling thread is the last decoder once
+     * it has nothing else to do (bank_wait). */
+    unsigned nw = r->nthreads - 1;
+    if (getenv("PQ_EXTRA_TMP"))
+        nw = r->nthreads;
     if (nw > ntasks)
         nw = (unsigned)ntasks;
     if (r->direct || total < PQ_PARALLEL_MIN_NBYTES)
         nw = 0;
-    while (r->nworkers < nw) {
+    while (r->nworkers < nw + 1) {
         if (worker_init(r, &r->w[r->nworkers]) < 0) {
             worker_free(r, &r->w[r->nworkers]);
             break; /* fewer threads, then */
         }
         r->nworkers++;
     }
-    if (nw > r->nworkers)
-        nw = r->nworkers;
+    if (nw + 1 > r->nworkers)
+        nw = r->nworkers - 1;
     if (nw > 0) {
         qsort(tasks, ntasks, sizeof *tasks, by_size);
         for (size_t i = 0; i < ntasks; i++)
@@ -1983,7 +2005,8 @@ static int bank_launch(struct lc__pq_reader *r, struct pq_bank *bank,
         atomic_store(&bank->next, 0);
         bank->nstarted = 0;
         for (unsigned k = 0; k < nw; k++) {
-            bank->th[k] = (struct pq_thread){r, bank, &r->w[k]};
+            /* (worker 0 is the calling thread's) */
+            bank->th[k] = (struct pq_thread){r, bank, &r->w[k + 1]};
             if (pthread_create(&bank->tid[bank->nstarted], NULL, work,
                                &bank->th[k]) == 0)
                 bank->nstarted++;
@@ -2118,17 +2141,17 @@ static int cycle(struct lc__pq_reader *r, bool last, struct lc__errbuf *err)
         if (x->nunits == 0)
             return LC_OK;
         LC_FORWARD_IF_ERROR(bank_launch(r, x, err));
-        LC_FORWARD_IF_ERROR(bank_wait(x, err));
+        LC_FORWARD_IF_ERROR(bank_wait(r, x, err));
         return bank_consume(r, x, err);
     }
-    LC_FORWARD_IF_ERROR(bank_wait(y, err));
+    LC_FORWARD_IF_ERROR(bank_wait(r, y, err));
     if (x->nunits > 0)
         LC_FORWARD_IF_ERROR(bank_launch(r, x, err));
     int status = bank_consume(r, y, err);
     r->cur ^= 1;
     if (status < 0 || !last)
         return status;
-    LC_FORWARD_IF_ERROR(bank_wait(x, err));
+    LC_FORWARD_IF_ERROR(bank_wait(r, x, err));
     return bank_consume(r, x, err);
 }
 
@@ -2221,7 +2244,7 @@ int lc__pq_reader_add(struct lc__pq_reader *r, struct lc__parquet_file *f,
          * any, is the one to report. */
         struct pq_bank *other = &r->banks[r->cur ^ 1];
         struct lc__errbuf earlier = {0};
-        if (bank_wait(other, &earlier) < 0) {
+        if (bank_wait(r, other, &earlier) < 0) {
             if (err != NULL)
                 *err = earlier;
             return other->status;

@@ -8,13 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
-#include <time.h>       /* TMPPROF */
-static double tms(void) /* TMPPROF */
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 #include "../codec/codec.h"
 #include "../common/alloc.h"
@@ -30,13 +23,20 @@ static double tms(void) /* TMPPROF */
  *      key href, type, roles, proj:* and raster:bands, the requested properties
  *      and asset fields (every leaf below them) - check their types, and
  *      list their paths once each ("slots");
- *   2. one lc__parquet_dataset_read of those paths over every file, with a
- *      row-group filter that applies the bbox/datetime pushdown and
- *      max_items, and remembers which rows of which file it let through
- *      (for messages naming the file and row);
- *   3. fill the table from the arrays, copying strings and geometries into
- *      the table's arena. Repeated strings (media types, roles, proj:code)
- *      are shared through a small cache of recent values.
+ *   2. with a bbox or datetime pushdown, a scan (lc__parquet_dataset_scan)
+ *      of the bbox and time columns only, over the row groups that the
+ *      statistics do not rule out (the row-group filter, which also
+ *      remembers which rows of which file it let through, for messages
+ *      naming the file and row): per row group, the rows that may meet
+ *      the query (scan_rows) become candidates, up to max_items, and
+ *      their times and bbox are kept;
+ *   3. a scan of the other columns - of the candidates' rows only, in the
+ *      row groups that have any (or, without pushdown, of every column
+ *      and row the row-group filter lets through, up to max_items) - that
+ *      fills the table row group by row group (fill_rows) while the next
+ *      ones decode, copying strings and geometries into the table's
+ *      arena. Repeated strings (media types, roles, proj:code) are shared
+ *      through a small cache of recent values.
  *
  * All files of a dataset have the same leaf columns (the dataset checks),
  * so the schema of the first one describes all of them. Rows are named
@@ -1128,7 +1128,9 @@ static int binary_value(struct loader *L, struct lc__arena *arena,
                         bool maybe_text, struct lc__cql2_value *out)
 {
     struct lc__geom *g;
-    struct lc__errbuf msg = {0};
+    struct lc__errbuf msg; /* (no zeroing of 512 bytes per row) */
+    msg.status = 0;
+    msg.msg[0] = '\0';
     int status = lc__geom_from_wkb(arena, p, n, L->opts->geom_limits, &g, &msg);
     if (status == LC_ENOMEM)
         return status;
@@ -1602,7 +1604,9 @@ static int fill_times(struct loader *L, struct lc__stac_items *it)
         for (size_t i = L->base; L->times[k] != NONE && i < end; i++) {
             size_t row;
             const struct lc__parquet_array *a = col_at(L, L->times[k], i, &row);
-            struct lc__errbuf msg = {0};
+            struct lc__errbuf msg; /* (no zeroing of 512 bytes per row) */
+            msg.status = 0;
+            msg.msg[0] = '\0';
             if (row_time(a, row, &out[k][i], &msg) < 0)
                 return row_error(L, it, LC_ECORRUPT, i, L->times[k], "%s",
                                  msg.msg);
@@ -1621,7 +1625,9 @@ static int fill_geometry(struct loader *L, struct lc__stac_items *it)
         size_t n;
         const uint8_t *p = bytes_at(a, r, &n);
         struct lc__geom *g;
-        struct lc__errbuf msg = {0};
+        struct lc__errbuf msg; /* (no zeroing of 512 bytes per row) */
+        msg.status = 0;
+        msg.msg[0] = '\0';
         int status =
             lc__geom_from_wkb(&it->arena, p, n, L->opts->geom_limits, &g, &msg);
         if (status == LC_ENOMEM)
@@ -1653,7 +1659,9 @@ static int fill_bbox(struct loader *L, struct lc__stac_items *it)
                 b[k] = col_at(L, L->bbox[k], i, &row);
             const struct lc__parquet_array *lst =
                 col_at(L, L->bbox_list, i, &row);
-            struct lc__errbuf msg = {0};
+            struct lc__errbuf msg; /* (no zeroing of 512 bytes per row) */
+            msg.status = 0;
+            msg.msg[0] = '\0';
             if (row_bbox(b, lst, row, e, &msg) < 0)
                 return row_error(L, it, LC_ECORRUPT, i, slot, "%s", msg.msg);
         }
@@ -1937,29 +1945,17 @@ static int fill_fields(struct loader *L, struct lc__stac_items *it)
 
 static int fill(struct loader *L, struct lc__stac_items *it)
 {
-    double t0 = tms();
     int status = fill_ids(L, it);
-    double t1 = tms();
     if (status == LC_OK)
         status = fill_times(L, it);
-    double t2 = tms();
     if (status == LC_OK)
         status = fill_geometry(L, it);
-    double t3 = tms();
     if (status == LC_OK)
         status = fill_bbox(L, it);
-    double t4 = tms();
     for (size_t k = 0; status == LC_OK && k < it->nassets; k++)
         status = fill_asset(L, it, k);
-    double t5 = tms();
     if (status == LC_OK)
         status = fill_fields(L, it);
-    double t6 = tms();
-    if (getenv("TMS"))
-        fprintf(
-            stderr,
-            "ids %.1f times %.1f geom %.1f bbox %.1f assets %.1f fields %.1f\n",
-            t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5);
     return status;
 }
 
@@ -2266,7 +2262,9 @@ static int scan_rows(void *opaque, const struct lc__parquet_table *rows,
         if (status < 0)
             return status;
         size_t i = L->ncand;
-        struct lc__errbuf msg = {0};
+        struct lc__errbuf msg; /* (no zeroing of 512 bytes per row) */
+        msg.status = 0;
+        msg.msg[0] = '\0';
         for (int k = 0; L->times1 && k < 3; k++)
             if (row_time(t[k], r, &L->ctime[3 * i + (size_t)k], &msg) < 0)
                 note_error(&L->time_err[k], i, LC_ECORRUPT, msg.msg);
@@ -2446,13 +2444,11 @@ int lc__stac_items_from_parquet(struct lc__parquet_dataset *ds,
                                                   .opaque = &L,
                                                   .nthreads = opts->nthreads};
     L.phase1 = L.two_phase;
-    double T0 = tms(), T1 = 0;
     if (L.two_phase) {
         status = lc__parquet_dataset_scan(ds, p1, n1, &ro, scan_rows, &L, err);
         if (status < 0)
             goto out;
         L.phase1 = false;
-        T1 = tms();
         ro.filter = keep_candidates;
     }
     status = lc__parquet_dataset_scan(ds, p2, n2, &ro, fill_rows, &L, err);
@@ -2462,8 +2458,6 @@ int lc__stac_items_from_parquet(struct lc__parquet_dataset *ds,
         status = lc__error(err, LC_ECORRUPT,
                            "%s: %zu rows read where the row groups hold %zu",
                            L.name, L.visited, L.two_phase ? L.ncand : L.loaded);
-    if (getenv("TMS"))
-        fprintf(stderr, "p1 %.1f p2 %.1f\n", T1 - T0, tms() - T1);
     if (status < 0)
         goto out;
     *items_ret = L.items;

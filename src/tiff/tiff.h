@@ -30,4 +30,24 @@ size_t lc__cog_nbytes(const struct lc_cog *cog);
  */
 void lc__cog_trim(struct lc_cog *cog);
 
+/* What lc_cog_read_window of one sample (and, when the level has one,
+ * lc_cog_read_mask) of a window would fetch. */
+struct lc__window_cost {
+    uint64_t nranges;   /* range reads: blocks beyond the open prefix */
+    uint64_t nbytes;    /* their bytes */
+    uint64_t nrequests; /* requests after a remote store's coalescing */
+};
+
+/*
+ * Computes the cost of reading window w of level (cost.c), without
+ * reading a pixel: it loads the block index entries the window needs,
+ * which may read the file when the index lies beyond the prefix.
+ * gap_nbytes is the store's coalescing gap (SIZE_MAX: ranges are never
+ * merged, as local files are read). Returns LC_OK, LC_EINVAL (bad level
+ * or window), LC_ENOMEM or an index read error, err naming the file.
+ */
+int lc__cog_window_cost(struct lc_cog *cog, size_t level,
+                        const struct lc_window *w, size_t gap_nbytes,
+                        struct lc__window_cost *cost, struct lc__errbuf *err);
+
 #endif /* LC_TIFF_H */

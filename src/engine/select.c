@@ -1,0 +1,320 @@
+/* select.c - what a read of a window touches: matching items, choosing
+ * levels and source windows (shared by read.c and plan.c). */
+/* SPDX-License-Identifier: MIT */
+#include "../common/common.h"
+
+#include "../common/alloc.h"
+#include "../geo/approx.h"
+#include "select.h"
+
+#include <math.h>
+
+void lc__rect_boundary(const double gt[6], double c0, double r0, double c1,
+                       double r1, size_t nseg, double *x, double *y)
+{
+    size_t n = 0;
+    for (size_t e = 0; e < 4; e++) {
+        for (size_t i = 0; i < nseg; i++) {
+            double f = (double)i / (double)nseg, col, row;
+            switch (e) {
+            case 0: /* top, west to east */
+                col = c0 + (c1 - c0) * f;
+                row = r0;
+                break;
+            case 1: /* east, north to south */
+                col = c1;
+                row = r0 + (r1 - r0) * f;
+                break;
+            case 2: /* bottom, east to west */
+                col = c1 - (c1 - c0) * f;
+                row = r1;
+                break;
+            default: /* west, south to north */
+                col = c0;
+                row = r1 - (r1 - r0) * f;
+                break;
+            }
+            lc__gt_apply(gt, col, row, &x[n], &y[n]);
+            n++;
+        }
+    }
+}
+
+bool lc__pixel_bounds(const double inv[6], const double *x, const double *y,
+                      size_t n, double margin, uint32_t w, uint32_t h,
+                      uint32_t out[4])
+{
+    double c0 = INFINITY, r0 = INFINITY, c1 = -INFINITY, r1 = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]))
+            continue;
+        double col, row;
+        lc__gt_apply(inv, x[i], y[i], &col, &row);
+        c0 = fmin(c0, col);
+        c1 = fmax(c1, col);
+        r0 = fmin(r0, row);
+        r1 = fmax(r1, row);
+    }
+    if (!(c0 <= c1) || !(r0 <= r1))
+        return false;
+    c0 = floor(c0) - margin;
+    r0 = floor(r0) - margin;
+    c1 = ceil(c1) + margin;
+    r1 = ceil(r1) + margin;
+    c0 = fmax(c0, 0.0);
+    r0 = fmax(r0, 0.0);
+    c1 = fmin(c1, (double)w);
+    r1 = fmin(r1, (double)h);
+    if (!(c0 < c1) || !(r0 < r1))
+        return false;
+    out[0] = (uint32_t)c0;
+    out[1] = (uint32_t)r0;
+    out[2] = (uint32_t)c1;
+    out[3] = (uint32_t)r1;
+    return true;
+}
+
+/* ---- matching items ------------------------------------------------------ */
+
+/* Does the footprint of item i (its geometry, or its bbox) meet the
+ * window polygon? Conservative: whatever cannot be tested exactly is
+ * kept. */
+static int footprint_meets(const struct lc__stac_items *items, size_t i,
+                           const struct lc__geom *wpoly,
+                           const struct lc_allocator *a, bool *result)
+{
+    *result = true;
+    const struct lc__geom *g = items->geometry[i];
+    double xy[10];
+    struct lc__coordseq seq = {5, xy, NULL};
+    struct lc__geom box = {.type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &seq};
+    struct lc__envelope env;
+
+    if (g != NULL) {
+        lc__geom_envelope(g, &env);
+    } else {
+        env = items->bbox[i];
+        if (!(env.minx < env.maxx) || !(env.miny < env.maxy))
+            return LC_OK; /* crossing the antimeridian, or degenerate */
+        double r[10] = {env.minx, env.miny, env.maxx, env.miny, env.maxx,
+                        env.maxy, env.minx, env.maxy, env.minx, env.miny};
+        memcpy(xy, r, sizeof xy);
+        g = &box;
+    }
+    /* A footprint wider than half the world most likely wraps around the
+     * antimeridian, which the planar predicates do not know about. */
+    if (!(env.maxx - env.minx <= 180.0))
+        return LC_OK;
+    return lc__geom_predicate(LC__SPATIAL_INTERSECTS, g, wpoly, a, result);
+}
+
+void lc__selection_free(const struct lc_allocator *a, struct lc__selection *sel)
+{
+    lc__free(a, sel->k);
+    lc__free(a, sel->step);
+    lc__free(a, sel->nper);
+    memset(sel, 0, sizeof *sel);
+}
+
+int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
+                     const size_t *steps, size_t nsteps,
+                     const struct lc_allocator *a, struct lc__selection *sel,
+                     struct lc__errbuf *err)
+{
+    struct lc__crs *wgs84 = NULL;
+    bool wgs84_owned = false;
+    struct lc__transform *to_4326 = NULL;
+    struct lc__rtree_hits hits = {0};
+    size_t *step_pos = NULL;
+    int status;
+
+    memset(sel, 0, sizeof *sel);
+    sel->nper = lc__calloc(a, nsteps > 0 ? nsteps : 1, sizeof *sel->nper);
+    if (sel->nper == NULL)
+        return lc__error(err, LC_ENOMEM, "out of memory");
+    if (c->rtree == NULL || c->nitems == 0 || nsteps == 0)
+        return LC_OK;
+    if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
+        0)
+        goto out;
+    if ((status = lc__transform_get(c->crs, wgs84, &to_4326, err)) < 0)
+        goto out;
+
+    /* The window, one pixel wider each side, in 4326: its bbox for the
+     * R-tree and its densified edge as the polygon of the exact test. */
+    const double *gt = win->gt;
+    double w = win->width, h = win->height;
+    double px[4 * LC__EDGE_SEGMENTS + 1], py[4 * LC__EDGE_SEGMENTS + 1];
+    lc__rect_boundary(gt, -1, -1, w + 1, h + 1, LC__EDGE_SEGMENTS, px, py);
+    double wb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t i = 0; i < 4 * LC__EDGE_SEGMENTS; i++) {
+        wb[0] = fmin(wb[0], px[i]);
+        wb[1] = fmin(wb[1], py[i]);
+        wb[2] = fmax(wb[2], px[i]);
+        wb[3] = fmax(wb[3], py[i]);
+    }
+    double box[4];
+    if ((status = lc__transform_bounds(to_4326, wb, 0, box, err)) < 0)
+        goto out;
+    size_t nfail = lc__transform_points(to_4326, px, py, 4 * LC__EDGE_SEGMENTS);
+    px[4 * LC__EDGE_SEGMENTS] = px[0];
+    py[4 * LC__EDGE_SEGMENTS] = py[0];
+    /* The polygon test is exact only for a window whose edge maps to a
+     * simple ring within one turn of longitude and away from the poles. */
+    bool exact = nfail == 0 && box[0] <= box[2] && box[2] - box[0] < 180.0 &&
+                 box[1] > -90.0 && box[3] < 90.0;
+    double wxy[2 * (4 * LC__EDGE_SEGMENTS + 1)];
+    for (size_t i = 0; i <= 4 * LC__EDGE_SEGMENTS; i++) {
+        wxy[2 * i] = px[i];
+        wxy[2 * i + 1] = py[i];
+    }
+    struct lc__coordseq wseq = {4 * LC__EDGE_SEGMENTS + 1, wxy, NULL};
+    struct lc__geom wpoly = {
+        .type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &wseq};
+
+    if ((status = lc__rtree_query(c->rtree, box, &hits, err)) < 0)
+        goto out;
+
+    /* Which asked-for step each collection step is (SIZE_MAX: not asked). */
+    step_pos =
+        lc__malloc_array(a, c->ntimes > 0 ? c->ntimes : 1, sizeof *step_pos);
+    sel->k =
+        lc__malloc_array(a, hits.count > 0 ? hits.count : 1, sizeof *sel->k);
+    sel->step =
+        lc__malloc_array(a, hits.count > 0 ? hits.count : 1, sizeof *sel->step);
+    if (step_pos == NULL || sel->k == NULL || sel->step == NULL) {
+        status = lc__error(err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t t = 0; t < c->ntimes; t++)
+        step_pos[t] = SIZE_MAX;
+    for (size_t s = 0; s < nsteps; s++)
+        if (steps[s] < c->ntimes)
+            step_pos[steps[s]] = s;
+
+    for (size_t h_i = 0; h_i < hits.count; h_i++) {
+        size_t k = hits.items[h_i];
+        if (k >= c->nitems || c->step_of[k] >= c->ntimes ||
+            step_pos[c->step_of[k]] == SIZE_MAX)
+            continue;
+        bool meets = true;
+        if (exact && (status = footprint_meets(c->items, c->item[k], &wpoly, a,
+                                               &meets)) < 0) {
+            status = lc__error(err, status, "out of memory");
+            goto out;
+        }
+        if (!meets)
+            continue;
+        size_t s = step_pos[c->step_of[k]];
+        sel->k[sel->count] = k;
+        sel->step[sel->count] = s;
+        sel->count++;
+        sel->nper[s]++;
+    }
+    status = LC_OK;
+out:
+    if (status < 0)
+        lc__selection_free(a, sel);
+    lc__free(a, step_pos);
+    lc__rtree_hits_free(c->rtree, &hits);
+    lc__transform_release(to_4326);
+    if (wgs84_owned)
+        lc__crs_free(wgs84);
+    return status;
+}
+
+void lc__footprint_rect(struct lc__transform *to_out,
+                        const struct lc__grid *win, const double win_inv[6],
+                        const struct lc__envelope *bbox, uint32_t rect[4])
+{
+    rect[0] = 0;
+    rect[1] = 0;
+    rect[2] = win->width;
+    rect[3] = win->height;
+    if (to_out == NULL || !(bbox->minx <= bbox->maxx) ||
+        !(bbox->miny <= bbox->maxy))
+        return;
+    double b[4] = {bbox->minx, bbox->miny, bbox->maxx, bbox->maxy}, o[4];
+    if (lc__transform_bounds(to_out, b, 0, o, NULL) < 0 || !(o[0] <= o[2]))
+        return;
+    double x[4] = {o[0], o[2], o[0], o[2]}, y[4] = {o[1], o[1], o[3], o[3]};
+    uint32_t r[4];
+    if (lc__pixel_bounds(win_inv, x, y, 4, 1.0, win->width, win->height, r))
+        memcpy(rect, r, sizeof r);
+    else
+        rect[2] = rect[0] = rect[3] = rect[1] = 0; /* outside: empty */
+}
+
+/* ---- level and source window --------------------------------------------- */
+
+/* Margin, in source pixels, around the source window: room for the
+ * densified edge's error and for what a kernel reads beyond the pixel
+ * holding a position. */
+static double source_margin(enum lc__warp_method m, bool identity)
+{
+    switch (m) {
+    case LC_WARP_NEAREST:
+        return identity ? 0.0 : 1.0;
+    case LC_WARP_BILINEAR:
+        return 2.0;
+    case LC_WARP_CUBIC:
+        return 3.0;
+    case LC_WARP_AVERAGE:
+    case LC_WARP_MODE:
+    case LC_WARP_MIN:
+    case LC_WARP_MAX:
+        return 1.0;
+    }
+    return 1.0;
+}
+
+int lc__select_source(const struct lc__grid *win,
+                      enum lc__warp_method resampling, struct lc_cog *cog,
+                      const struct lc_cog_info *info, struct lc__transform *tf,
+                      struct lc__source *src, struct lc__errbuf *err)
+{
+    bool identity = lc__transform_is_identity(tf);
+    int status;
+
+    memset(src, 0, sizeof *src);
+    /* Overview (§2.11 step 3): the target resolution at the window
+     * centre, in source units. */
+    double target;
+    LC_FORWARD_IF_ERROR(lc__target_resolution(tf, win, &target, err));
+    size_t novr = info->nlevels > 0 ? info->nlevels - 1 : 0;
+    double ovr_res[64];
+    if (novr > LC_ARRAY_SIZE(ovr_res))
+        novr = LC_ARRAY_SIZE(ovr_res);
+    for (size_t l = 0; l < novr; l++) {
+        struct lc_cog_level lv = {.struct_size = sizeof lv};
+        if (lc_cog_get_level(cog, l + 1, &lv) < 0) {
+            novr = l;
+            break;
+        }
+        ovr_res[l] = fabs(lv.geotransform[1]);
+    }
+    LC_FORWARD_IF_ERROR(lc__overview_choose(target, fabs(info->geotransform[1]),
+                                            ovr_res, novr, &src->level, err));
+    src->lv.struct_size = sizeof src->lv;
+    if ((status = lc_cog_get_level(cog, src->level, &src->lv)) < 0)
+        return lc__error(err, status, "%s", lc_errmsg());
+
+    /* Source window: the window's edge in the level's pixels. */
+    size_t nseg = identity ? 1 : LC__EDGE_SEGMENTS;
+    double bx[4 * LC__EDGE_SEGMENTS], by[4 * LC__EDGE_SEGMENTS];
+    lc__rect_boundary(win->gt, 0, 0, win->width, win->height, nseg, bx, by);
+    lc__transform_points(tf, bx, by, 4 * nseg);
+    double inv[6];
+    LC_FORWARD_IF_ERROR(lc__gt_invert(src->lv.geotransform, inv, err));
+    uint32_t sw[4];
+    if (!lc__pixel_bounds(inv, bx, by, 4 * nseg,
+                          source_margin(resampling, identity), src->lv.width,
+                          src->lv.height, sw))
+        return LC_OK; /* no overlap */
+    src->overlaps = true;
+    src->window.col_off = sw[0];
+    src->window.row_off = sw[1];
+    src->window.width = sw[2] - sw[0];
+    src->window.height = sw[3] - sw[1];
+    return LC_OK;
+}

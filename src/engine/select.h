@@ -1,0 +1,104 @@
+/* select.h - what a read of a window touches: the items whose footprint
+ * meets it and, per COG, the level and the source window. */
+/* SPDX-License-Identifier: MIT */
+#ifndef LC_ENGINE_SELECT_H
+#define LC_ENGINE_SELECT_H
+
+#include "../common/common.h"
+
+#include "../common/error.h"
+#include "../geo/crs.h"
+#include "../geo/grid.h"
+#include "collection.h"
+
+/*
+ * lc_collection_read (read.c) reads what these functions choose, and
+ * lc_collection_plan (plan.c) only reports it: both call them, so a plan
+ * says exactly which items, levels and source windows a read of the same
+ * window would use.
+ */
+
+/* Segments per edge when a window edge is densified. */
+#define LC__EDGE_SEGMENTS 16
+
+/*
+ * The process-wide cache of parsed CRSs (read.c): the CRS of text, shared
+ * and immutable, or, when the cache is full, one of the caller's own that
+ * *owned_ret says to free with lc__crs_free. Returns LC_OK or an
+ * lc__crs_new error.
+ */
+int lc__engine_crs_get(const char *text, struct lc__crs **crs_ret,
+                       bool *owned_ret, struct lc__errbuf *err);
+
+/* Points along the boundary of the pixel rectangle [c0, c1] x [r0, r1] of
+ * a grid, nseg segments per edge (4 * nseg points, corners included), as
+ * coordinates through gt. */
+void lc__rect_boundary(const double gt[6], double c0, double r0, double c1,
+                       double r1, size_t nseg, double *x, double *y);
+
+/* Pixel bounds of points through inv (an inverse geotransform): floor of
+ * the minimum minus margin, ceil of the maximum plus margin, clamped to
+ * [0, w] x [0, h], as {x0, y0, x1, y1}. Returns false when no point is
+ * finite or the result is empty. */
+bool lc__pixel_bounds(const double inv[6], const double *x, const double *y,
+                      size_t n, double margin, uint32_t w, uint32_t h,
+                      uint32_t out[4]);
+
+/*
+ * The items of some time steps whose footprint meets a window: the
+ * window's edge, one pixel wider and densified, goes to EPSG:4326; the
+ * R-tree gives candidates in ascending k, and each is tested against its
+ * footprint polygon (or bbox). Items whose footprint cannot be tested
+ * exactly (antimeridian, poles) are kept.
+ */
+struct lc__selection {
+    size_t count; /* matched items */
+    size_t *k;    /* [count] their positions in sort order, ascending */
+    size_t *step; /* [count] each one's index into the steps asked for */
+    size_t *nper; /* [nsteps] matched items per step asked for */
+};
+
+/* steps: nsteps distinct collection time steps. Returns LC_OK (free sel
+ * with lc__selection_free), LC_ENOMEM, LC_ELIMIT or a transform error. */
+int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
+                     const size_t *steps, size_t nsteps,
+                     const struct lc_allocator *a, struct lc__selection *sel,
+                     struct lc__errbuf *err);
+
+/* Frees what sel holds and zeroes it; an all-zero sel does nothing. */
+void lc__selection_free(const struct lc_allocator *a,
+                        struct lc__selection *sel);
+
+/*
+ * The footprint rectangle of an item in window pixels, one pixel wider,
+ * clamped to the window ({x0, y0, x1, y1}; empty when outside), from its
+ * bbox in EPSG:4326: what first's early exit tests for coverage. to_out
+ * (EPSG:4326 to the window's CRS) NULL, or a bbox that does not
+ * transform, gives the whole window.
+ */
+void lc__footprint_rect(struct lc__transform *to_out,
+                        const struct lc__grid *win, const double win_inv[6],
+                        const struct lc__envelope *bbox, uint32_t rect[4]);
+
+/* The part of one COG a read of a window fetches. */
+struct lc__source {
+    size_t level;            /* 0: full resolution, 1..: overviews */
+    struct lc_cog_level lv;  /* that level */
+    bool overlaps;           /* false: the window misses the COG */
+    struct lc_window window; /* of level, when overlaps */
+};
+
+/*
+ * Chooses the level (reference §2.11 step 3: the target resolution at the
+ * window centre, in source units, then lc__overview_choose) and the source
+ * window (the window's edge, densified unless tf is the identity, through
+ * the level's inverse geotransform, widened by the margin the resampling
+ * needs, clamped to the level). tf goes from the window's CRS to the
+ * COG's. Returns LC_OK, or an error with err naming the problem.
+ */
+int lc__select_source(const struct lc__grid *win,
+                      enum lc__warp_method resampling, struct lc_cog *cog,
+                      const struct lc_cog_info *info, struct lc__transform *tf,
+                      struct lc__source *src, struct lc__errbuf *err);
+
+#endif /* LC_ENGINE_SELECT_H */

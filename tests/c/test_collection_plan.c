@@ -1,0 +1,347 @@
+/* test_collection_plan.c - lc_collection_plan over the ci world: request
+ * checks, agreement with lc_collection_read (items matched, blocks
+ * fetched), plans from several threads at once, every allocation failure;
+ * run under the sanitizers. tests/python/test_explain.py checks plans
+ * against independent oracles. */
+/* SPDX-License-Identifier: MIT */
+#define _POSIX_C_SOURCE 200809L
+#include "../../src/common/common.h"
+
+#include "../../src/engine/collection.h"
+#include "test_util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define W 200
+#define H 200
+
+static const struct lc_window windows[] = {
+    {0, 0, W, H}, {0, 0, 64, 64}, {150, 150, 50, 50}, {37, 91, 100, 60}};
+#define NW (sizeof windows / sizeof windows[0])
+
+static void corner_options(struct lc_collection_options *o,
+                           enum lc_mosaic_method method)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->crs = "EPSG:32615";
+    /* Where four zone-15 tiles of the ci world overlap. */
+    o->bbox[0] = 495000.0;
+    o->bbox[1] = 5185000.0;
+    o->bbox[2] = 515000.0;
+    o->bbox[3] = 5205000.0;
+    o->resolution = 100.0;
+    o->mosaic_method = method;
+    o->nthreads = 1;
+    o->sortby = "-eo:cloud_cover";
+}
+
+static struct lc_collection *open_corner(const char *catalog,
+                                         enum lc_mosaic_method method)
+{
+    struct lc_collection_options o;
+    corner_options(&o, method);
+    struct lc_collection *c = NULL;
+    if (lc_collection_open(catalog, &o, &c) != LC_OK)
+        fprintf(stderr, "lc_collection_open: %s\n", lc_errmsg());
+    return c;
+}
+
+static size_t all_times(const struct lc_collection *c, size_t *times,
+                        size_t cap)
+{
+    struct lc_collection_info info = {.struct_size = sizeof info};
+    lc_collection_get_info(c, &info);
+    size_t n = info.ntimes < cap ? info.ntimes : cap;
+    for (size_t i = 0; i < n; i++)
+        times[i] = i;
+    return n;
+}
+
+static struct lc_plan *make_plan(struct lc_collection *c, const size_t *bands,
+                                 size_t nbands, const size_t *times,
+                                 size_t ntimes, int headers, int *status_ret)
+{
+    struct lc_plan_request r = {.struct_size = sizeof r};
+    r.bands = bands;
+    r.nbands = nbands;
+    r.times = times;
+    r.ntimes = ntimes;
+    r.windows = windows;
+    r.nwindows = NW;
+    r.fetch_headers = headers;
+    struct lc_plan *p = NULL;
+    *status_ret = lc_collection_plan(c, &r, &p);
+    return p;
+}
+
+/* Each (time, window) matches as many items as a read of it. With
+ * highest (which reads every item) and headers cached by the plan, the
+ * read fetches exactly the estimated blocks. First is not compared: its
+ * skips are estimated from footprints, and a read may fetch the next item
+ * before the one ahead is mosaicked (then drop it). */
+static void test_agrees_with_reads(const char *catalog,
+                                   enum lc_mosaic_method method)
+{
+    struct lc_collection *c = open_corner(catalog, method);
+    LC_ASSERT_TRUE(c != NULL);
+    if (c == NULL)
+        return;
+    size_t times[16];
+    size_t nt = all_times(c, times, 16);
+    static const size_t bands[] = {0, 4};
+    int status;
+    struct lc_plan *p = make_plan(c, bands, 2, times, nt, 1, &status);
+    LC_ASSERT_EQ(status, LC_OK);
+    size_t total = 0, nread = 0;
+    uint16_t *out = malloc(2 * W * H * sizeof *out);
+    for (size_t t = 0; p != NULL && t < nt; t++) {
+        for (size_t w = 0; w < NW; w++) {
+            const struct lc_window *win = &windows[w];
+            struct lc_read_request r = {.struct_size = sizeof r};
+            struct lc_read_stats st = {.struct_size = sizeof st};
+            r.bands = bands;
+            r.nbands = 2;
+            r.times = &times[t];
+            r.ntimes = 1;
+            r.x0 = win->col_off;
+            r.y0 = win->row_off;
+            r.width = win->width;
+            r.height = win->height;
+            r.out = out;
+            r.out_nbytes = 2 * W * H * sizeof *out;
+            LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_OK);
+            size_t n = lc_plan_nitems(p, t, w);
+            LC_ASSERT_UEQ(n, st.items_matched);
+            total += n;
+            uint64_t ranges = 0, bytes = 0;
+            size_t kept = 0, prev_k = 0;
+            for (size_t i = 0; i < n; i++) {
+                struct lc_plan_item it = {.struct_size = sizeof it};
+                LC_ASSERT_EQ(lc_plan_get_item(p, t, w, i, &it), LC_OK);
+                LC_ASSERT_TRUE(it.id != NULL && it.id[0] != '\0');
+                LC_ASSERT_TRUE(i == 0 || it.k > prev_k);
+                prev_k = it.k;
+                bool any = false;
+                for (size_t b = 0; b < 2; b++) {
+                    struct lc_plan_read rd = {.struct_size = sizeof rd};
+                    LC_ASSERT_EQ(lc_plan_get_read(p, t, w, i, b, &rd), LC_OK);
+                    LC_ASSERT_TRUE(rd.href != NULL && rd.has_header);
+                    LC_ASSERT_TRUE(method == LC_MOSAIC_FIRST || !rd.skipped);
+                    if (rd.skipped || !rd.has_window)
+                        continue;
+                    any = true;
+                    ranges += rd.est_ranges;
+                    bytes += rd.est_bytes;
+                    /* Local files: no coalescing. */
+                    LC_ASSERT_UEQ(rd.est_requests, rd.est_ranges);
+                }
+                kept += any;
+            }
+            LC_ASSERT_UEQ(st.cogs_opened, 0);
+            if (method != LC_MOSAIC_FIRST) {
+                LC_ASSERT_UEQ(st.items_read, kept);
+                LC_ASSERT_UEQ(st.requests, ranges);
+                LC_ASSERT_UEQ(st.bytes, bytes);
+            }
+            nread += st.items_read;
+        }
+    }
+    LC_ASSERT_TRUE(total > nt);
+    LC_ASSERT_TRUE(nread > 0);
+    free(out);
+    lc_plan_free(p);
+    lc_collection_close(c);
+}
+
+static void test_checks(const char *catalog)
+{
+    struct lc_collection *c = open_corner(catalog, LC_MOSAIC_FIRST);
+    LC_ASSERT_TRUE(c != NULL);
+    if (c == NULL)
+        return;
+    size_t band = 0, time = 0, bad = 99;
+    struct lc_window win = {0, 0, 10, 10};
+    struct lc_plan_request r = {.struct_size = sizeof r};
+    r.bands = &band;
+    r.nbands = 1;
+    r.times = &time;
+    r.ntimes = 1;
+    r.windows = &win;
+    r.nwindows = 1;
+    struct lc_plan *p = NULL;
+
+    LC_ASSERT_EQ(lc_collection_plan(NULL, &r, &p), LC_EINVAL);
+    LC_ASSERT_EQ(lc_collection_plan(c, NULL, &p), LC_EINVAL);
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, NULL), LC_EINVAL);
+    r.struct_size = 8;
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "struct_size 8") != NULL);
+    r.struct_size = sizeof r;
+    r.bands = &bad;
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "band index 99") != NULL);
+    r.bands = &band;
+    r.times = &bad;
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "time index 99") != NULL);
+    r.times = &time;
+    win.col_off = W - 5;
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "outside the grid") != NULL);
+    win.col_off = 0;
+    win.width = 0;
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_EINVAL);
+    win.width = 10;
+    r.windows = NULL;
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_EINVAL);
+    r.windows = &win;
+    LC_ASSERT_TRUE(p == NULL);
+
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_OK);
+    size_t n = lc_plan_nitems(p, 0, 0);
+    LC_ASSERT_UEQ(lc_plan_nitems(p, 1, 0), 0);
+    LC_ASSERT_UEQ(lc_plan_nitems(p, 0, 1), 0);
+    LC_ASSERT_UEQ(lc_plan_nitems(NULL, 0, 0), 0);
+    struct lc_plan_item it = {.struct_size = sizeof it};
+    struct lc_plan_read rd = {.struct_size = sizeof rd};
+    LC_ASSERT_EQ(lc_plan_get_item(p, 0, 0, n, &it), LC_EINVAL);
+    if (n > 0) {
+        LC_ASSERT_EQ(lc_plan_get_read(p, 0, 0, 0, 0, &rd), LC_OK);
+        LC_ASSERT_TRUE(!rd.has_header); /* no fetch_headers */
+        LC_ASSERT_EQ(lc_plan_get_read(p, 0, 0, 0, 1, &rd), LC_EINVAL);
+        it.struct_size = 4;
+        LC_ASSERT_EQ(lc_plan_get_item(p, 0, 0, 0, &it), LC_EINVAL);
+        rd.struct_size = 4;
+        LC_ASSERT_EQ(lc_plan_get_read(p, 0, 0, 0, 0, &rd), LC_EINVAL);
+    }
+    lc_plan_free(p);
+    lc_plan_free(NULL);
+
+    /* Nothing asked: an empty plan. */
+    r.nbands = r.ntimes = r.nwindows = 0;
+    LC_ASSERT_EQ(lc_collection_plan(c, &r, &p), LC_OK);
+    LC_ASSERT_UEQ(lc_plan_nitems(p, 0, 0), 0);
+    lc_plan_free(p);
+    lc_collection_close(c);
+}
+
+/* ---- several threads ------------------------------------------------------
+ */
+
+struct planner {
+    struct lc_collection *c;
+    size_t nt;
+    size_t counts[16 * NW];
+    int status;
+};
+
+static void *planner_main(void *arg)
+{
+    struct planner *pl = arg;
+    size_t times[16];
+    static const size_t bands[] = {0, 1, 2, 4};
+    for (size_t i = 0; i < pl->nt; i++)
+        times[i] = i;
+    for (int rep = 0; rep < 3; rep++) {
+        struct lc_plan *p =
+            make_plan(pl->c, bands, 4, times, pl->nt, 1, &pl->status);
+        if (pl->status != LC_OK)
+            return NULL;
+        for (size_t t = 0; t < pl->nt; t++)
+            for (size_t w = 0; w < NW; w++)
+                pl->counts[t * NW + w] = lc_plan_nitems(p, t, w);
+        lc_plan_free(p);
+    }
+    return NULL;
+}
+
+static void test_threads(const char *catalog)
+{
+    struct lc_collection *c = open_corner(catalog, LC_MOSAIC_FIRST);
+    LC_ASSERT_TRUE(c != NULL);
+    if (c == NULL)
+        return;
+    size_t times[16];
+    size_t nt = all_times(c, times, 16);
+    struct planner pl[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&pl[i], 0, sizeof pl[i]);
+        pl[i].c = c;
+        pl[i].nt = nt;
+        LC_ASSERT_EQ(pthread_create(&th[i], NULL, planner_main, &pl[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        LC_ASSERT_EQ(pl[i].status, LC_OK);
+        LC_ASSERT_MEM_EQ(pl[i].counts, pl[0].counts, sizeof pl[0].counts);
+    }
+    lc_collection_close(c);
+}
+
+/* ---- allocation failures ------------------------------------------------ */
+
+static void test_allocation_failures(const char *catalog)
+{
+    struct lc_test_failing f = {.fail_at = SIZE_MAX};
+    struct lc_allocator a = {lc_test_failing_alloc, lc_test_failing_free, &f};
+    struct lc_collection_options o;
+    corner_options(&o, LC_MOSAIC_FIRST);
+    struct lc__errbuf err = {0};
+    struct lc_collection *c = NULL;
+    LC_ASSERT_EQ(lc__collection_open(catalog, &o, &a, &c, &err), LC_OK);
+    if (c == NULL)
+        return;
+    size_t times[16];
+    size_t nt = all_times(c, times, 16);
+    static const size_t bands[] = {0, 4};
+    size_t live = f.live, n;
+    for (n = 0; n < 100000; n++) {
+        f.fail_at = f.nallocs + n;
+        int status;
+        struct lc_plan *p = make_plan(c, bands, 2, times, nt, 1, &status);
+        lc_plan_free(p);
+        f.fail_at = SIZE_MAX;
+        if (f.live != live)
+            LC_CHECK_FAIL_("failing allocation %zu leaves %zu blocks", n,
+                           f.live - live);
+        if (status == LC_OK)
+            break;
+        if (status != LC_ENOMEM) {
+            LC_CHECK_FAIL_("failing allocation %zu gave %s (%s)", n,
+                           lc_err_name(status), lc_errmsg());
+            break;
+        }
+    }
+    LC_ASSERT_TRUE(n > 5 && n < 100000);
+    fprintf(stderr, "plan succeeded after %zu failing allocations\n", n);
+    lc_collection_close(c);
+    LC_ASSERT_UEQ(f.live, 0);
+}
+
+int main(int argc, char **argv)
+{
+    char catalog[4096];
+    struct stat sb;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_collection_plan WORLD_DIR\n");
+        return 2;
+    }
+    snprintf(catalog, sizeof catalog, "%s/items.parquet", argv[1]);
+    if (stat(catalog, &sb) != 0) {
+        fprintf(stderr, "skipped: no %s (run tools/make_world.py)\n", catalog);
+        return 77;
+    }
+    test_checks(catalog);
+    test_agrees_with_reads(catalog, LC_MOSAIC_HIGHEST);
+    test_agrees_with_reads(catalog, LC_MOSAIC_FIRST);
+    test_threads(catalog);
+    test_allocation_failures(catalog);
+    LC_TEST_END();
+}
