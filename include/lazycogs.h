@@ -568,6 +568,13 @@ struct lc_collection_options {
                                        [32] */
     enum lc_errors_policy errors;
     size_t nthreads; /* decode/warp workers [CPU count]; 0: default */
+    /* Maps an asset href to the path read from store (the key inside a
+     * bucket, say); NULL reads hrefs as they are. Called during
+     * lc_collection_open on the calling thread, once per selected item and
+     * band, never later; returns a string from malloc, which the library
+     * frees, or NULL to fail the open with LC_EINVAL. */
+    char *(*map_href)(void *opaque, const char *href);
+    void *map_href_opaque;
 };
 
 struct lc_collection;

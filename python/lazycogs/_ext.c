@@ -780,25 +780,12 @@ typedef struct {
 } CollectionObject;
 
 /* Collection options come in one dict; these are its keys. */
-static const char *const collection_keys[] = {"crs",
-                                              "bbox",
-                                              "resolution",
-                                              "datetime",
-                                              "filter",
-                                              "ids",
-                                              "bands",
-                                              "sortby",
-                                              "time_period",
-                                              "nodata",
-                                              "dtype",
-                                              "mosaic_method",
-                                              "resampling",
-                                              "store",
-                                              "catalog_store",
-                                              "max_concurrent_reads",
-                                              "errors",
-                                              "nthreads",
-                                              NULL};
+static const char *const collection_keys[] = {
+    "crs",         "bbox",     "resolution",     "datetime",
+    "filter",      "ids",      "bands",          "sortby",
+    "time_period", "nodata",   "dtype",          "mosaic_method",
+    "resampling",  "store",    "catalog_store",  "max_concurrent_reads",
+    "errors",      "nthreads", "path_from_href", NULL};
 
 /* An optional str of the options: absent or None leaves *out as it is. */
 static bool coll_str(PyObject *d, const char *key, const char **out)
@@ -1004,6 +991,37 @@ static bool coll_options(PyObject *d, struct lc_collection_options *o,
            coll_str_list(d, "bands", &tuples[1], &lists[1], &o->nbands);
 }
 
+/* path_from_href during lc_collection_open: the open runs without the
+ * GIL, so the callback takes it to call the Python function. The first
+ * exception is kept for the caller to raise. */
+struct href_mapper {
+    PyObject *fn;
+    PyObject *exc_type, *exc_value, *exc_tb;
+};
+
+static char *map_href_python(void *opaque, const char *href)
+{
+    struct href_mapper *m = opaque;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    char *copy = NULL;
+    if (m->exc_type == NULL) {
+        PyObject *r = PyObject_CallFunction(m->fn, "s", href);
+        const char *path = NULL;
+        if (r != NULL && !PyUnicode_Check(r))
+            PyErr_Format(PyExc_TypeError,
+                         "path_from_href must return a str, got %R", r);
+        else if (r != NULL)
+            path = PyUnicode_AsUTF8(r);
+        if (path != NULL && (copy = strdup(path)) == NULL)
+            PyErr_NoMemory();
+        Py_XDECREF(r);
+        if (copy == NULL)
+            PyErr_Fetch(&m->exc_type, &m->exc_value, &m->exc_tb);
+    }
+    PyGILState_Release(gil);
+    return copy;
+}
+
 static int collection_init(CollectionObject *self, PyObject *args,
                            PyObject *kwds)
 {
@@ -1022,13 +1040,29 @@ static int collection_init(CollectionObject *self, PyObject *args,
     PyObject *tuples[2] = {NULL, NULL};
     const char **lists[2] = {NULL, NULL};
     int rc = -1;
-    if (coll_options(d, &o, tuples, lists)) {
+    struct href_mapper mapper = {.fn =
+                                     PyDict_GetItemString(d, "path_from_href")};
+    if (mapper.fn == Py_None)
+        mapper.fn = NULL;
+    if (mapper.fn != NULL && !PyCallable_Check(mapper.fn)) {
+        PyErr_SetString(PyExc_TypeError, "path_from_href must be callable");
+    } else if (coll_options(d, &o, tuples, lists)) {
         o.ids = lists[0];
         o.bands = lists[1];
+        if (mapper.fn != NULL) {
+            o.map_href = map_href_python;
+            o.map_href_opaque = &mapper;
+        }
         struct lc_collection *c = NULL;
         int status;
         Py_BEGIN_ALLOW_THREADS status = lc_collection_open(href, &o, &c);
-        Py_END_ALLOW_THREADS if (status < 0)
+        Py_END_ALLOW_THREADS if (mapper.exc_type != NULL)
+        {
+            /* The function's own exception, not the open's message. */
+            lc_collection_close(c);
+            PyErr_Restore(mapper.exc_type, mapper.exc_value, mapper.exc_tb);
+        }
+        else if (status < 0)
         {
             raise_status(status);
         }

@@ -328,6 +328,9 @@ def open(  # noqa: A001 - the public name, as upstream
             "PTnH", or None for one step per distinct timestamp.
         store: where assets are read (a lazycogs or obstore store); None
             picks a store per href root.
+        path_from_href: maps an asset href to its path in ``store`` (e.g.
+            an Azure URL to the blob name under the container); called
+            once per item and band while opening, never during reads.
         max_concurrent_reads: items read at once per chunk read.
         errors: "raise" (a failed item fails the read with ChunkReadError)
             or "ignore" (the item is skipped).
@@ -339,16 +342,16 @@ def open(  # noqa: A001 - the public name, as upstream
     Returns:
         A DataArray with dims ("band", "time", "y", "x").
     """
-    if path_from_href is not None:
-        raise NotImplementedError(
-            "path_from_href is not supported by lazycogs.open yet; pass a "
-            "store whose root makes the asset hrefs resolve instead")
     options = _options(
         datetime=datetime, bbox=bbox, crs=crs, resolution=resolution,
         filter=filter, ids=ids, bands=bands, sortby=sortby, nodata=nodata,
         dtype=dtype, mosaic_method=mosaic_method, time_period=time_period,
         store=store, max_concurrent_reads=max_concurrent_reads, errors=errors,
         resampling=resampling, catalog_store=catalog_store, nthreads=nthreads)
+    if path_from_href is not None:
+        if not callable(path_from_href):
+            raise TypeError("path_from_href must be callable")
+        options["path_from_href"] = path_from_href
     backend = CollectionArray(str(href), options, options["crs"])
     _log.info("Discovered %d bands and %d time steps.", backend.shape[0],
               backend.shape[1])

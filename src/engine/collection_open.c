@@ -47,6 +47,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_CONCURRENT_READS 32
@@ -720,6 +721,33 @@ static size_t cpu_count(void)
     return n > 0 ? (size_t)n : 1;
 }
 
+/* Replaces the selected items' band hrefs by what map_href makes of them
+ * (path_from_href), once, so that reads never call back. */
+static int map_hrefs(struct lc_collection *c,
+                     const struct lc_collection_options *o,
+                     struct lc__errbuf *err)
+{
+    if (o->map_href == NULL)
+        return LC_OK;
+    struct lc__stac_items *items = c->catalog->items;
+    for (size_t k = 0; k < c->nitems; k++) {
+        for (size_t b = 0; b < c->nbands; b++) {
+            struct lc__stac_asset *a =
+                &items->assets[c->item[k] * items->nassets + c->band_asset[b]];
+            if (a->href == NULL)
+                continue;
+            char *mapped = o->map_href(o->map_href_opaque, a->href);
+            LC_RETURN_IF(mapped == NULL, err, LC_EINVAL,
+                         "path_from_href failed for '%s' of item '%s'", a->href,
+                         items->ids[c->item[k]]);
+            a->href = lc__arena_strndup(&items->arena, mapped, strlen(mapped));
+            free(mapped);
+            LC_RETURN_IF(a->href == NULL, err, LC_ENOMEM, "out of memory");
+        }
+    }
+    return LC_OK;
+}
+
 static int open_collection(struct lc_collection *c, const char *href,
                            const struct lc_collection_options *o,
                            struct lc__errbuf *err)
@@ -760,6 +788,7 @@ static int open_collection(struct lc_collection *c, const char *href,
     keep_usable_items(c);
     if (c->nitems == 0)
         return no_match(c, o, href, err);
+    LC_FORWARD_IF_ERROR(map_hrefs(c, o, err));
     LC_FORWARD_IF_ERROR(build_steps(c, err));
     LC_FORWARD_IF_ERROR(build_rtree(c, err));
     return sample_bands(c, o, first, err);

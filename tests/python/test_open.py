@@ -200,3 +200,46 @@ def test_memory_warning(ci_world, caplog):
 
 def test_dataarray_is_xarray(da):
     assert isinstance(da, xr.DataArray)
+
+
+def test_path_from_href(ci_world, http_world):
+    """A catalogue of file:// hrefs read from the HTTP server: the store is
+    the server's root and path_from_href turns each href into its path
+    there. The function is called while opening, never during reads."""
+    prefix = f"file://{ci_world}/"
+    calls = []
+
+    def to_path(href):
+        calls.append(href)
+        assert href.startswith(prefix)
+        return href[len(prefix):]
+
+    href = str(ci_world / "items.parquet")
+    remote = lazycogs.open(href, crs=CRS, bbox=BBOX, resolution=RES,
+                           bands=["red"], store=lazycogs.store.from_url(
+                               http_world.url), path_from_href=to_path)
+    assert calls
+    ncalls = len(calls)
+    local = lazycogs.open(href, crs=CRS, bbox=BBOX, resolution=RES,
+                          bands=["red"])
+    http_world.server.clear_log()
+    window = dict(time=slice(0, 3), y=slice(200, 300), x=slice(300, 400))
+    np.testing.assert_array_equal(remote.isel(**window).values,
+                                  local.isel(**window).values)
+    assert len(calls) == ncalls
+    assert any(e["path"].startswith("/cogs/")
+               for e in http_world.server.wait_for_log(1))
+
+
+def test_path_from_href_errors(ci_world):
+    href = str(ci_world / "items.parquet")
+
+    def broken(h):
+        raise KeyError(f"no path for {h}")
+
+    with pytest.raises(KeyError, match="no path for"):
+        lazycogs.open(href, crs=CRS, bbox=BBOX, resolution=RES,
+                      bands=["red"], path_from_href=broken)
+    with pytest.raises(TypeError, match="must return a str"):
+        lazycogs.open(href, crs=CRS, bbox=BBOX, resolution=RES,
+                      bands=["red"], path_from_href=lambda h: 42)
