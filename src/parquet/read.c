@@ -1983,10 +1983,10 @@ static int bank_launch(struct lc__pq_reader *r, struct pq_bank *bank,
     /* nthreads - 1 threads: the calling thread is the last decoder once
      * it has nothing else to do (bank_wait). */
     unsigned nw = r->nthreads - 1;
-    if (getenv("PQ_EXTRA_TMP"))
-        nw = r->nthreads;
     if (nw > ntasks)
         nw = (unsigned)ntasks;
+    if (nw > PQ_MAX_THREADS - 1)
+        nw = PQ_MAX_THREADS - 1;
     if (r->direct || total < PQ_PARALLEL_MIN_NBYTES)
         nw = 0;
     while (r->nworkers < nw + 1) {
