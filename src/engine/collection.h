@@ -69,6 +69,11 @@ struct lc_collection {
 
     /* Item footprints' bboxes (EPSG:4326), item k = tree item k. */
     struct lc__rtree *rtree;
+    /* The largest pixel of the bands' sources on the ground, in metres
+     * (lc__pixel_ground_size of proj:transform, and of the sampled
+     * headers); 0 when unknown. A source pixel may reach past its item's
+     * footprint: item matching allows for it (select.c). */
+    double src_pixel_m;
 
     /* Output contract. */
     enum lc_dtype dtype;

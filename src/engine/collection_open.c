@@ -44,6 +44,7 @@
 #include "../io/io.h"
 #include "collection.h"
 #include "header_cache.h"
+#include "select.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -664,6 +665,43 @@ static int resolve_contract(struct lc_collection *c,
     return infer_nodata(infos, c->nbands, &c->has_nodata, &c->nodata, err);
 }
 
+/*
+ * c->src_pixel_m: the largest ground size of a source pixel, over the
+ * proj:transform of every selected item's band assets and the sampled
+ * headers (infos, one per band). Codes repeat from item to item: each
+ * run of one code is looked up once.
+ */
+static void source_pixel_size(struct lc_collection *c,
+                              const struct lc_cog_info *infos)
+{
+    const struct lc__stac_items *items = c->items;
+    double best = 0.0;
+    for (size_t b = 0; b < c->nbands; b++) {
+        best = fmax(best,
+                    lc__pixel_ground_size(infos[b].geotransform, infos[b].crs));
+        const char *code = NULL;
+        double unit = 1.0; /* metres per CRS unit, about */
+        for (size_t k = 0; k < c->nitems; k++) {
+            const struct lc__stac_asset *a =
+                &items->assets[c->item[k] * items->nassets + c->band_asset[b]];
+            if (a->href == NULL || !a->has_transform)
+                continue;
+            const double *t = a->transform; /* a b c d e f */
+            double px = fmax(hypot(t[0], t[3]), hypot(t[1], t[4]));
+            if (!(px > 0.0) || !isfinite(px))
+                continue;
+            if (a->proj_code != NULL &&
+                (code == NULL || strcmp(code, a->proj_code) != 0)) {
+                const double one[6] = {0, 1, 0, 0, 0, 1};
+                code = a->proj_code;
+                unit = lc__pixel_ground_size(one, code);
+            }
+            best = fmax(best, px * (a->proj_code != NULL ? unit : 1.0));
+        }
+    }
+    c->src_pixel_m = best;
+}
+
 /* Opens one header per band of the first item and infers dtype and
  * nodata from them. */
 static int sample_bands(struct lc_collection *c,
@@ -705,6 +743,8 @@ static int sample_bands(struct lc_collection *c,
     }
     if (status == LC_OK)
         status = resolve_contract(c, o, infos, err);
+    if (status == LC_OK)
+        source_pixel_size(c, infos);
 out:
     for (size_t i = 0; probes != NULL && i < n; i++)
         lc__header_cache_release(probes[i].cog);

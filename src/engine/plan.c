@@ -387,6 +387,7 @@ static int early_exit(struct lc_plan *p, size_t w, const struct lc__grid *win,
     size_t ncells = cv.ncx * cv.ncy;
     double win_inv[6];
     LC_FORWARD_IF_ERROR(lc__gt_invert(win->gt, win_inv, err));
+    uint32_t margin = lc__match_margin(c, win); /* as the read's */
     cv.corner = lc__malloc_array(a, cv.ncx + 1, cv.ncy + 1);
     cv.inside = lc__malloc(a, ncells);
     covered = lc__malloc_array(a, p->nbands, ncells);
@@ -400,7 +401,7 @@ static int early_exit(struct lc_plan *p, size_t w, const struct lc__grid *win,
             size_t index = c->item[p->k[e]];
             uint32_t rect[4];
             lc__footprint_rect(to_out, win, win_inv, &c->items->bbox[index],
-                               rect);
+                               margin, rect);
             bool built = false;
             for (size_t j = 0; j < p->nbands; j++) {
                 struct lc_plan_read *r = &p->reads[e * p->nbands + j];
@@ -550,8 +551,8 @@ static int read_details(const struct lc_collection *c, struct lc_cog *cog,
         goto out;
     }
     struct lc__source src;
-    if ((status = lc__select_source(win, c->resampling, cog, &info, tf, &src,
-                                    &e2)) < 0) {
+    if ((status = lc__select_source(&c->grid, win, c->resampling, cog, &info,
+                                    tf, &src, &e2)) < 0) {
         lc__error(err, status, "%s: %s", href, e2.msg);
         goto out;
     }

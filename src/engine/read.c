@@ -19,12 +19,14 @@
  *      |       worker threads:
  *      |
  *      |         header (process-wide cache) -> contract checks (§2.13)
- *      |         -> overview (target resolution at the window centre)
+ *      |         -> overview (target resolution at the COG's reference
+ *      |            point, the same for every window: see below)
  *      |         -> source window (the window's densified edge through
  *      |            the inverse geotransform) -> read it (sample 0)
- *      |         -> source map (approximate transformer) -> warp into a
- *      |            buffer of the part of the window the source covers,
- *      |            with a validity mask -> values cast to the output dtype
+ *      |         -> source map (approximate transformer, anchored on the
+ *      |            collection's grid) -> warp into a buffer of the part
+ *      |            of the window the source covers, with a validity
+ *      |            mask -> values cast to the output dtype
  *      |
  *   mosaic --- the calling thread feeds finished items, strictly in k
  *      |       order per step (results that finish early wait), into one
@@ -43,10 +45,30 @@
  * the network), so the dispatcher decides late, with the freshest
  * coverage, what still needs reading.
  *
+ * Window independence. A pixel gets the same bits whatever window it is
+ * read in (a point, a dask chunk, the whole grid):
+ *   - each warp strip's source map is anchored on the collection's grid
+ *     (lc__approx_options.anchor_*): interpolation cells on the grid's
+ *     128-pixel lattice, positions from grid pixel indices, the source
+ *     window offset subtracted last (exactly);
+ *   - the overview of a COG is chosen at its reference point (select.c):
+ *     the centre of the COG's extent, in the grid's CRS, clipped to the
+ *     grid (the grid's centre when they do not meet), not at the window
+ *     centre as the reference does (§2.11 step 3); the footprint kernels
+ *     (average, mode, min, max) measure their scale there too;
+ *   - the source window only bounds the read: it is widened by the
+ *     kernel's reach plus a pixel for the densified edge, so no pixel a
+ *     position needs is ever outside it;
+ *   - items are matched, and first's footprint rectangles built, with a
+ *     margin of one pixel plus the collection's largest source pixel
+ *     (lc__match_margin): a valid source pixel reaches past its item's
+ *     footprint by up to half its diagonal.
+ *
  * Early exit (first only). Before a band task is dispatched, the
  * dispatcher asks the step's mosaic whether the item's footprint (its bbox
- * in window pixels, one pixel wider) is already covered for that band: if
- * so the task is never run, so the COG is neither opened nor fetched. Once
+ * in window pixels, lc__match_margin pixels wider) is already covered for
+ * that band: if so the task is never run, so the COG is neither opened nor
+ * fetched. Once
  * a step's window is covered for every band, its later items are skipped
  * whole (stats->items_skipped), and workers drop queued tasks of that step.
  * With several workers an item may be fetched before the items ahead of
@@ -76,6 +98,8 @@
  *   - NaN nodata masks NaN pixels (the reference compares with ==);
  *   - the 4326 query box and the source window come from densified edges,
  *     not the four corners;
+ *   - the overview is chosen per COG for the whole grid, not per window,
+ *     and footprints are matched with a source pixel's margin (above);
  *   - values are cast to the collection's dtype before they are mosaicked
  *     (the reference mosaics in the source dtype and casts the result;
  *     the two differ only for an explicit dtype narrower than a source);
@@ -800,8 +824,8 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
 
     /* Level and source window (select.c, shared with lc_collection_plan). */
     struct lc__source sel;
-    status =
-        lc__select_source(&rc->win, c->resampling, cog, info, tf, &sel, &err);
+    status = lc__select_source(&c->grid, &rc->win, c->resampling, cog, info, tf,
+                               &sel, &err);
     if (status < 0)
         goto fail_err;
     if (!sel.overlaps)
@@ -920,9 +944,19 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         struct lc__grid part;
         status = lc__grid_window(&rc->win, dr[0], dr[1] + r, sub.width, rows,
                                  &part, &err);
+        /* Anchored on the collection's grid, with the COG's footprint scale
+         * at its reference point: every pixel gets the same source position
+         * and kernel whatever window it is read in. */
+        const struct lc__approx_options mo = {
+            .anchor_gt = c->grid.gt,
+            .anchor_col = (int64_t)rc->req->x0 + dr[0],
+            .anchor_row = (int64_t)rc->req->y0 + dr[1] + r,
+            .has_scale_ref = true,
+            .scale_ref_x = sel.ref[0],
+            .scale_ref_y = sel.ref[1]};
         if (status == LC_OK)
             status = lc__srcmap_new(tf, &part, lv.geotransform, w.col_off,
-                                    w.row_off, NULL, a, &map, &err);
+                                    w.row_off, &mo, a, &map, &err);
         if (status < 0)
             goto fail_err_cleanup;
         size_t off = (size_t)r * sub.width;
@@ -1129,7 +1163,8 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
         it->tasks = &rc->tasks[pos * rc->nub];
         if (rc->first)
             lc__footprint_rect(to_out, &rc->win, win_inv,
-                               &c->items->bbox[it->index], it->rect);
+                               &c->items->bbox[it->index], sel.margin,
+                               it->rect);
         for (size_t j = 0; j < rc->nub; j++) {
             struct band_task *t = &it->tasks[j];
             t->job.run = task_run;

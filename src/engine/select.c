@@ -76,6 +76,59 @@ bool lc__pixel_bounds(const double inv[6], const double *x, const double *y,
 
 /* ---- matching items ------------------------------------------------------ */
 
+/* Metres per degree (of latitude, and of longitude at the equator). */
+#define METRES_PER_DEGREE 111320.0
+/* Most segments per edge of a window's densified edge. */
+#define EDGE_MAX_SEGMENTS 256
+
+/* Segments per edge of a window's densified edge: at most 64 pixels long
+ * (the error of a chord grows with the square of its length), at least
+ * LC__EDGE_SEGMENTS. */
+static size_t edge_segments(const struct lc__grid *win)
+{
+    uint32_t side = win->width > win->height ? win->width : win->height;
+    size_t n = (size_t)side / 64 + 1;
+    return n < LC__EDGE_SEGMENTS   ? LC__EDGE_SEGMENTS
+           : n > EDGE_MAX_SEGMENTS ? EDGE_MAX_SEGMENTS
+                                   : n;
+}
+
+double lc__pixel_ground_size(const double gt[6], const char *crs)
+{
+    double s = fmax(hypot(gt[1], gt[4]), hypot(gt[2], gt[5]));
+    if (!(s > 0.0) || !isfinite(s))
+        return 0.0;
+    struct lc__crs *k = NULL;
+    bool owned = false;
+    if (crs != NULL && crs[0] != '\0' &&
+        lc__engine_crs_get(crs, &k, &owned, NULL) == LC_OK) {
+        if (lc__crs_is_geographic(k))
+            s *= METRES_PER_DEGREE;
+        if (owned)
+            lc__crs_free(k);
+    }
+    return s;
+}
+
+uint32_t lc__match_margin(const struct lc_collection *c,
+                          const struct lc__grid *win)
+{
+    double r =
+        fmin(hypot(win->gt[1], win->gt[4]), hypot(win->gt[2], win->gt[5]));
+    if (lc__crs_is_geographic(c->crs)) {
+        /* A degree of longitude is shortest at the grid's highest
+         * latitude. */
+        double lat = fmax(fabs(c->bbox_4326[1]), fabs(c->bbox_4326[3]));
+        double k =
+            isfinite(lat) ? cos(fmin(lat, 89.9) * 0.017453292519943295) : 1.0;
+        r *= METRES_PER_DEGREE * k;
+    }
+    if (!(r > 0.0) || !isfinite(r) || !(c->src_pixel_m > 0.0))
+        return 1;
+    double m = 1.0 + ceil(c->src_pixel_m / r);
+    return m < 65536.0 ? (uint32_t)m : 65536;
+}
+
 /* Does the footprint of item i (its geometry, or its bbox) meet the
  * window polygon? Conservative: whatever cannot be tested exactly is
  * kept. */
@@ -140,14 +193,18 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
     if ((status = lc__transform_get(c->crs, wgs84, &to_4326, err)) < 0)
         goto out;
 
-    /* The window, one pixel wider each side, in 4326: its bbox for the
-     * R-tree and its densified edge as the polygon of the exact test. */
+    /* The window, margin pixels wider each side, in 4326: its bbox for
+     * the R-tree and its densified edge as the polygon of the exact
+     * test. */
     const double *gt = win->gt;
     double w = win->width, h = win->height;
-    double px[4 * LC__EDGE_SEGMENTS + 1], py[4 * LC__EDGE_SEGMENTS + 1];
-    lc__rect_boundary(gt, -1, -1, w + 1, h + 1, LC__EDGE_SEGMENTS, px, py);
+    sel->margin = lc__match_margin(c, win);
+    double mg = sel->margin;
+    size_t nseg = edge_segments(win), np = 4 * nseg;
+    double px[4 * EDGE_MAX_SEGMENTS + 1], py[4 * EDGE_MAX_SEGMENTS + 1];
+    lc__rect_boundary(gt, -mg, -mg, w + mg, h + mg, nseg, px, py);
     double wb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-    for (size_t i = 0; i < 4 * LC__EDGE_SEGMENTS; i++) {
+    for (size_t i = 0; i < np; i++) {
         wb[0] = fmin(wb[0], px[i]);
         wb[1] = fmin(wb[1], py[i]);
         wb[2] = fmax(wb[2], px[i]);
@@ -156,19 +213,19 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
     double box[4];
     if ((status = lc__transform_bounds(to_4326, wb, 0, box, err)) < 0)
         goto out;
-    size_t nfail = lc__transform_points(to_4326, px, py, 4 * LC__EDGE_SEGMENTS);
-    px[4 * LC__EDGE_SEGMENTS] = px[0];
-    py[4 * LC__EDGE_SEGMENTS] = py[0];
+    size_t nfail = lc__transform_points(to_4326, px, py, np);
+    px[np] = px[0];
+    py[np] = py[0];
     /* The polygon test is exact only for a window whose edge maps to a
      * simple ring within one turn of longitude and away from the poles. */
     bool exact = nfail == 0 && box[0] <= box[2] && box[2] - box[0] < 180.0 &&
                  box[1] > -90.0 && box[3] < 90.0;
-    double wxy[2 * (4 * LC__EDGE_SEGMENTS + 1)];
-    for (size_t i = 0; i <= 4 * LC__EDGE_SEGMENTS; i++) {
+    double wxy[2 * (4 * EDGE_MAX_SEGMENTS + 1)];
+    for (size_t i = 0; i <= np; i++) {
         wxy[2 * i] = px[i];
         wxy[2 * i + 1] = py[i];
     }
-    struct lc__coordseq wseq = {4 * LC__EDGE_SEGMENTS + 1, wxy, NULL};
+    struct lc__coordseq wseq = {np + 1, wxy, NULL};
     struct lc__geom wpoly = {
         .type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &wseq};
 
@@ -225,7 +282,8 @@ out:
 
 void lc__footprint_rect(struct lc__transform *to_out,
                         const struct lc__grid *win, const double win_inv[6],
-                        const struct lc__envelope *bbox, uint32_t rect[4])
+                        const struct lc__envelope *bbox, uint32_t margin,
+                        uint32_t rect[4])
 {
     rect[0] = 0;
     rect[1] = 0;
@@ -239,7 +297,8 @@ void lc__footprint_rect(struct lc__transform *to_out,
         return;
     double x[4] = {o[0], o[2], o[0], o[2]}, y[4] = {o[1], o[1], o[3], o[3]};
     uint32_t r[4];
-    if (lc__pixel_bounds(win_inv, x, y, 4, 1.0, win->width, win->height, r))
+    if (lc__pixel_bounds(win_inv, x, y, 4, (double)margin, win->width,
+                         win->height, r))
         memcpy(rect, r, sizeof r);
     else
         rect[2] = rect[0] = rect[3] = rect[1] = 0; /* outside: empty */
@@ -249,8 +308,11 @@ void lc__footprint_rect(struct lc__transform *to_out,
 
 /* Margin, in source pixels, around the source window: room for the
  * densified edge's error and for what a kernel reads beyond the pixel
- * holding a position. */
-static double source_margin(enum lc__warp_method m, bool identity)
+ * holding a position (so that no window loses a pixel another window of
+ * the grid would use). scale: source pixels per destination pixel, about;
+ * the footprint methods reach half of it (plus a tenth for its change
+ * across the window). */
+static double source_margin(enum lc__warp_method m, bool identity, double scale)
 {
     switch (m) {
     case LC_WARP_NEAREST:
@@ -263,12 +325,45 @@ static double source_margin(enum lc__warp_method m, bool identity)
     case LC_WARP_MODE:
     case LC_WARP_MIN:
     case LC_WARP_MAX:
-        return 1.0;
+        if (!(scale > 0.0) || !(scale < 1e6))
+            scale = 1.0;
+        return 1.0 + ceil(0.55 * scale);
     }
     return 1.0;
 }
 
-int lc__select_source(const struct lc__grid *win,
+/* The COG's reference point (see lc__select_source) into ref. */
+static void reference_point(const struct lc__grid *grid,
+                            const struct lc_cog_info *info,
+                            struct lc__transform *tf, double ref[2])
+{
+    double gb[4];
+    lc__grid_bounds(grid, gb);
+    ref[0] = 0.5 * (gb[0] + gb[2]);
+    ref[1] = 0.5 * (gb[1] + gb[3]);
+    size_t nseg = lc__transform_is_identity(tf) ? 1 : LC__EDGE_SEGMENTS;
+    double x[4 * LC__EDGE_SEGMENTS], y[4 * LC__EDGE_SEGMENTS];
+    lc__rect_boundary(info->geotransform, 0, 0, info->width, info->height, nseg,
+                      x, y);
+    lc__transform_points_inverse(tf, x, y, 4 * nseg);
+    double b[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t i = 0; i < 4 * nseg; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]))
+            continue;
+        b[0] = fmin(b[0], x[i]);
+        b[1] = fmin(b[1], y[i]);
+        b[2] = fmax(b[2], x[i]);
+        b[3] = fmax(b[3], y[i]);
+    }
+    double x0 = fmax(b[0], gb[0]), x1 = fmin(b[2], gb[2]);
+    double y0 = fmax(b[1], gb[1]), y1 = fmin(b[3], gb[3]);
+    if (x0 <= x1 && y0 <= y1) {
+        ref[0] = 0.5 * (x0 + x1);
+        ref[1] = 0.5 * (y0 + y1);
+    }
+}
+
+int lc__select_source(const struct lc__grid *grid, const struct lc__grid *win,
                       enum lc__warp_method resampling, struct lc_cog *cog,
                       const struct lc_cog_info *info, struct lc__transform *tf,
                       struct lc__source *src, struct lc__errbuf *err)
@@ -277,10 +372,20 @@ int lc__select_source(const struct lc__grid *win,
     int status;
 
     memset(src, 0, sizeof *src);
-    /* Overview (§2.11 step 3): the target resolution at the window
-     * centre, in source units. */
+    /* Overview (§2.11 step 3): the target resolution, in source units, at
+     * the COG's reference point, so the same in every window; at the
+     * grid's centre if the point does not transform. */
     double target;
-    LC_FORWARD_IF_ERROR(lc__target_resolution(tf, win, &target, err));
+    reference_point(grid, info, tf, src->ref);
+    if (lc__target_resolution_at(tf, grid->gt, src->ref[0], src->ref[1],
+                                 &target, NULL) < 0) {
+        double gb[4];
+        lc__grid_bounds(grid, gb);
+        src->ref[0] = 0.5 * (gb[0] + gb[2]);
+        src->ref[1] = 0.5 * (gb[1] + gb[3]);
+        LC_FORWARD_IF_ERROR(lc__target_resolution_at(
+            tf, grid->gt, src->ref[0], src->ref[1], &target, err));
+    }
     size_t novr = info->nlevels > 0 ? info->nlevels - 1 : 0;
     double ovr_res[64];
     if (novr > LC_ARRAY_SIZE(ovr_res))
@@ -300,16 +405,17 @@ int lc__select_source(const struct lc__grid *win,
         return lc__error(err, status, "%s", lc_errmsg());
 
     /* Source window: the window's edge in the level's pixels. */
-    size_t nseg = identity ? 1 : LC__EDGE_SEGMENTS;
-    double bx[4 * LC__EDGE_SEGMENTS], by[4 * LC__EDGE_SEGMENTS];
+    size_t nseg = identity ? 1 : edge_segments(win);
+    double bx[4 * EDGE_MAX_SEGMENTS], by[4 * EDGE_MAX_SEGMENTS];
     lc__rect_boundary(win->gt, 0, 0, win->width, win->height, nseg, bx, by);
     lc__transform_points(tf, bx, by, 4 * nseg);
     double inv[6];
     LC_FORWARD_IF_ERROR(lc__gt_invert(src->lv.geotransform, inv, err));
     uint32_t sw[4];
     if (!lc__pixel_bounds(inv, bx, by, 4 * nseg,
-                          source_margin(resampling, identity), src->lv.width,
-                          src->lv.height, sw))
+                          source_margin(resampling, identity,
+                                        target / fabs(src->lv.geotransform[1])),
+                          src->lv.width, src->lv.height, sw))
         return LC_OK; /* no overlap */
     src->overlaps = true;
     src->window.col_off = sw[0];

@@ -45,17 +45,38 @@ bool lc__pixel_bounds(const double inv[6], const double *x, const double *y,
                       uint32_t out[4]);
 
 /*
+ * Ground size of a pixel of geotransform gt (GDAL order) in the CRS given
+ * as text (NULL: unknown, taken as metres): its longer side, in metres,
+ * degrees counting 111320 m. 0 when gt holds no usable size.
+ */
+double lc__pixel_ground_size(const double gt[6], const char *crs);
+
+/*
+ * How many pixels of a window item footprints are widened by when matched
+ * against it (lc__select_items, lc__footprint_rect): a valid source pixel
+ * may reach past its item's footprint by half its diagonal, and a pixel
+ * of the window whose centre it holds must not be missed by any window
+ * (or a pixel's value would depend on the window it is read in). So: one
+ * pixel, plus the collection's largest source pixel (src_pixel_m) in
+ * window pixels, rounded up.
+ */
+uint32_t lc__match_margin(const struct lc_collection *c,
+                          const struct lc__grid *win);
+
+/*
  * The items of some time steps whose footprint meets a window: the
- * window's edge, one pixel wider and densified, goes to EPSG:4326; the
- * R-tree gives candidates in ascending k, and each is tested against its
- * footprint polygon (or bbox). Items whose footprint cannot be tested
- * exactly (antimeridian, poles) are kept.
+ * window's edge, widened by lc__match_margin pixels and densified (every
+ * 64 pixels at most), goes to EPSG:4326; the R-tree gives candidates in
+ * ascending k, and each is tested against its footprint polygon (or bbox).
+ * Items whose footprint cannot be tested exactly (antimeridian, poles) are
+ * kept.
  */
 struct lc__selection {
-    size_t count; /* matched items */
-    size_t *k;    /* [count] their positions in sort order, ascending */
-    size_t *step; /* [count] each one's index into the steps asked for */
-    size_t *nper; /* [nsteps] matched items per step asked for */
+    size_t count;    /* matched items */
+    size_t *k;       /* [count] their positions in sort order, ascending */
+    size_t *step;    /* [count] each one's index into the steps asked for */
+    size_t *nper;    /* [nsteps] matched items per step asked for */
+    uint32_t margin; /* lc__match_margin of the window */
 };
 
 /* steps: nsteps distinct collection time steps. Returns LC_OK (free sel
@@ -70,15 +91,16 @@ void lc__selection_free(const struct lc_allocator *a,
                         struct lc__selection *sel);
 
 /*
- * The footprint rectangle of an item in window pixels, one pixel wider,
- * clamped to the window ({x0, y0, x1, y1}; empty when outside), from its
- * bbox in EPSG:4326: what first's early exit tests for coverage. to_out
- * (EPSG:4326 to the window's CRS) NULL, or a bbox that does not
- * transform, gives the whole window.
+ * The footprint rectangle of an item in window pixels, margin pixels
+ * wider (lc__match_margin), clamped to the window ({x0, y0, x1, y1};
+ * empty when outside), from its bbox in EPSG:4326: what first's early
+ * exit tests for coverage. to_out (EPSG:4326 to the window's CRS) NULL,
+ * or a bbox that does not transform, gives the whole window.
  */
 void lc__footprint_rect(struct lc__transform *to_out,
                         const struct lc__grid *win, const double win_inv[6],
-                        const struct lc__envelope *bbox, uint32_t rect[4]);
+                        const struct lc__envelope *bbox, uint32_t margin,
+                        uint32_t rect[4]);
 
 /* The part of one COG a read of a window fetches. */
 struct lc__source {
@@ -86,17 +108,31 @@ struct lc__source {
     struct lc_cog_level lv;  /* that level */
     bool overlaps;           /* false: the window misses the COG */
     struct lc_window window; /* of level, when overlaps */
+    double ref[2];           /* the COG's reference point, in the grid's CRS */
 };
 
 /*
- * Chooses the level (reference §2.11 step 3: the target resolution at the
- * window centre, in source units, then lc__overview_choose) and the source
- * window (the window's edge, densified unless tf is the identity, through
- * the level's inverse geotransform, widened by the margin the resampling
- * needs, clamped to the level). tf goes from the window's CRS to the
- * COG's. Returns LC_OK, or an error with err naming the problem.
+ * Chooses the level and the source window of one COG for a window win of
+ * the collection's grid.
+ *
+ * The level does not depend on win, so that every window of the grid
+ * reads a COG at the same level (reference §2.11 step 3 measures at the
+ * window centre; we do the correct thing): the target resolution, in
+ * source units, is measured at the COG's reference point, the centre of
+ * its extent (densified and taken to the grid's CRS) clipped to the grid,
+ * or the grid's centre when the two do not meet or the point does not
+ * transform; then lc__overview_choose. The point is returned in src->ref
+ * (read.c measures the warp's footprint scale there too).
+ *
+ * The source window is the window's edge, densified (unless tf is the
+ * identity) every 64 pixels at most, through the level's inverse
+ * geotransform, widened by the margin the resampling needs (its kernel's
+ * reach beyond the pixel holding a position, and one pixel for the
+ * densified edge and the approximate transformer), clamped to the level.
+ * tf goes from the grid's CRS to the COG's. Returns LC_OK, or an error
+ * with err naming the problem.
  */
-int lc__select_source(const struct lc__grid *win,
+int lc__select_source(const struct lc__grid *grid, const struct lc__grid *win,
                       enum lc__warp_method resampling, struct lc_cog *cog,
                       const struct lc_cog_info *info, struct lc__transform *tf,
                       struct lc__source *src, struct lc__errbuf *err);

@@ -17,7 +17,10 @@
  * precomputed positions.
  *
  * Control points sit on destination pixel centres. A cell spans the pixel
- * centres i0..i1 x j0..j1 (inclusive). Its patch is the biquadratic
+ * centres i0..i1 x j0..j1 (inclusive) and owns the pixels [i0, i1) x
+ * [j0, j1): a pixel on the edge between two cells takes the value of the
+ * cell on its right or below, whatever the other one says. Its patch is
+ * the biquadratic
  * (tensor-product Lagrange) interpolant of the exact source positions at a
  * 3 x 3 grid of nodes, corners, edge midpoints and centre, and is checked
  * against exact positions at four quarter points:
@@ -31,8 +34,22 @@
  * (A cell spanning fewer than three pixels along an axis has two nodes, or
  * one, there; a cell of at most 3 x 3 pixels is all nodes, hence exact.)
  *
+ * The lattice (window independence). The first-level cells are the squares
+ * [c * s, (c + 1) * s] x [r * s, (r + 1) * s] (s = max_cell) of the anchor
+ * grid's pixels (approx.h: the grid the block is a window of; the block
+ * itself without one), not of the block's: a block covers itself with the
+ * first-level cells that own its pixels, even where they reach past its
+ * edges or past the anchor grid's. Everything that follows depends only
+ * on a cell and the anchor grid: its node and check pixels (differences
+ * of whole pixel indices), their exact positions (computed from anchor
+ * grid indices, in full-level source pixels), its refinement, its
+ * patches' coefficients. So a pixel gets the same bits in every block
+ * that holds it; the source window offset is subtracted last, which is
+ * exact for a position inside the window (both are multiples of the
+ * position's last bit and the difference is no larger than it).
+ *
  * Build (breadth first, one PROJ call per level):
- *   1. cover the block with cells of at most max_cell pixels a side and
+ *   1. cover the block with the first-level cells owning its pixels and
  *      transform their corners;
  *   2. for every pending cell, transform its other nodes and its checks;
  *      where every node and check is finite and no check is off by more
@@ -61,8 +78,11 @@
  * through it, a quadratic in the column evaluated with two multiply-adds per
  * coordinate.
  *
- * If refinement would create more leaves than a quarter of the block's
- * pixels (a mapping too rough to interpolate), the map is built exact.
+ * If the refinement of a first-level cell would hold more than about a
+ * sixteenth of its pixels in leaves (a mapping too rough to interpolate),
+ * that cell is transformed exactly at each of its pixels inside the block
+ * instead: a decision that, like everything else, depends on the cell
+ * only.
  */
 #include "../common/common.h"
 
@@ -80,23 +100,42 @@ enum map_kind { KIND_AFFINE = 0, KIND_APPROX = 1, KIND_EXACT = 2 };
 /* Exact maps hold 16 bytes per pixel; 2^28 pixels is 4 GiB. */
 #define LC_EXACT_MAX_PIXELS ((size_t)1 << 28)
 
+/* The largest max_cell accepted (keeps lattice indices in uint32). */
+#define LC_APPROX_MAX_CELL_LIMIT 65536u
+
+/*
+ * Pixel indices inside a map are lattice-local: column li is column
+ * lat_col + li of the anchor grid, where lat_col is the multiple of s at
+ * or before the block's first column (likewise rows). The block's pixel
+ * (i, j) is lattice-local (wi0 + i, wj0 + j), with wi0, wj0 < s.
+ */
+
 /* A cell waiting for its test: the corners are known. */
 struct cell {
     uint32_t i0, i1, j0, j1;
+    uint32_t root; /* the first-level cell it comes from */
     /* Source positions of the corners (i0,j0), (i1,j0), (i0,j1), (i1,j1). */
     double x[4];
     double y[4];
 };
 
-/* A leaf: the patch through the node grid of its cell. */
+/*
+ * A leaf: the patch through the node grid of its cell, owning [i0, i1) x
+ * [j0, j1); or (exact) positions transformed one by one, of the pixels
+ * [i0, i1) x [j0, j1) (a first-level cell's pixels inside the block), row
+ * by row from xs[off] and ys[off] of the map.
+ */
 struct patch {
     uint32_t i0, i1, j0, j1;
     uint32_t u[3]; /* node columns, nu of them */
     uint32_t v[3]; /* node rows, nv of them */
+    uint32_t root;
     uint8_t nu;
     uint8_t nv;
     uint8_t all_nodes; /* every pixel of the cell is a node */
-    double x[9];       /* node (a, b), column u[a], row v[b], at b * 3 + a */
+    uint8_t exact;
+    size_t off;  /* exact: first position in xs, ys */
+    double x[9]; /* node (a, b), column u[a], row v[b], at b * 3 + a */
     double y[9];
 };
 
@@ -105,21 +144,33 @@ struct lc__srcmap {
     enum map_kind kind;
     uint32_t width;
     uint32_t height;
-    double dst_gt[6];
+    double dst_gt[6];   /* the anchor grid's */
+    int64_t anchor_col; /* the block's pixel (0, 0) in the anchor grid */
+    int64_t anchor_row;
     double src_inv[6];
     double src_gt[6];
     double col_off; /* window offsets, subtracted from full-level positions */
     double row_off;
+    /* The lattice (KIND_APPROX; KIND_EXACT: the block, wi0 = wj0 = 0). */
+    int64_t lat_col;
+    int64_t lat_row;
+    uint32_t wi0;
+    uint32_t wj0;
     /* KIND_APPROX: leaves grouped by band of first-level cell rows. */
     struct patch *cells;
     size_t ncells;
     uint32_t band_rows;
     size_t nbands;
     size_t *band_start; /* nbands + 1 entries */
-    /* KIND_EXACT: width * height positions, row by row. */
+    /* KIND_EXACT: width * height positions, row by row; KIND_APPROX: those
+     * of the exact leaves. Full-level source pixels. */
     double *xs;
     double *ys;
     size_t ntransformed;
+    /* lc__srcmap_scale at the options' reference point, when known. */
+    bool has_scale;
+    double scale_x;
+    double scale_y;
 };
 
 /* ---- exact positions --------------------------------------------------- */
@@ -130,9 +181,10 @@ struct builder {
 };
 
 /*
- * Source positions of the destination pixel centres (ii[k], jj[k]) into
- * (sx[k], sy[k]): destination geotransform, transform, inverse source
- * geotransform, each as GDAL's GDALGenImgProjTransform orders them.
+ * Source positions, in full-level source pixels (no window offset), of
+ * the lattice-local destination pixel centres (ii[k], jj[k]) into (sx[k],
+ * sy[k]): anchor geotransform, transform, inverse source geotransform, each
+ * as GDAL's GDALGenImgProjTransform orders them.
  */
 static void eval_points(struct builder *b, const uint32_t *ii,
                         const uint32_t *jj, size_t n, double *sx, double *sy)
@@ -140,8 +192,8 @@ static void eval_points(struct builder *b, const uint32_t *ii,
     const struct lc__srcmap *m = b->map;
     const double *g = m->dst_gt;
     for (size_t k = 0; k < n; k++) {
-        double px = (double)ii[k] + 0.5;
-        double py = (double)jj[k] + 0.5;
+        double px = (double)(m->lat_col + (int64_t)ii[k]) + 0.5;
+        double py = (double)(m->lat_row + (int64_t)jj[k]) + 0.5;
         sx[k] = g[0] + px * g[1] + py * g[2];
         sy[k] = g[3] + px * g[4] + py * g[5];
     }
@@ -156,8 +208,8 @@ static void eval_points(struct builder *b, const uint32_t *ii,
             sy[k] = NAN;
             continue;
         }
-        sx[k] = (v[0] + x * v[1] + y * v[2]) - m->col_off;
-        sy[k] = (v[3] + x * v[4] + y * v[5]) - m->row_off;
+        sx[k] = v[0] + x * v[1] + y * v[2];
+        sy[k] = v[3] + x * v[4] + y * v[5];
     }
 }
 
@@ -293,6 +345,9 @@ static void make_patch(const struct cell *c, const double *nx, const double *ny,
     p->nu = axis_nodes(c->i0, c->i1, p->u);
     p->nv = axis_nodes(c->j0, c->j1, p->v);
     p->all_nodes = c->i1 - c->i0 <= 2 && c->j1 - c->j0 <= 2;
+    p->root = c->root;
+    p->exact = 0;
+    p->off = 0;
     unsigned k = 0;
     for (uint8_t b = 0; b < p->nv; b++) {
         for (uint8_t a = 0; a < p->nu; a++) {
@@ -374,7 +429,7 @@ static int patch_push(const struct lc_allocator *a, struct patch_vec *vec,
 static struct cell sub_cell(const struct patch *p, uint8_t a0, uint8_t a1,
                             uint8_t b0, uint8_t b1)
 {
-    struct cell c = {p->u[a0], p->u[a1], p->v[b0], p->v[b1], {0}, {0}};
+    struct cell c = {p->u[a0], p->u[a1], p->v[b0], p->v[b1], p->root, {0}, {0}};
     const uint8_t ka[4] = {a0, a1, a0, a1};
     const uint8_t kb[4] = {b0, b0, b1, b1};
     for (int k = 0; k < 4; k++) {
@@ -439,69 +494,133 @@ static int settle(const struct lc_allocator *a, struct patch_vec *leaves,
     return split(a, next, &p);
 }
 
-/* Sorts the leaves into bands of first-level rows (counting sort). */
-static int index_bands(struct lc__srcmap *m, struct patch_vec *leaves)
+/*
+ * Keeps the leaves of the roots not in `exact`, adds one exact leaf per
+ * root in it (its pixels inside the block), and sorts them into bands of
+ * first-level rows (counting sort). *nexact_ret: exact positions needed.
+ */
+static int index_bands(struct lc__srcmap *m, const struct patch_vec *leaves,
+                       const uint8_t *exact, uint32_t ncx, size_t nroots,
+                       size_t *nexact_ret)
 {
     const struct lc_allocator *a = &m->alloc;
-    size_t nb = m->nbands;
+    size_t nb = m->nbands, nleaves = 0, nex = 0;
+    uint32_t s = m->band_rows;
+    for (size_t k = 0; k < leaves->n; k++)
+        nleaves += !exact[leaves->v[k].root];
+    for (size_t r = 0; r < nroots; r++)
+        nleaves += exact[r];
     m->band_start = lc__calloc(a, nb + 1, sizeof(size_t));
-    if (m->band_start == NULL)
+    m->cells =
+        lc__malloc_array(a, nleaves != 0 ? nleaves : 1, sizeof(struct patch));
+    size_t *fill = lc__malloc_array(a, nb, sizeof(size_t));
+    if (m->band_start == NULL || m->cells == NULL || fill == NULL) {
+        lc__free(a, fill);
         return LC_ENOMEM;
-    m->cells = lc__malloc_array(a, leaves->n != 0 ? leaves->n : 1,
-                                sizeof(struct patch));
-    if (m->cells == NULL)
-        return LC_ENOMEM;
-    for (size_t k = 0; k < leaves->n; k++) {
-        size_t band = leaves->v[k].j0 / m->band_rows;
-        if (band >= nb)
-            band = nb - 1;
-        m->band_start[band + 1]++;
     }
+    for (size_t k = 0; k < leaves->n; k++) {
+        if (!exact[leaves->v[k].root])
+            m->band_start[leaves->v[k].j0 / s + 1]++;
+    }
+    for (size_t r = 0; r < nroots; r++)
+        m->band_start[r / ncx + 1] += exact[r];
     for (size_t band = 0; band < nb; band++)
         m->band_start[band + 1] += m->band_start[band];
-    size_t *fill = lc__malloc_array(a, nb, sizeof(size_t));
-    if (fill == NULL)
-        return LC_ENOMEM;
     memcpy(fill, m->band_start, nb * sizeof(size_t));
     for (size_t k = 0; k < leaves->n; k++) {
-        size_t band = leaves->v[k].j0 / m->band_rows;
-        if (band >= nb)
-            band = nb - 1;
-        m->cells[fill[band]++] = leaves->v[k];
+        if (!exact[leaves->v[k].root])
+            m->cells[fill[leaves->v[k].j0 / s]++] = leaves->v[k];
     }
-    m->ncells = leaves->n;
+    uint32_t iend = m->wi0 + m->width, jend = m->wj0 + m->height;
+    for (size_t r = 0; r < nroots; r++) {
+        if (!exact[r])
+            continue;
+        struct patch p = {0};
+        uint32_t c0 = (uint32_t)(r % ncx) * s, r0 = (uint32_t)(r / ncx) * s;
+        p.i0 = c0 > m->wi0 ? c0 : m->wi0;
+        p.i1 = c0 + s < iend ? c0 + s : iend;
+        p.j0 = r0 > m->wj0 ? r0 : m->wj0;
+        p.j1 = r0 + s < jend ? r0 + s : jend;
+        p.root = (uint32_t)r;
+        p.exact = 1;
+        p.off = nex;
+        nex += (size_t)(p.i1 - p.i0) * (p.j1 - p.j0);
+        m->cells[fill[r / ncx]++] = p;
+    }
+    m->ncells = nleaves;
     lc__free(a, fill);
+    *nexact_ret = nex;
     return LC_OK;
 }
 
-/* Number of first-level cells along a side of n pixels (n - 1 spans). */
-static uint32_t first_cells(uint32_t n, uint32_t s)
+/* Transforms the pixels of the exact leaves into xs, ys (n in all). */
+static int fill_exact(struct builder *b, size_t n)
 {
-    uint32_t spans = n - 1;
-    uint32_t c = spans / s + (spans % s != 0);
-    return c != 0 ? c : 1;
+    struct lc__srcmap *m = b->map;
+    const struct lc_allocator *a = &m->alloc;
+    if (n == 0)
+        return LC_OK;
+    if (n > LC_EXACT_MAX_PIXELS)
+        return LC_ELIMIT;
+    m->xs = lc__malloc_array(a, n, sizeof(double));
+    m->ys = lc__malloc_array(a, n, sizeof(double));
+    uint32_t *ii = lc__malloc_array(a, n, sizeof(uint32_t));
+    uint32_t *jj = lc__malloc_array(a, n, sizeof(uint32_t));
+    int status = LC_ENOMEM;
+    if (m->xs == NULL || m->ys == NULL || ii == NULL || jj == NULL)
+        goto done;
+    for (size_t k = 0; k < m->ncells; k++) {
+        const struct patch *p = &m->cells[k];
+        if (!p->exact)
+            continue;
+        size_t t = p->off;
+        for (uint32_t j = p->j0; j < p->j1; j++) {
+            for (uint32_t i = p->i0; i < p->i1; i++) {
+                ii[t] = i;
+                jj[t] = j;
+                t++;
+            }
+        }
+    }
+    eval_points(b, ii, jj, n, m->xs, m->ys);
+    status = LC_OK;
+done:
+    lc__free(a, ii);
+    lc__free(a, jj);
+    return status;
 }
 
 /*
- * The approximate build. Returns LC_OK, LC_ENOMEM, or LC_ELIMIT when the
- * mapping needs too many cells (the caller then builds an exact map).
+ * The approximate build. Returns LC_OK, LC_ENOMEM, or LC_ELIMIT (exact
+ * leaves over LC_EXACT_MAX_PIXELS).
  */
 static int build_approx(struct builder *b, double max_error, uint32_t s)
 {
     struct lc__srcmap *m = b->map;
     const struct lc_allocator *a = &m->alloc;
-    uint32_t w = m->width, h = m->height;
-    uint32_t ncx = first_cells(w, s), ncy = first_cells(h, s);
+    /* The first-level cells owning the block's pixels. */
+    uint32_t ncx = (m->wi0 + m->width - 1) / s + 1;
+    uint32_t ncy = (m->wj0 + m->height - 1) / s + 1;
     size_t nnodes = (size_t)(ncx + 1) * (ncy + 1);
-    size_t leaf_cap = ((size_t)w * h) / 4 + 64;
+    size_t nroots = (size_t)ncx * ncy;
+    /* Leaves a root may hold before it goes exact: past a sixteenth of its
+     * pixels, patches cost more memory than exact positions. */
+    size_t root_cap = (size_t)s * s / 16 + 4;
+    if (nroots > UINT32_MAX)
+        return LC_ELIMIT; /* roots are numbered in uint32 */
     struct patch_vec leaves = {0};
     struct cell_vec pending = {0}, next = {0};
     uint32_t *pi = NULL, *pj = NULL;
     double *px = NULL, *py = NULL;
+    size_t *nleaf = lc__calloc(a, nroots, sizeof(size_t));
+    size_t *npend = lc__calloc(a, nroots, sizeof(size_t));
+    uint8_t *exact = lc__calloc(a, nroots, 1);
     int status = LC_ENOMEM;
 
     m->band_rows = s;
     m->nbands = ncy;
+    if (nleaf == NULL || npend == NULL || exact == NULL)
+        goto done;
 
     /* 1. First-level cells and their corners. */
     pi = lc__malloc_array(a, nnodes, sizeof(uint32_t));
@@ -513,9 +632,8 @@ static int build_approx(struct builder *b, double max_error, uint32_t s)
     for (uint32_t cy = 0; cy <= ncy; cy++) {
         for (uint32_t cx = 0; cx <= ncx; cx++) {
             size_t k = (size_t)cy * (ncx + 1) + cx;
-            uint64_t i = (uint64_t)cx * s, j = (uint64_t)cy * s;
-            pi[k] = (uint32_t)(i < w - 1 ? i : w - 1);
-            pj[k] = (uint32_t)(j < h - 1 ? j : h - 1);
+            pi[k] = cx * s;
+            pj[k] = cy * s;
         }
     }
     eval_points(b, pi, pj, nnodes, px, py);
@@ -527,6 +645,7 @@ static int build_approx(struct builder *b, double max_error, uint32_t s)
                              pi[k10],
                              pj[k00],
                              pj[k01],
+                             cy * ncx + cx,
                              {px[k00], px[k10], px[k01], px[k11]},
                              {py[k00], py[k10], py[k01], py[k11]}};
             if (cell_push(a, &pending, &c) < 0)
@@ -555,6 +674,7 @@ static int build_approx(struct builder *b, double max_error, uint32_t s)
         eval_points(b, pi, pj, t, px, py);
         t = 0;
         next.n = 0;
+        size_t nl0 = leaves.n;
         for (size_t k = 0; k < pending.n; k++) {
             unsigned nn;
             uint32_t ti[LC_CELL_POINTS], tj[LC_CELL_POINTS];
@@ -566,17 +686,34 @@ static int build_approx(struct builder *b, double max_error, uint32_t s)
             t += n;
         }
         status = LC_ENOMEM;
-        if (leaves.n + next.n > leaf_cap) {
-            status = LC_ELIMIT;
-            goto done;
+        /* A root whose leaves and pending cells pass its cap goes exact:
+         * its cells are refined no further. */
+        for (size_t k = nl0; k < leaves.n; k++)
+            nleaf[leaves.v[k].root]++;
+        for (size_t k = 0; k < next.n; k++)
+            npend[next.v[k].root]++;
+        for (size_t k = 0; k < next.n; k++) {
+            uint32_t r = next.v[k].root;
+            if (nleaf[r] + npend[r] > root_cap)
+                exact[r] = 1;
         }
+        size_t kept = 0;
+        for (size_t k = 0; k < next.n; k++) {
+            npend[next.v[k].root] = 0;
+            if (!exact[next.v[k].root])
+                next.v[kept++] = next.v[k];
+        }
+        next.n = kept;
         struct cell_vec tmp = pending;
         pending = next;
         next = tmp;
     }
 
-    /* 3. Index the leaves by band. */
-    status = index_bands(m, &leaves);
+    /* 3. Index the leaves by band, transform the exact ones. */
+    size_t nex = 0;
+    status = index_bands(m, &leaves, exact, ncx, nroots, &nex);
+    if (status == LC_OK)
+        status = fill_exact(b, nex);
 
 done:
     lc__free(a, pi);
@@ -586,6 +723,9 @@ done:
     lc__free(a, leaves.v);
     lc__free(a, pending.v);
     lc__free(a, next.v);
+    lc__free(a, nleaf);
+    lc__free(a, npend);
+    lc__free(a, exact);
     return status;
 }
 
@@ -647,6 +787,76 @@ void lc__srcmap_free(struct lc__srcmap *map)
     lc__free(&a, map);
 }
 
+/* The source pixel position of destination CRS point (x, y): false when
+ * it does not transform. */
+static bool point_to_src(struct builder *b, double x, double y, double *sx,
+                         double *sy)
+{
+    const struct lc__srcmap *m = b->map;
+    if (lc__transform_points(b->tf, &x, &y, 1) != 0 || !isfinite(x) ||
+        !isfinite(y))
+        return false;
+    lc__gt_apply(m->src_inv, x, y, sx, sy);
+    return true;
+}
+
+/* The scale at the options' reference point: the images of one
+ * destination pixel step along x and along y there. */
+static void scale_at_ref(struct builder *b, double rx, double ry)
+{
+    struct lc__srcmap *m = b->map;
+    const double *g = m->dst_gt;
+    double x0, y0, x1, y1, x2, y2;
+    m->ntransformed += 3;
+    if (!point_to_src(b, rx, ry, &x0, &y0) ||
+        !point_to_src(b, rx + g[1], ry + g[4], &x1, &y1) ||
+        !point_to_src(b, rx + g[2], ry + g[5], &x2, &y2))
+        return;
+    double fx = hypot(x1 - x0, y1 - y0), fy = hypot(x2 - x0, y2 - y0);
+    if (fx > 0.0 && isfinite(fx) && fy > 0.0 && isfinite(fy)) {
+        m->has_scale = true;
+        m->scale_x = fx;
+        m->scale_y = fy;
+    }
+}
+
+/* Checks the anchor options against dst. */
+static int check_anchor(const struct lc__approx_options *o,
+                        const struct lc__grid *dst, struct lc__errbuf *err)
+{
+    const double *A = o->anchor_gt;
+    for (int k = 0; k < 6; k++)
+        LC_RETURN_IF(!isfinite(A[k]), err, LC_EINVAL,
+                     "anchor geotransform is not finite");
+    LC_RETURN_IF(A[1] != dst->gt[1] || A[2] != dst->gt[2] ||
+                     A[4] != dst->gt[4] || A[5] != dst->gt[5],
+                 err, LC_EINVAL,
+                 "the block's pixel size differs from the anchor grid's");
+    LC_RETURN_IF(o->anchor_col < -((int64_t)1 << 52) ||
+                     o->anchor_col > ((int64_t)1 << 52) ||
+                     o->anchor_row < -((int64_t)1 << 52) ||
+                     o->anchor_row > ((int64_t)1 << 52),
+                 err, LC_EINVAL, "anchor offset out of range");
+    double c = (double)o->anchor_col, r = (double)o->anchor_row;
+    double x = A[0] + c * A[1] + r * A[2], y = A[3] + c * A[4] + r * A[5];
+    double tol_x = 1e-6 * (fabs(A[1]) + fabs(A[2]));
+    double tol_y = 1e-6 * (fabs(A[4]) + fabs(A[5]));
+    LC_RETURN_IF(!(fabs(dst->gt[0] - x) <= tol_x) ||
+                     !(fabs(dst->gt[3] - y) <= tol_y),
+                 err, LC_EINVAL,
+                 "the block is not the anchor grid's window at column "
+                 "%" PRId64 ", row %" PRId64,
+                 o->anchor_col, o->anchor_row);
+    return LC_OK;
+}
+
+/* Floor division for a positive divisor. */
+static int64_t floor_div(int64_t a, int64_t d)
+{
+    int64_t q = a / d;
+    return (a % d != 0 && a < 0) ? q - 1 : q;
+}
+
 int lc__srcmap_new(struct lc__transform *tf, const struct lc__grid *dst,
                    const double src_gt[6], int64_t src_col_off,
                    int64_t src_row_off, const struct lc__approx_options *opts,
@@ -669,13 +879,17 @@ int lc__srcmap_new(struct lc__transform *tf, const struct lc__grid *dst,
     LC_RETURN_IF(!(max_error > 0.0 && isfinite(max_error)), err, LC_EINVAL,
                  "max_error %g is not a positive number", max_error);
     uint32_t s = opts->max_cell != 0 ? opts->max_cell : LC_APPROX_MAX_CELL;
-    LC_RETURN_IF(s < 2, err, LC_EINVAL, "max_cell %u is under 2", s);
+    LC_RETURN_IF(s < 2 || s > LC_APPROX_MAX_CELL_LIMIT, err, LC_EINVAL,
+                 "max_cell %u is not within 2..%u", s,
+                 LC_APPROX_MAX_CELL_LIMIT);
 
     double inv[6];
     LC_FORWARD_IF_ERROR(lc__gt_invert(src_gt, inv, err));
     for (int k = 0; k < 6; k++)
         LC_RETURN_IF(!isfinite(dst->gt[k]), err, LC_EINVAL,
                      "destination geotransform is not finite");
+    if (opts->anchor_gt != NULL)
+        LC_FORWARD_IF_ERROR(check_anchor(opts, dst, err));
 
     struct lc_allocator a = {0};
     if (alloc != NULL)
@@ -685,11 +899,19 @@ int lc__srcmap_new(struct lc__transform *tf, const struct lc__grid *dst,
     m->alloc = a;
     m->width = dst->width;
     m->height = dst->height;
-    memcpy(m->dst_gt, dst->gt, sizeof(m->dst_gt));
+    if (opts->anchor_gt != NULL) {
+        memcpy(m->dst_gt, opts->anchor_gt, sizeof(m->dst_gt));
+        m->anchor_col = opts->anchor_col;
+        m->anchor_row = opts->anchor_row;
+    } else {
+        memcpy(m->dst_gt, dst->gt, sizeof(m->dst_gt));
+    }
     memcpy(m->src_inv, inv, sizeof(m->src_inv));
     memcpy(m->src_gt, src_gt, sizeof(m->src_gt));
     m->col_off = (double)src_col_off;
     m->row_off = (double)src_row_off;
+    m->lat_col = m->anchor_col;
+    m->lat_row = m->anchor_row;
 
     struct builder b = {m, tf};
     int status = LC_OK;
@@ -699,15 +921,21 @@ int lc__srcmap_new(struct lc__transform *tf, const struct lc__grid *dst,
         status = build_exact(&b, err);
     } else {
         m->kind = KIND_APPROX;
+        m->lat_col = floor_div(m->anchor_col, s) * s;
+        m->lat_row = floor_div(m->anchor_row, s) * s;
+        m->wi0 = (uint32_t)(m->anchor_col - m->lat_col);
+        m->wj0 = (uint32_t)(m->anchor_row - m->lat_row);
         status = build_approx(&b, max_error, s);
-        if (status == LC_ELIMIT) {
-            /* Too rough to interpolate: transform every pixel. */
-            free_parts(m);
-            status = build_exact(&b, err);
-        } else if (status < 0) {
+        if (status == LC_ELIMIT)
+            status = lc__error(err, status,
+                               "a source map of %ux%u pixels needs too many "
+                               "cells or exact positions",
+                               m->width, m->height);
+        else if (status < 0)
             status = lc__error(err, status, "out of memory for a source map");
-        }
     }
+    if (status == LC_OK && m->kind != KIND_AFFINE && opts->has_scale_ref)
+        scale_at_ref(&b, opts->scale_ref_x, opts->scale_ref_y);
     if (status < 0) {
         lc__srcmap_free(m);
         return status;
@@ -726,7 +954,6 @@ uint32_t lc__srcmap_height(const struct lc__srcmap *map)
     return map->height;
 }
 
-/* One leaf's contribution to row j (j0 <= j <= j1). */
 /* The index of value among the n nodes t[], or -1. */
 static int node_index(const uint32_t *t, uint8_t n, uint32_t value)
 {
@@ -737,26 +964,44 @@ static int node_index(const uint32_t *t, uint8_t n, uint32_t value)
     return -1;
 }
 
-/* One leaf's contribution to row j (j0 <= j <= j1). */
-static void fill_patch_row(const struct patch *p, uint32_t j, double *sx,
-                           double *sy)
+/*
+ * One leaf's contribution to lattice-local row j (j0 <= j < j1): the
+ * pixels it owns inside the block, written to sx, sy at their block
+ * columns, minus the source window offsets.
+ */
+static void fill_patch_row(const struct lc__srcmap *m, const struct patch *p,
+                           uint32_t j, double *sx, double *sy)
 {
-    double *ox = sx + p->i0;
-    double *oy = sy + p->i0;
-    uint32_t n = p->i1 - p->i0;
+    uint32_t iend = m->wi0 + m->width;
+    uint32_t a0 = p->i0 > m->wi0 ? p->i0 : m->wi0;
+    uint32_t a1 = p->i1 < iend ? p->i1 : iend;
+    if (a0 >= a1)
+        return;
+    double *ox = sx + (a0 - m->wi0);
+    double *oy = sy + (a0 - m->wi0);
+    uint32_t k0 = a0 - p->i0, n = a1 - a0;
+    const double cx = m->col_off, cy = m->row_off;
+    if (p->exact) {
+        size_t off = p->off + (size_t)(j - p->j0) * (p->i1 - p->i0) + k0;
+        for (uint32_t k = 0; k < n; k++) {
+            ox[k] = m->xs[off + k] - cx;
+            oy[k] = m->ys[off + k] - cy;
+        }
+        return;
+    }
     if (p->all_nodes) {
         /* Every pixel is a node: copy, so that a NaN node never spreads to
          * a finite neighbour. */
         int b = node_index(p->v, p->nv, j);
-        for (uint32_t k = 0; k <= n; k++) {
-            int a = node_index(p->u, p->nu, p->i0 + k);
-            ox[k] = a >= 0 && b >= 0 ? p->x[b * 3 + a] : NAN;
-            oy[k] = a >= 0 && b >= 0 ? p->y[b * 3 + a] : NAN;
+        for (uint32_t k = 0; k < n; k++) {
+            int a = node_index(p->u, p->nu, a0 + k);
+            ox[k] = a >= 0 && b >= 0 ? p->x[b * 3 + a] - cx : NAN;
+            oy[k] = a >= 0 && b >= 0 ? p->y[b * 3 + a] - cy : NAN;
         }
         return;
     }
     /* The row's values at the node columns, then the quadratic through
-     * them in k = i - i0, in power form: r0 + k * (c1 + k * c2). */
+     * them in q = i - i0, in power form: r0 + q * (c1 + q * c2). */
     double wv[3];
     lagrange(p->v, p->nv, (double)j, wv);
     double rx[3] = {0.0, 0.0, 0.0}, ry[3] = {0.0, 0.0, 0.0};
@@ -773,7 +1018,7 @@ static void fill_patch_row(const struct patch *p, uint32_t j, double *sx,
         c1x = rx[1] - rx[0];
         c1y = ry[1] - ry[0];
     } else if (p->nu == 3) {
-        /* Newton's divided differences over nodes 0, km, n. */
+        /* Newton's divided differences over nodes 0, km, kn. */
         double km = (double)(p->u[1] - p->u[0]);
         double kn = (double)(p->u[2] - p->u[0]);
         double f01x = (rx[1] - rx[0]) / km, f01y = (ry[1] - ry[0]) / km;
@@ -784,10 +1029,16 @@ static void fill_patch_row(const struct patch *p, uint32_t j, double *sx,
         c1x = f01x - km * c2x;
         c1y = f01y - km * c2y;
     }
-    for (uint32_t k = 0; k <= n; k++) {
-        double q = (double)k;
-        ox[k] = rx[0] + q * (c1x + q * c2x);
-        oy[k] = ry[0] + q * (c1y + q * c2y);
+    /* The offsets go last: subtracting them from the position is exact
+     * where it matters, folding them into r0 would not be. */
+    /* int32: k0 + n <= max_cell, and an int32 converts to double in
+     * vector registers where a uint32 does not. */
+    const double r0x = rx[0], r0y = ry[0];
+    const int32_t q0 = (int32_t)k0, nq = (int32_t)n;
+    for (int32_t k = 0; k < nq; k++) {
+        double q = (double)(q0 + k);
+        ox[k] = (r0x + q * (c1x + q * c2x)) - cx;
+        oy[k] = (r0y + q * (c1y + q * c2y)) - cy;
     }
 }
 
@@ -800,9 +1051,12 @@ void lc__srcmap_row(const struct lc__srcmap *map, uint32_t row, double *sx,
     case KIND_AFFINE: {
         const double *g = map->dst_gt;
         const double *v = map->src_inv;
-        double py = (double)row + 0.5;
+        /* Anchor grid pixel indices: exact in a double, so px below is the
+         * same in every block. */
+        double px0 = (double)map->anchor_col + 0.5;
+        double py = (double)(map->anchor_row + (int64_t)row) + 0.5;
         for (uint32_t i = 0; i < w; i++) {
-            double px = (double)i + 0.5;
+            double px = px0 + (double)i;
             double x = g[0] + px * g[1] + py * g[2];
             double y = g[3] + px * g[4] + py * g[5];
             sx[i] = (v[0] + x * v[1] + y * v[2]) - map->col_off;
@@ -812,26 +1066,27 @@ void lc__srcmap_row(const struct lc__srcmap *map, uint32_t row, double *sx,
     }
     case KIND_EXACT: {
         size_t off = (size_t)row * w;
-        memcpy(sx, map->xs + off, w * sizeof(double));
-        memcpy(sy, map->ys + off, w * sizeof(double));
+        for (uint32_t i = 0; i < w; i++) {
+            sx[i] = map->xs[off + i] - map->col_off;
+            sy[i] = map->ys[off + i] - map->row_off;
+        }
         return;
     }
     case KIND_APPROX: {
-        size_t band = row / map->band_rows;
-        if (band >= map->nbands)
-            band = map->nbands - 1;
+        uint32_t j = map->wj0 + row;
+        size_t band = j / map->band_rows;
         for (size_t k = map->band_start[band]; k < map->band_start[band + 1];
              k++) {
             const struct patch *p = &map->cells[k];
-            if (row >= p->j0 && row <= p->j1)
-                fill_patch_row(p, row, sx, sy);
+            if (j >= p->j0 && j < p->j1)
+                fill_patch_row(map, p, j, sx, sy);
         }
         return;
     }
     }
 }
 
-/* The source position of one destination pixel centre. */
+/* The source position of one destination pixel centre of the block. */
 static void map_point(const struct lc__srcmap *map, uint32_t i, uint32_t j,
                       double *x, double *y)
 {
@@ -839,7 +1094,8 @@ static void map_point(const struct lc__srcmap *map, uint32_t i, uint32_t j,
     case KIND_AFFINE: {
         const double *g = map->dst_gt;
         const double *v = map->src_inv;
-        double px = (double)i + 0.5, py = (double)j + 0.5;
+        double px = (double)(map->anchor_col + (int64_t)i) + 0.5;
+        double py = (double)(map->anchor_row + (int64_t)j) + 0.5;
         double gx = g[0] + px * g[1] + py * g[2];
         double gy = g[3] + px * g[4] + py * g[5];
         *x = (v[0] + gx * v[1] + gy * v[2]) - map->col_off;
@@ -848,22 +1104,30 @@ static void map_point(const struct lc__srcmap *map, uint32_t i, uint32_t j,
     }
     case KIND_EXACT: {
         size_t off = (size_t)j * map->width + i;
-        *x = map->xs[off];
-        *y = map->ys[off];
+        *x = map->xs[off] - map->col_off;
+        *y = map->ys[off] - map->row_off;
         return;
     }
     case KIND_APPROX: {
-        size_t band = j / map->band_rows;
-        if (band >= map->nbands)
-            band = map->nbands - 1;
+        uint32_t li = map->wi0 + i, lj = map->wj0 + j;
+        size_t band = lj / map->band_rows;
         *x = NAN;
         *y = NAN;
         for (size_t k = map->band_start[band]; k < map->band_start[band + 1];
              k++) {
             const struct patch *p = &map->cells[k];
-            if (j < p->j0 || j > p->j1 || i < p->i0 || i > p->i1)
+            if (lj < p->j0 || lj >= p->j1 || li < p->i0 || li >= p->i1)
                 continue;
-            patch_eval(p, (double)i, (double)j, x, y);
+            if (p->exact) {
+                size_t off = p->off + (size_t)(lj - p->j0) * (p->i1 - p->i0) +
+                             (li - p->i0);
+                *x = map->xs[off];
+                *y = map->ys[off];
+            } else {
+                patch_eval(p, (double)li, (double)lj, x, y);
+            }
+            *x -= map->col_off;
+            *y -= map->row_off;
             return;
         }
         return;
@@ -881,6 +1145,7 @@ bool lc__srcmap_aligned(const struct lc__srcmap *map, int64_t *col_off_ret,
     if (!lc__gt_is_north_up(g) || !lc__gt_is_north_up(s) || g[1] != s[1] ||
         g[5] != s[5])
         return false;
+    /* From the anchor grid's origin: the same answer in every block. */
     double ox = (g[0] - s[0]) / s[1];
     double oy = (g[3] - s[3]) / s[5];
     double rx = nearbyint(ox), ry = nearbyint(oy);
@@ -890,8 +1155,8 @@ bool lc__srcmap_aligned(const struct lc__srcmap *map, int64_t *col_off_ret,
         return false;
     if (fabs(rx) > 9e15 || fabs(ry) > 9e15)
         return false;
-    *col_off_ret = (int64_t)rx - (int64_t)map->col_off;
-    *row_off_ret = (int64_t)ry - (int64_t)map->row_off;
+    *col_off_ret = (int64_t)rx + map->anchor_col - (int64_t)map->col_off;
+    *row_off_ret = (int64_t)ry + map->anchor_row - (int64_t)map->row_off;
     return true;
 }
 
@@ -912,6 +1177,9 @@ void lc__srcmap_scale(const struct lc__srcmap *map, double *sx_per_px_ret,
         /* The images of the destination pixel's x and y steps. */
         fx = hypot(g[1] * v[1] + g[4] * v[2], g[1] * v[4] + g[4] * v[5]);
         fy = hypot(g[2] * v[1] + g[5] * v[2], g[2] * v[4] + g[5] * v[5]);
+    } else if (map->has_scale) {
+        fx = map->scale_x;
+        fy = map->scale_y;
     } else {
         double x0, y0, x1, y1;
         if (w > 1) {
@@ -941,22 +1209,32 @@ void lc__srcmap_get_stats(const struct lc__srcmap *map,
     stats_ret->kind = (int)map->kind;
 }
 
+int lc__target_resolution_at(struct lc__transform *tf, const double gt[6],
+                             double x, double y, double *res_ret,
+                             struct lc__errbuf *err)
+{
+    LC_RETURN_IF(tf == NULL || gt == NULL || res_ret == NULL, err, LC_EINVAL,
+                 "NULL argument to lc__target_resolution_at");
+    if (lc__transform_is_identity(tf)) {
+        *res_ret = fabs(gt[1]);
+        return LC_OK;
+    }
+    double xs[2] = {x, x + gt[1]};
+    double ys[2] = {y, y};
+    LC_RETURN_IF(lc__transform_points(tf, xs, ys, 2) != 0, err, LC_EUNSUPPORTED,
+                 "the point (%.17g, %.17g) of the destination grid does not "
+                 "transform to the source CRS",
+                 x, y);
+    *res_ret = fabs(xs[1] - xs[0]);
+    return LC_OK;
+}
+
 int lc__target_resolution(struct lc__transform *tf, const struct lc__grid *dst,
                           double *res_ret, struct lc__errbuf *err)
 {
     LC_RETURN_IF(tf == NULL || dst == NULL || res_ret == NULL, err, LC_EINVAL,
                  "NULL argument to lc__target_resolution");
-    if (lc__transform_is_identity(tf)) {
-        *res_ret = fabs(dst->gt[1]);
-        return LC_OK;
-    }
     double cx = dst->gt[0] + (double)dst->width / 2.0 * dst->gt[1];
     double cy = dst->gt[3] + (double)dst->height / 2.0 * dst->gt[5];
-    double x[2] = {cx, cx + dst->gt[1]};
-    double y[2] = {cy, cy};
-    LC_RETURN_IF(lc__transform_points(tf, x, y, 2) != 0, err, LC_EUNSUPPORTED,
-                 "the centre of the destination grid does not transform to "
-                 "the source CRS");
-    *res_ret = fabs(x[1] - x[0]);
-    return LC_OK;
+    return lc__target_resolution_at(tf, dst->gt, cx, cy, res_ret, err);
 }

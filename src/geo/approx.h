@@ -45,6 +45,28 @@ struct lc__approx_options {
     uint32_t max_cell;
     /* Transform every pixel with PROJ (no interpolation). */
     bool exact;
+    /*
+     * Window independence. With anchor_gt NULL the destination block is
+     * a grid of its own. Otherwise it is the window of a larger grid, the
+     * anchor grid, of geotransform anchor_gt, whose pixel (anchor_col,
+     * anchor_row) is the block's pixel (0, 0) (dst->gt must be the
+     * window's geotransform, within a millionth of a pixel). Every
+     * position is then computed from the anchor grid's pixel indices, and
+     * the interpolation cells lie on multiples of max_cell in the anchor
+     * grid's pixels, refined alike whatever block holds them: a pixel gets
+     * bit-identical source coordinates in every block of the anchor grid
+     * that contains it (minus the source window offsets, an exact
+     * subtraction for positions inside the source window).
+     */
+    const double *anchor_gt;
+    int64_t anchor_col;
+    int64_t anchor_row;
+    /* Where lc__srcmap_scale measures the scale, in destination CRS
+     * coordinates: with has_scale_ref, at that point (one PROJ call while
+     * building, the same for every block); otherwise across the block. */
+    bool has_scale_ref;
+    double scale_ref_x;
+    double scale_ref_y;
 };
 
 struct lc__srcmap;
@@ -102,9 +124,10 @@ bool lc__srcmap_aligned(const struct lc__srcmap *map, int64_t *col_off_ret,
                         int64_t *row_off_ret);
 
 /*
- * Source pixels per destination pixel along x and y, from the map's
- * corners and middle (for kernels that average over a footprint). Both
- * are > 0; 1 when the map holds no usable positions.
+ * Source pixels per destination pixel along x and y (for kernels that
+ * average over a footprint): exact for an affine map; at the options'
+ * scale reference point when given; else from the map's corners and
+ * middle. Both are > 0; 1 when no usable position is known.
  */
 void lc__srcmap_scale(const struct lc__srcmap *map, double *sx_per_px_ret,
                       double *sy_per_px_ret);
@@ -123,5 +146,11 @@ void lc__srcmap_get_stats(const struct lc__srcmap *map,
  */
 int lc__target_resolution(struct lc__transform *tf, const struct lc__grid *dst,
                           double *res_ret, struct lc__errbuf *err);
+
+/* The same at the point (x, y) of the destination CRS instead of the
+ * centre of a grid; gt gives the destination pixel width (gt[1]). */
+int lc__target_resolution_at(struct lc__transform *tf, const double gt[6],
+                             double x, double y, double *res_ret,
+                             struct lc__errbuf *err);
 
 #endif /* LC_GEO_APPROX_H */

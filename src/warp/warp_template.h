@@ -71,6 +71,7 @@ static inline bool LC_FN(src_valid)(const struct kctx *c, const LC_T *data,
 
 /* ---- nearest ------------------------------------------------------------ */
 
+LC_KERNEL_ALIGN
 static void LC_FN(nearest_row)(const struct kctx *cin, uint32_t j,
                                const double *sx, const double *sy)
 {

@@ -668,7 +668,7 @@ static void check_bound(const char *what, const char *dst_def,
     g.width = w;
     g.height = h;
     struct lc__errbuf err = {0};
-    const struct lc__approx_options exact = {0, 0, true};
+    const struct lc__approx_options exact = {.exact = true};
     LC_ASSERT_EQ(lc__srcmap_new(tf, &g, src_gt, 0, 0, NULL, NULL, &am, &err),
                  LC_OK);
     LC_ASSERT_EQ(lc__srcmap_new(tf, &g, src_gt, 0, 0, &exact, NULL, &em, &err),
@@ -834,7 +834,7 @@ static void test_srcmap_misc(void)
     const double sing[6] = {0, 0, 0, 0, 0, 0};
     LC_ASSERT_EQ(lc__srcmap_new(tf, &g, sing, 0, 0, NULL, NULL, &m, &err),
                  LC_EINVAL);
-    const struct lc__approx_options bad = {-1.0, 0, false};
+    const struct lc__approx_options bad = {.max_error = -1.0};
     LC_ASSERT_EQ(lc__srcmap_new(tf, &g, src, 0, 0, &bad, NULL, &m, &err),
                  LC_EINVAL);
     struct lc__grid empty = {{0, 1, 0, 0, 0, -1}, 0, 3};
@@ -866,6 +866,247 @@ done:
     lc__crs_free(aea);
 }
 
+/* ---- window independence (anchored maps) -------------------------------- */
+
+static uint64_t rng_next(uint64_t *state)
+{
+    /* xorshift64* */
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint32_t rng_below(uint64_t *state, uint32_t n)
+{
+    return (uint32_t)(rng_next(state) % n);
+}
+
+/* Same bits, or both NaN. */
+static bool same_pos(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+/*
+ * Builds the map of a whole W x H grid and of random windows of it, all
+ * anchored on the grid (whose pixel (0, 0) is pixel (shift, shift) of the
+ * anchor geotransform), some with a source window offset: every pixel of
+ * every window must have the whole map's bits (once the offset is added
+ * back, which is exact for positions inside the source window).
+ */
+static void check_anchored(const char *what, struct lc__transform *tf,
+                           const double anchor_gt[6], int64_t shift, uint32_t W,
+                           uint32_t H, const double src_gt[6],
+                           const struct lc__approx_options *base, uint64_t seed)
+{
+    struct lc__errbuf err = {0};
+    struct lc__grid anchor = {{0}, W, H};
+    memcpy(anchor.gt, anchor_gt, sizeof anchor.gt);
+    struct lc__grid full;
+    struct lc__srcmap *fm = NULL, *wm = NULL;
+    double *fx = malloc(2 * (size_t)W * H * sizeof(double));
+    double *wx = malloc(2 * (size_t)W * sizeof(double));
+    if (fx == NULL || wx == NULL) {
+        LC_CHECK_FAIL_("%s: out of memory", what);
+        goto done;
+    }
+    double *fy = fx + (size_t)W * H, *wy = wx + W;
+    /* The grid is the anchor's window at (shift, shift): with shift < 0
+     * the anchor's origin lies inside the grid's lattice cells. */
+    anchor.gt[0] = anchor_gt[0] - (double)shift * anchor_gt[1];
+    anchor.gt[3] = anchor_gt[3] - (double)shift * anchor_gt[5];
+    full = anchor;
+    full.gt[0] = anchor_gt[0];
+    full.gt[3] = anchor_gt[3];
+    struct lc__approx_options o = *base;
+    o.anchor_gt = anchor.gt;
+    o.anchor_col = shift;
+    o.anchor_row = shift;
+    LC_ASSERT_EQ(lc__srcmap_new(tf, &full, src_gt, 0, 0, &o, NULL, &fm, &err),
+                 LC_OK);
+    if (fm == NULL)
+        goto done;
+    for (uint32_t j = 0; j < H; j++)
+        lc__srcmap_row(fm, j, fx + (size_t)j * W, fy + (size_t)j * W);
+    double fsx, fsy;
+    lc__srcmap_scale(fm, &fsx, &fsy);
+
+    uint64_t st = seed;
+    size_t nchecked = 0, nbad = 0, nwin = 0;
+    for (int k = 0; k < 60; k++) {
+        uint32_t x0, y0, w, h;
+        if (k % 4 == 0) { /* single pixels */
+            x0 = rng_below(&st, W);
+            y0 = rng_below(&st, H);
+            w = h = 1;
+        } else if (k % 4 == 1) { /* small */
+            x0 = rng_below(&st, W);
+            y0 = rng_below(&st, H);
+            w = 1 + rng_below(&st, W - x0 < 40 ? W - x0 : 40);
+            h = 1 + rng_below(&st, H - y0 < 40 ? H - y0 : 40);
+        } else {
+            x0 = rng_below(&st, W);
+            y0 = rng_below(&st, H);
+            w = 1 + rng_below(&st, W - x0);
+            h = 1 + rng_below(&st, H - y0);
+        }
+        struct lc__grid win;
+        LC_ASSERT_EQ(lc__grid_window(&full, x0, y0, w, h, &win, &err), LC_OK);
+        /* Half the windows with the source window offset a read would
+         * use: the floor of the smallest position inside it. */
+        double mx = INFINITY, my = INFINITY;
+        for (uint32_t j = y0; j < y0 + h; j++) {
+            for (uint32_t i = x0; i < x0 + w; i++) {
+                mx = fmin(mx, fx[(size_t)j * W + i]);
+                my = fmin(my, fy[(size_t)j * W + i]);
+            }
+        }
+        int64_t cn = 0, rn = 0;
+        if (k % 2 == 1 && isfinite(mx) && isfinite(my)) {
+            cn = mx > 1.0 ? (int64_t)floor(mx) - 1 : 0;
+            rn = my > 1.0 ? (int64_t)floor(my) - 1 : 0;
+        }
+        o.anchor_col = shift + x0;
+        o.anchor_row = shift + y0;
+        LC_ASSERT_EQ(
+            lc__srcmap_new(tf, &win, src_gt, cn, rn, &o, NULL, &wm, &err),
+            LC_OK);
+        if (wm == NULL)
+            break;
+        nwin++;
+        for (uint32_t j = 0; j < h; j++) {
+            lc__srcmap_row(wm, j, wx, wy);
+            for (uint32_t i = 0; i < w; i++) {
+                size_t f = (size_t)(y0 + j) * W + x0 + i;
+                nchecked++;
+                if (!same_pos(wx[i] + (double)cn, fx[f]) ||
+                    !same_pos(wy[i] + (double)rn, fy[f])) {
+                    if (nbad++ < 3)
+                        LC_CHECK_FAIL_(
+                            "%s: window %ux%u at (%u, %u), pixel (%u, %u): "
+                            "(%.17g, %.17g) + (%" PRId64 ", %" PRId64
+                            ") != (%.17g, %.17g)",
+                            what, w, h, x0, y0, i, j, wx[i], wy[i], cn, rn,
+                            fx[f], fy[f]);
+                }
+            }
+        }
+        if (o.has_scale_ref) {
+            double sx, sy;
+            lc__srcmap_scale(wm, &sx, &sy);
+            LC_ASSERT_TRUE(same_pos(sx, fsx) && same_pos(sy, fsy));
+        }
+        int64_t fco, fro, wco, wro;
+        if (lc__srcmap_aligned(fm, &fco, &fro)) {
+            LC_ASSERT_TRUE(lc__srcmap_aligned(wm, &wco, &wro));
+            LC_ASSERT_EQ(wco, fco + x0 - cn);
+            LC_ASSERT_EQ(wro, fro + y0 - rn);
+        }
+        lc__srcmap_free(wm);
+        wm = NULL;
+    }
+    struct lc__srcmap_stats fs;
+    lc__srcmap_get_stats(fm, &fs);
+    printf("%-34s %ux%u: %zu windows, %zu pixels bit-identical, %zu not "
+           "(kind %d, %zu cells)\n",
+           what, W, H, nwin, nchecked - nbad, nbad, fs.kind, fs.ncells);
+    LC_ASSERT_EQ(nbad, 0);
+done:
+    lc__srcmap_free(fm);
+    lc__srcmap_free(wm);
+    free(fx);
+    free(wx);
+}
+
+static void test_approx_anchored(void)
+{
+    struct lc__crs *utm = crs_of("EPSG:32615");
+    struct lc__crs *aea = crs_of("EPSG:5070");
+    struct lc__crs *geo = crs_of("EPSG:4326");
+    struct lc__crs *ant = crs_of("EPSG:3031");
+    struct lc__transform *aea_utm = utm && aea ? tf_of(aea, utm) : NULL;
+    struct lc__transform *geo_utm = utm && geo ? tf_of(geo, utm) : NULL;
+    struct lc__transform *ant_geo = ant && geo ? tf_of(ant, geo) : NULL;
+    struct lc__transform *id = utm ? tf_of(utm, utm) : NULL;
+    struct lc__srcmap *m = NULL;
+    struct lc__errbuf err = {0};
+    if (aea_utm == NULL || geo_utm == NULL || ant_geo == NULL || id == NULL)
+        goto done;
+    const double s2[6] = {399960, 10, 0, 5100000, 0, -10};
+    const double s2_60[6] = {399960, 60, 0, 5100000, 0, -60};
+    const double globe[6] = {-180, 0.01, 0, 90, 0, -0.01};
+    const struct lc__approx_options dflt = {0};
+
+    /* Cross-CRS, smooth: UTM -> EPSG:5070 at 30 m and 100 m (an origin on
+     * no round number), with the footprint scale at a fixed point. */
+    const double aea30[6] = {230017.3, 30, 0, 2470011.1, 0, -30};
+    struct lc__approx_options sc = dflt;
+    sc.has_scale_ref = true;
+    sc.scale_ref_x = 250000;
+    sc.scale_ref_y = 2450000;
+    check_anchored("UTM 15N -> EPSG:5070, 30 m", aea_utm, aea30, 0, 1500, 1100,
+                   s2, &sc, 1);
+    const double aea100[6] = {180000, 100, 0, 2520000, 0, -100};
+    check_anchored("UTM 15N -> EPSG:5070, 100 m", aea_utm, aea100, 0, 700, 900,
+                   s2_60, &dflt, 2);
+    /* The anchor's origin inside the grid's cells, and odd cell sides. */
+    check_anchored("UTM 15N -> EPSG:5070, anchor -37", aea_utm, aea100, -37,
+                   700, 500, s2_60, &dflt, 3);
+    struct lc__approx_options c37 = dflt;
+    c37.max_cell = 37;
+    const double geo1[6] = {-93.05, 0.0001, 0, 45.2, 0, -0.0001};
+    check_anchored("UTM 15N -> EPSG:4326, cells of 37", geo_utm, geo1, 5, 400,
+                   300, s2, &c37, 4);
+    /* Rough: around the pole refinement goes down to single pixels and
+     * first-level cells turn exact. */
+    const double pole[6] = {-300000, 1000, 0, 300000, 0, -1000};
+    check_anchored("EPSG:4326 -> EPSG:3031, pole", ant_geo, pole, 0, 600, 600,
+                   globe, &dflt, 5);
+    /* Exact maps, and the affine map of one CRS (20 m over 10 m, and
+     * aligned 10 m over 10 m). */
+    struct lc__approx_options ex = dflt;
+    ex.exact = true;
+    check_anchored("UTM 15N -> EPSG:5070, exact", aea_utm, aea100, 0, 300, 200,
+                   s2_60, &ex, 6);
+    const double u20[6] = {500010, 20, 0, 5099990, 0, -20};
+    check_anchored("same CRS, 20 m over 10 m", id, u20, 0, 900, 700, s2, &dflt,
+                   7);
+    const double u10[6] = {500000, 10, 0, 5090000, 0, -10};
+    check_anchored("same CRS, aligned", id, u10, 0, 900, 700, s2, &dflt, 8);
+
+    /* A block that is not the anchor's window is refused. */
+    struct lc__grid g = {{180000, 100, 0, 2520000, 0, -100}, 10, 10};
+    struct lc__approx_options bad = dflt;
+    bad.anchor_gt = aea100;
+    bad.anchor_col = 3;
+    LC_ASSERT_EQ(lc__srcmap_new(aea_utm, &g, s2, 0, 0, &bad, NULL, &m, &err),
+                 LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(err.msg, "column 3, row 0") != NULL);
+    const double other[6] = {180000, 50, 0, 2520000, 0, -100};
+    bad.anchor_gt = other;
+    bad.anchor_col = 0;
+    LC_ASSERT_EQ(lc__srcmap_new(aea_utm, &g, s2, 0, 0, &bad, NULL, &m, &err),
+                 LC_EINVAL);
+    struct lc__approx_options big = dflt;
+    big.max_cell = 1u << 20;
+    LC_ASSERT_EQ(lc__srcmap_new(aea_utm, &g, s2, 0, 0, &big, NULL, &m, &err),
+                 LC_EINVAL);
+    LC_ASSERT_TRUE(m == NULL);
+done:
+    lc__srcmap_free(m);
+    lc__transform_release(aea_utm);
+    lc__transform_release(geo_utm);
+    lc__transform_release(ant_geo);
+    lc__transform_release(id);
+    lc__crs_free(utm);
+    lc__crs_free(aea);
+    lc__crs_free(geo);
+    lc__crs_free(ant);
+}
+
 int main(void)
 {
     test_round_half_even();
@@ -883,6 +1124,7 @@ int main(void)
     test_threads();
     test_srcmap_misc();
     test_approx_bound();
+    test_approx_anchored();
     lc__geo_thread_cleanup();
     LC_TEST_END();
 }

@@ -64,11 +64,17 @@ def transformer(src, dst):
     return _TF[src, dst]
 
 
+# The ci world's source pixel for red, green and nir (world.json), metres.
+SOURCE_PIXEL_M = 180.0
+
+
 def tile_polygon_4326(crs, transform, x0, y0, w, h, nseg=64):
-    """The tile's pixel rectangle, one pixel wider each side (as reads
-    match), its edges densified, in EPSG:4326."""
+    """The tile's pixel rectangle, as reads match it (select.h,
+    lc__match_margin): one pixel wider each side, plus the largest source
+    pixel in tile pixels, rounded up; its edges densified, in EPSG:4326."""
     a, _, c, _, e, f = transform
-    c0, r0, c1, r1 = x0 - 1, y0 - 1, x0 + w + 1, y0 + h + 1
+    m = 1 + math.ceil(SOURCE_PIXEL_M / abs(a))
+    c0, r0, c1, r1 = x0 - m, y0 - m, x0 + w + m, y0 + h + m
     t = np.linspace(0, 1, nseg, endpoint=False)
     cols = np.concatenate([c0 + (c1 - c0) * t, np.full(nseg, c1),
                            c1 - (c1 - c0) * t, np.full(nseg, c0)])
