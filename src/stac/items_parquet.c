@@ -115,12 +115,13 @@ struct loader {
     size_t nsegs, segcap;
 
     /*
-     * The row-level pushdown (two_phase): phase 1 reads the columns the
-     * bbox and datetime tests need (in_phase1 slots) into t1, and keeps
-     * as candidates the rows that may meet the query; phase 2 reads the
-     * other columns of the candidates only into t. Item i is row i of t
-     * and row cand[i] of t1. Without it, t holds every column and item i
-     * is its row i.
+     * The row-level pushdown (two_phase): phase 1 scans the columns the
+     * bbox and datetime tests need (in_phase1 slots), one row group at a
+     * time (t1), and keeps as candidates the rows that may meet the query,
+     * with their times and bbox; phase 2 scans the other columns of the
+     * candidates only. Rows are counted over the row groups the filter
+     * lets through, as the segments count them: item i is row cand[i].
+     * Without it, one scan reads every column and item i is row i.
      */
     bool two_phase, phase1;
     bool *in_phase1;    /* [npaths] */
@@ -1469,7 +1470,7 @@ static void locate(const struct loader *L, size_t row, const char **file,
                    uint64_t *file_row)
 {
     if (L->two_phase)
-        row = L->cand[row]; /* segments count rows of t1 */
+        row = L->cand[row]; /* the candidate's row, as segments count */
     size_t lo = 0, hi = L->nsegs;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
