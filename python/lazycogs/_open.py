@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import threading
 from typing import Any, Callable, Mapping, Sequence
 
@@ -29,6 +30,29 @@ _log = logging.getLogger("lazycogs")
 # A read whose items in flight would hold more than this many bytes of
 # decoded pixels gets a warning (the seed notebook shows it).
 MEMORY_WARNING_NBYTES = 500_000_000
+
+# Cancel flags of the reads running now, in any thread. Python delivers
+# Ctrl-C to the main thread only, while dask runs chunk reads in its worker
+# threads: the SIGINT hook below sets every flag, so those reads stop too.
+_active_flags: dict[int, np.ndarray] = {}
+_active_lock = threading.Lock()
+
+
+def _cancel_active_reads(signum, frame) -> None:
+    with _active_lock:
+        for flag in _active_flags.values():
+            flag[0] = 1
+    signal.default_int_handler(signum, frame)
+
+
+def _install_sigint_hook() -> None:
+    """Routes Ctrl-C to the running reads as well, when Python's default
+    handler is in place (a handler of the application's is left alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _cancel_active_reads)
+
 
 _ZARR_CONVENTIONS = [
     {
@@ -199,11 +223,16 @@ class CollectionArray(BackendArray):
         result: dict[str, Any] = {}
 
         def work():
+            with _active_lock:
+                _active_flags[id(cancel)] = cancel
             try:
                 result["stats"] = self.collection.read(
                     bands, times, x0, y0, width, height, out, cancel=cancel)
             except BaseException as exc:  # re-raised in the caller
                 result["error"] = exc
+            finally:
+                with _active_lock:
+                    del _active_flags[id(cancel)]
 
         if threading.current_thread() is not threading.main_thread():
             work()
@@ -342,6 +371,7 @@ def open(  # noqa: A001 - the public name, as upstream
     Returns:
         A DataArray with dims ("band", "time", "y", "x").
     """
+    _install_sigint_hook()
     options = _options(
         datetime=datetime, bbox=bbox, crs=crs, resolution=resolution,
         filter=filter, ids=ids, bands=bands, sortby=sortby, nodata=nodata,
@@ -361,6 +391,7 @@ def open(  # noqa: A001 - the public name, as upstream
 async def open_async(href: str, **kwargs: Any) -> xr.DataArray:
     """``open`` without blocking the event loop: the catalogue is read in
     a worker thread."""
+    _install_sigint_hook()
     return await asyncio.to_thread(open, href, **kwargs)
 
 
