@@ -15,7 +15,8 @@
  *
  *   window -> blocks it touches (per sample plane when planar-separate)
  *          -> their offsets/byte counts (loaded on demand)
- *          -> one batched range read per block row
+ *          -> batched range reads: every block row at once, up to
+ *             LC__COG_BATCH_NBYTES compressed bytes a batch
  *          -> decode each block into the worker's scratch (codec module)
  *          -> copy the overlap into the caller's (sample, row, col) buffer
  *
@@ -625,35 +626,71 @@ static int read_scattered(struct lc_cog *cog,
     return status;
 }
 
-/* Reads, decodes and copies one row of blocks of one plane. */
-static int read_block_row(struct lc_cog *cog, const struct read_job *job,
-                          uint32_t plane, uint32_t by, uint32_t bx0,
-                          uint32_t bx1)
+/* One row of blocks of one plane, in a batch. */
+struct block_row {
+    uint32_t plane;
+    uint32_t by;
+};
+
+static uint64_t row_first_block(const struct lc__image *img, uint32_t plane,
+                                uint32_t by)
+{
+    return (uint64_t)plane * img->blocks_across * img->blocks_down +
+           (uint64_t)by * img->blocks_across;
+}
+
+/* Checks the sizes of the row's blocks before anything is fetched, and
+ * makes the worker's scratch hold one decoded block of the row. */
+static int check_row(struct lc_cog *cog, const struct read_job *job,
+                     const struct block_row *row, uint32_t bx0, uint32_t bx1)
+{
+    struct lc__image *img = job->img;
+    const char *name = lc__io_name(cog->io);
+    uint64_t base = row_first_block(img, row->plane, row->by);
+    struct lc__block_format f;
+    size_t decoded_nbytes;
+
+    block_format(cog, img, row->by, job->is_mask, &f);
+    int status = lc__block_nbytes(&f, &decoded_nbytes, job->err);
+    if (status < 0)
+        return prefix_error(cog, status, job->err);
+    LC_RETURN_IF(decoded_nbytes > cog->opts.max_block_nbytes, job->err,
+                 LC_ELIMIT, "%s: a block decodes to %zu bytes, over the limit",
+                 name, decoded_nbytes);
+    for (uint32_t bx = bx0; bx <= bx1; bx++) {
+        uint64_t off = img->offsets.values[base + bx];
+        uint64_t cnt = img->counts.values[base + bx];
+        if (off == 0 || cnt == 0)
+            continue;
+        LC_RETURN_IF(cnt > cog->opts.max_block_nbytes, job->err, LC_ELIMIT,
+                     "%s: block %" PRIu64 " has %" PRIu64
+                     " bytes, over the limit",
+                     name, base + bx, cnt);
+        LC_RETURN_IF(cog->file_nbytes != 0 && (off > cog->file_nbytes ||
+                                               cnt > cog->file_nbytes - off),
+                     job->err, LC_ECORRUPT,
+                     "%s: block %" PRIu64 " (offset %" PRIu64 ", %" PRIu64
+                     " bytes) lies past the end of the file (%" PRIu64
+                     " bytes)",
+                     name, base + bx, off, cnt, cog->file_nbytes);
+    }
+    return ensure_scratch(cog, job->worker, decoded_nbytes, job->err);
+}
+
+/* Reads the blocks [bx0, bx1] of rows[0 .. nrows) (their index loaded and
+ * checked) as one batch of range requests, then decodes and copies them
+ * row by row. */
+static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
+                           const struct block_row *rows, size_t nrows,
+                           uint32_t bx0, uint32_t bx1)
 {
     struct lc__image *img = job->img;
     struct lc__errbuf *err = job->err;
     const char *name = lc__io_name(cog->io);
-    uint64_t base = (uint64_t)plane * img->blocks_across * img->blocks_down +
-                    (uint64_t)by * img->blocks_across;
-    size_t n = bx1 - bx0 + 1;
-    struct lc__block_format f;
-    size_t decoded_nbytes;
-    int status;
+    size_t n;
 
-    LC_FORWARD_IF_ERROR(
-        lc__block_index_load(cog, &img->offsets, base + bx0, n, err));
-    LC_FORWARD_IF_ERROR(
-        lc__block_index_load(cog, &img->counts, base + bx0, n, err));
-    block_format(cog, img, by, job->is_mask, &f);
-    status = lc__block_nbytes(&f, &decoded_nbytes, err);
-    if (status < 0)
-        return prefix_error(cog, status, err);
-    LC_RETURN_IF(decoded_nbytes > cog->opts.max_block_nbytes, err, LC_ELIMIT,
-                 "%s: a block decodes to %zu bytes, over the limit", name,
-                 decoded_nbytes);
-    LC_FORWARD_IF_ERROR(ensure_scratch(cog, job->worker, decoded_nbytes, err));
-
-    /* One batched read for every non-empty block of the row. */
+    LC_RETURN_IF(!lc__size_mul((size_t)(bx1 - bx0) + 1, nrows, &n), err,
+                 LC_ELIMIT, "%s: window too large", name);
     struct lc_range_request *reqs = lc__calloc(&cog->alloc, n, sizeof(*reqs));
     struct lc_range_request **fetch =
         lc__calloc(&cog->alloc, n, sizeof(*fetch));
@@ -662,47 +699,32 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
         lc__free(&cog->alloc, fetch);
         return lc__error(err, LC_ENOMEM, "%s: out of memory", name);
     }
-    size_t nreqs = 0;
-    status = LC_OK;
-    for (size_t i = 0; i < n && status == LC_OK; i++) {
-        uint64_t off = img->offsets.values[base + bx0 + i];
-        uint64_t cnt = img->counts.values[base + bx0 + i];
-        if (off == 0 || cnt == 0)
-            continue;
-        if (cnt > cog->opts.max_block_nbytes) {
-            status = lc__error(err, LC_ELIMIT,
-                               "%s: block %" PRIu64 " has %" PRIu64
-                               " bytes, over the limit",
-                               name, base + bx0 + i, cnt);
-            break;
-        }
-        if (cog->file_nbytes != 0 &&
-            (off > cog->file_nbytes || cnt > cog->file_nbytes - off)) {
-            status =
-                lc__error(err, LC_ECORRUPT,
-                          "%s: block %" PRIu64 " (offset %" PRIu64 ", %" PRIu64
-                          " bytes) lies past the end of the "
-                          "file (%" PRIu64 " bytes)",
-                          name, base + bx0 + i, off, cnt, cog->file_nbytes);
-            break;
-        }
-        reqs[nreqs].offset = off;
-        reqs[nreqs].nbytes = (size_t)cnt;
-        reqs[nreqs].buf = lc__malloc(&cog->alloc, (size_t)cnt);
-        if (reqs[nreqs].buf == NULL)
-            status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
-        nreqs++;
-    }
+
     /* Blocks inside the prefix fetched at open need no request: small COGs
      * often hold all their tiles there. The others are read in one batch. */
-    size_t nfetch = 0;
-    for (size_t i = 0; i < nreqs && status == LC_OK; i++) {
-        struct lc_range_request *q = &reqs[i];
-        if (q->offset + q->nbytes <= cog->head_nbytes) {
-            memcpy(q->buf, cog->head + q->offset, q->nbytes);
-            q->nread = q->nbytes;
-        } else {
-            fetch[nfetch++] = q;
+    int status = LC_OK;
+    size_t nreqs = 0, nfetch = 0;
+    for (size_t k = 0; k < nrows && status == LC_OK; k++) {
+        uint64_t base = row_first_block(img, rows[k].plane, rows[k].by);
+        for (uint32_t bx = bx0; bx <= bx1; bx++) {
+            uint64_t off = img->offsets.values[base + bx];
+            uint64_t cnt = img->counts.values[base + bx];
+            if (off == 0 || cnt == 0)
+                continue;
+            struct lc_range_request *q = &reqs[nreqs++];
+            q->offset = off;
+            q->nbytes = (size_t)cnt;
+            q->buf = lc__malloc(&cog->alloc, (size_t)cnt);
+            if (q->buf == NULL) {
+                status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
+                break;
+            }
+            if (off + cnt <= cog->head_nbytes) {
+                memcpy(q->buf, cog->head + off, q->nbytes);
+                q->nread = q->nbytes;
+            } else {
+                fetch[nfetch++] = q;
+            }
         }
     }
     if (status == LC_OK && nfetch > 0)
@@ -710,22 +732,30 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
 
     uint8_t *scratch = job->worker->scratch;
     size_t r = 0;
-    for (size_t i = 0; i < n && status == LC_OK; i++) {
-        uint32_t bx = bx0 + (uint32_t)i;
-        uint64_t off = img->offsets.values[base + bx];
-        uint64_t cnt = img->counts.values[base + bx];
-        if (off == 0 || cnt == 0) {
-            fill_block(cog, job, &f, bx, by, plane);
-            continue;
+    for (size_t k = 0; k < nrows && status == LC_OK; k++) {
+        uint32_t plane = rows[k].plane, by = rows[k].by;
+        uint64_t base = row_first_block(img, plane, by);
+        struct lc__block_format f;
+        size_t decoded_nbytes;
+        block_format(cog, img, by, job->is_mask, &f);
+        status = lc__block_nbytes(&f, &decoded_nbytes, err);
+        for (uint32_t bx = bx0; bx <= bx1 && status == LC_OK; bx++) {
+            uint64_t off = img->offsets.values[base + bx];
+            uint64_t cnt = img->counts.values[base + bx];
+            if (off == 0 || cnt == 0) {
+                fill_block(cog, job, &f, bx, by, plane);
+                continue;
+            }
+            status =
+                lc__block_decode(job->worker->codec, &f, reqs[r].buf,
+                                 reqs[r].nbytes, scratch, decoded_nbytes, err);
+            r++;
+            if (status < 0) {
+                prefix_error(cog, status, err);
+                break;
+            }
+            copy_block(cog, job, scratch, &f, bx, by, plane);
         }
-        status = lc__block_decode(job->worker->codec, &f, reqs[r].buf,
-                                  reqs[r].nbytes, scratch, decoded_nbytes, err);
-        r++;
-        if (status < 0) {
-            prefix_error(cog, status, err);
-            break;
-        }
-        copy_block(cog, job, scratch, &f, bx, by, plane);
     }
     for (size_t i = 0; i < nreqs; i++)
         lc__free(&cog->alloc, reqs[i].buf);
@@ -734,18 +764,28 @@ static int read_block_row(struct lc_cog *cog, const struct read_job *job,
     return status;
 }
 
+/* The block rows of the window's planes, each plane's index loaded in one
+ * call (so a lazily indexed image costs one index request, not one per
+ * row), fetched in batches of at most LC__COG_BATCH_NBYTES compressed
+ * bytes: one round trip for an ordinary window instead of one per row. */
 static int run_read(struct lc_cog *cog, struct read_job *job)
 {
-    const struct lc__image *img = job->img;
+    struct lc__image *img = job->img;
     const struct lc_window *w = job->win;
     uint32_t bx0 = w->col_off / img->block_width;
     uint32_t bx1 = (w->col_off + w->width - 1) / img->block_width;
     uint32_t by0 = w->row_off / img->block_height;
     uint32_t by1 = (w->row_off + w->height - 1) / img->block_height;
     uint32_t nplanes = img->planar_separate && !job->is_mask ? img->samples : 1;
+    size_t nrows_per_plane = (size_t)(by1 - by0) + 1;
+    struct block_row *rows =
+        lc__malloc_array(&cog->alloc, nrows_per_plane * nplanes, sizeof *rows);
 
-    LC_FORWARD_IF_ERROR(worker_take(cog, &job->worker, job->err));
-    int status = LC_OK;
+    if (rows == NULL)
+        return lc__error(job->err, LC_ENOMEM, "%s: out of memory",
+                         lc__io_name(cog->io));
+    int status = worker_take(cog, &job->worker, job->err);
+    size_t nrows = 0;
     for (uint32_t plane = 0; plane < nplanes && status == LC_OK; plane++) {
         if (img->planar_separate && !job->is_mask) {
             /* Skip planes no output sample asks for. */
@@ -755,11 +795,42 @@ static int run_read(struct lc_cog *cog, struct read_job *job)
             if (!wanted)
                 continue;
         }
-        for (uint32_t by = by0; by <= by1 && status == LC_OK; by++)
-            status = read_block_row(cog, job, plane, by, bx0, bx1);
+        uint64_t first = row_first_block(img, plane, by0) + bx0;
+        uint64_t span = row_first_block(img, plane, by1) + bx1 + 1 - first;
+        status =
+            lc__block_index_load(cog, &img->offsets, first, span, job->err);
+        if (status == LC_OK)
+            status =
+                lc__block_index_load(cog, &img->counts, first, span, job->err);
+        for (uint32_t by = by0; by <= by1 && status == LC_OK; by++) {
+            rows[nrows] = (struct block_row){plane, by};
+            status = check_row(cog, job, &rows[nrows], bx0, bx1);
+            nrows++;
+        }
+    }
+
+    size_t start = 0;
+    uint64_t batch_nbytes = 0;
+    for (size_t k = 0; k <= nrows && status == LC_OK; k++) {
+        uint64_t row_nbytes = 0;
+        if (k < nrows) {
+            uint64_t base = row_first_block(img, rows[k].plane, rows[k].by);
+            for (uint32_t bx = bx0; bx <= bx1; bx++)
+                row_nbytes += img->counts.values[base + bx];
+        }
+        if (k == nrows ||
+            lc__cog_batch_full(batch_nbytes, k - start, row_nbytes)) {
+            if (k > start)
+                status = read_block_rows(cog, job, rows + start, k - start, bx0,
+                                         bx1);
+            start = k;
+            batch_nbytes = 0;
+        }
+        batch_nbytes += row_nbytes;
     }
     worker_give(cog, job->worker);
     job->worker = NULL;
+    lc__free(&cog->alloc, rows);
     return status;
 }
 

@@ -12,9 +12,9 @@
 
 /*
  * The arithmetic of lc_cog_read_window (cog.c), block by block: the
- * window's blocks are read one block row (of one plane) at a time, each
- * row as one batch of range requests, one per non-empty block lying
- * beyond the prefix fetched at open (blocks inside it cost nothing). A
+ * window's block rows (of one plane) are read in batches of range
+ * requests (lc__cog_batch_full), one per non-empty block lying beyond the
+ * prefix fetched at open (blocks inside it cost nothing). A
  * remote store then merges a batch's ranges whose gap is at most its
  * coalescing gap into one HTTP request, a merged request holding at most
  * LC__COST_MAX_COALESCED_NBYTES unless ranges overlap (src/io/store.c).
@@ -58,7 +58,8 @@ static uint64_t coalesced_requests(struct range *r, size_t n, size_t gap)
 }
 
 /* Adds the cost of window w of one image (plane 0 only, as reads of
- * sample 0 make). */
+ * sample 0 make): its block rows in batches as run_read forms them, each
+ * batch's ranges coalesced. */
 static int image_cost(struct lc_cog *cog, struct lc__image *img,
                       const struct lc_window *w, size_t gap,
                       struct lc__window_cost *cost, struct lc__errbuf *err)
@@ -67,21 +68,35 @@ static int image_cost(struct lc_cog *cog, struct lc__image *img,
     uint32_t bx1 = (w->col_off + w->width - 1) / img->block_width;
     uint32_t by0 = w->row_off / img->block_height;
     uint32_t by1 = (w->row_off + w->height - 1) / img->block_height;
-    size_t n = (size_t)(bx1 - bx0) + 1;
-    struct range *r = lc__malloc_array(&cog->alloc, n, sizeof *r);
+    size_t across = (size_t)(bx1 - bx0) + 1, nblocks;
+    uint64_t first = (uint64_t)by0 * img->blocks_across + bx0;
+    uint64_t span = (uint64_t)by1 * img->blocks_across + bx1 + 1 - first;
 
+    LC_RETURN_IF(!lc__size_mul(across, (size_t)(by1 - by0) + 1, &nblocks), err,
+                 LC_ELIMIT, "window too large");
+    LC_FORWARD_IF_ERROR(
+        lc__block_index_load(cog, &img->offsets, first, span, err));
+    LC_FORWARD_IF_ERROR(
+        lc__block_index_load(cog, &img->counts, first, span, err));
+    struct range *r = lc__malloc_array(&cog->alloc, nblocks, sizeof *r);
     if (r == NULL)
         return lc__error(err, LC_ENOMEM, "out of memory");
-    int status = LC_OK;
-    for (uint32_t by = by0; by <= by1 && status == LC_OK; by++) {
+    size_t nr = 0, batch_rows = 0;
+    uint64_t batch_nbytes = 0;
+    for (uint32_t by = by0; by <= by1; by++) {
         uint64_t base = (uint64_t)by * img->blocks_across + bx0;
-        status = lc__block_index_load(cog, &img->offsets, base, n, err);
-        if (status == LC_OK)
-            status = lc__block_index_load(cog, &img->counts, base, n, err);
-        if (status < 0)
-            break;
-        size_t nr = 0;
-        for (size_t i = 0; i < n; i++) {
+        uint64_t row_nbytes = 0;
+        for (size_t i = 0; i < across; i++)
+            row_nbytes += img->counts.values[base + i];
+        if (lc__cog_batch_full(batch_nbytes, batch_rows, row_nbytes)) {
+            cost->nrequests += coalesced_requests(r, nr, gap);
+            nr = 0;
+            batch_rows = 0;
+            batch_nbytes = 0;
+        }
+        batch_rows++;
+        batch_nbytes += row_nbytes;
+        for (size_t i = 0; i < across; i++) {
             uint64_t off = img->offsets.values[base + i];
             uint64_t cnt = img->counts.values[base + i];
             if (off == 0 || cnt == 0 || off + cnt <= cog->head_nbytes)
@@ -89,13 +104,13 @@ static int image_cost(struct lc_cog *cog, struct lc__image *img,
             r[nr].offset = off;
             r[nr].nbytes = cnt;
             nr++;
+            cost->nranges++;
             cost->nbytes += cnt;
         }
-        cost->nranges += nr;
-        cost->nrequests += coalesced_requests(r, nr, gap);
     }
+    cost->nrequests += coalesced_requests(r, nr, gap);
     lc__free(&cog->alloc, r);
-    return status;
+    return LC_OK;
 }
 
 int lc__cog_window_cost(struct lc_cog *cog, size_t level,

@@ -132,6 +132,20 @@ int lc__tiff_parse(struct lc_cog *cog);
 int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
                          uint64_t first, uint64_t n, struct lc__errbuf *err);
 
+/* A window read fetches its block rows in batches of at most this many
+ * compressed bytes (more when one row alone needs more): one batch, one
+ * round trip, for any ordinary window. cost.c estimates with the same
+ * rule. */
+#define LC__COG_BATCH_NBYTES ((uint64_t)64 << 20)
+
+/* True when a block row of row_nbytes compressed bytes starts a new batch
+ * after a batch of nrows rows holding batch_nbytes. */
+static inline bool lc__cog_batch_full(uint64_t batch_nbytes, size_t nrows,
+                                      uint64_t row_nbytes)
+{
+    return nrows > 0 && batch_nbytes + row_nbytes > LC__COG_BATCH_NBYTES;
+}
+
 /* Frees what an image owns (ifd.c). */
 void lc__image_free(struct lc_cog *cog, struct lc__image *img);
 

@@ -373,19 +373,22 @@ static void check_file(const char *path, bool generated)
     } else {
         /* Every tile read fetches its 32 bytes each time; every index
          * entry (4 + 4 bytes) is fetched once per handle, however the
-         * threads raced to load it. */
+         * threads raced to load it. A read loads the index entries from
+         * its first block to its last in row-major order in one go. */
         uint8_t *touched = calloc(GEN_NTILES, 1);
         uint64_t tiles = 0, distinct = 0;
         for (size_t k = 0; k < NJOBS; k++) {
             const struct lc_window *w = &jobs[k].win;
-            for (uint32_t by = w->row_off / GEN_TILE;
-                 by <= (w->row_off + w->height - 1) / GEN_TILE; by++)
-                for (uint32_t bx = w->col_off / GEN_TILE;
-                     bx <= (w->col_off + w->width - 1) / GEN_TILE; bx++) {
-                    tiles++;
-                    distinct += !touched[by * GEN_TILES_ACROSS + bx];
-                    touched[by * GEN_TILES_ACROSS + bx] = 1;
-                }
+            uint32_t bx0 = w->col_off / GEN_TILE;
+            uint32_t bx1 = (w->col_off + w->width - 1) / GEN_TILE;
+            uint32_t by0 = w->row_off / GEN_TILE;
+            uint32_t by1 = (w->row_off + w->height - 1) / GEN_TILE;
+            tiles += (uint64_t)(bx1 - bx0 + 1) * (by1 - by0 + 1);
+            for (uint32_t i = by0 * GEN_TILES_ACROSS + bx0;
+                 i <= by1 * GEN_TILES_ACROSS + bx1; i++) {
+                distinct += !touched[i];
+                touched[i] = 1;
+            }
         }
         free(touched);
         LC_ASSERT_UEQ(bytes1 - bytes0, 32 * tiles + 8 * distinct);
