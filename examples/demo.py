@@ -71,7 +71,7 @@ def main(items_parquet: str, out_dir: str) -> int:
         print(point)
 
     with Step("a spatial subset, and one pixel of it"):
-        subset = da.sel(x=slice(100_000, 400_000), y=slice(2_800_000, 2_600_000))
+        subset = da.sel(x=slice(200_000, 500_000), y=slice(2_720_000, 2_520_000))
         print(subset)
         print(subset.isel(time=1, x=0, y=0).compute())
 

@@ -5,7 +5,9 @@
 set -eu
 clang_format=$1
 cd "$2"
-files=$(find include src tests/c python fuzz bench -name '*.[ch]' 2>/dev/null |
+# Virtual environments (bench/.venv-*) hold third-party C sources.
+files=$(find include src tests/c python fuzz bench -path '*/.venv*' -prune \
+    -o -name '*.[ch]' -print 2>/dev/null |
     sort)
 # shellcheck disable=SC2086
 "$clang_format" --dry-run --Werror $files

@@ -6,9 +6,11 @@
 #include <stdbool.h>
 
 /* The extension links the library statically and may use its experimental
- * API (STYLE.md rule 8). */
-#define LC_EXPERIMENTAL
-#include "lazycogs.h"
+ * API (STYLE.md rule 8), and the internal mosaic for the Mosaic type; the
+ * library's base header defines LC_EXPERIMENTAL, includes lazycogs.h and
+ * must come before it. */
+#include "../../src/common/common.h"
+#include "../../src/mosaic/mosaic.h"
 
 /*
  * This module stays thin: it exposes the C library's handles and status
@@ -1512,6 +1514,390 @@ static PyTypeObject CollectionType = {
     .tp_methods = collection_methods,
 };
 
+/* ---- Mosaic: the C mosaic methods over numpy buffers -------------------- */
+
+/*
+ * The mosaic method classes of lazycogs/_mosaic.py feed numpy arrays
+ * through this type, so that their arithmetic is the engine's own
+ * (src/mosaic/mosaic.h): same validity rule, same early exit, same output.
+ */
+
+/* The library dtype of a buffer from its struct format and item size
+ * (numpy exports "B", "h", "<f"...), LC_DTYPE_UNKNOWN for any other. */
+static enum lc_dtype buffer_dtype(const Py_buffer *b)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    const char native = '>';
+#else
+    const char native = '<';
+#endif
+    const char *f = b->format == NULL ? "B" : b->format;
+    if (*f == '@' || *f == '=' || *f == native)
+        f++;
+    if (f[0] == '\0' || f[1] != '\0')
+        return LC_DTYPE_UNKNOWN;
+    static const enum lc_dtype signed_by_size[] = {
+        LC_DTYPE_INT8, LC_DTYPE_INT16, LC_DTYPE_INT32, LC_DTYPE_INT64};
+    static const enum lc_dtype unsigned_by_size[] = {
+        LC_DTYPE_UINT8, LC_DTYPE_UINT16, LC_DTYPE_UINT32, LC_DTYPE_UINT64};
+    int log2size = b->itemsize == 1   ? 0
+                   : b->itemsize == 2 ? 1
+                   : b->itemsize == 4 ? 2
+                   : b->itemsize == 8 ? 3
+                                      : -1;
+    if (log2size < 0)
+        return LC_DTYPE_UNKNOWN;
+    switch (*f) {
+    case 'b':
+    case 'h':
+    case 'i':
+    case 'l':
+    case 'q':
+        return signed_by_size[log2size];
+    case 'B':
+    case 'H':
+    case 'I':
+    case 'L':
+    case 'Q':
+        return unsigned_by_size[log2size];
+    case 'f':
+        return b->itemsize == 4 ? LC_DTYPE_FLOAT32 : LC_DTYPE_UNKNOWN;
+    case 'd':
+        return b->itemsize == 8 ? LC_DTYPE_FLOAT64 : LC_DTYPE_UNKNOWN;
+    default:
+        return LC_DTYPE_UNKNOWN;
+    }
+}
+
+typedef struct {
+    PyObject_HEAD struct lc_mosaic *m;
+    enum lc_mosaic_method method;
+    enum lc_dtype dtype;
+    size_t nbands, height, width;
+    uint64_t nfed; /* successful feed() calls (one may feed band by band) */
+    bool busy;     /* a call runs without the GIL */
+    bool broken;   /* a band-by-band feed failed halfway */
+} MosaicObject;
+
+static int mosaic_init(MosaicObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"method", "dtype", "nbands",
+                             "height", "width", "exit_when_covered",
+                             NULL};
+    int method, exit_when_covered = 0;
+    const char *dtype_name;
+    Py_ssize_t nbands, height, width;
+    enum lc_dtype dtype = LC_DTYPE_UNKNOWN;
+    struct lc__errbuf err = {0};
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "isnnn|p", kwlist, &method,
+                                     &dtype_name, &nbands, &height, &width,
+                                     &exit_when_covered))
+        return -1;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Mosaic is in use");
+        return -1;
+    }
+    if (method < 0 || method >= LC_MOSAIC_NMETHODS) {
+        PyErr_Format(PyExc_ValueError, "mosaic method %d is not in 0..%d",
+                     method, LC_MOSAIC_NMETHODS - 1);
+        return -1;
+    }
+    for (int k = LC_DTYPE_UINT8; k <= LC_DTYPE_FLOAT64; k++)
+        if (strcmp(dtype_name, lc_dtype_name((enum lc_dtype)k)) == 0)
+            dtype = (enum lc_dtype)k;
+    if (dtype == LC_DTYPE_UNKNOWN) {
+        PyErr_Format(PyExc_TypeError,
+                     "mosaic dtype '%s' is not one of uint8, int8, uint16, "
+                     "int16, uint32, int32, uint64, int64, float32, float64",
+                     dtype_name);
+        return -1;
+    }
+    if (nbands < 1 || height < 1 || width < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "mosaic shape (%zd, %zd, %zd) must be positive", nbands,
+                     height, width);
+        return -1;
+    }
+    struct lc__mosaic_options o = {.method = (enum lc_mosaic_method)method,
+                                   .dtype = dtype,
+                                   .nbands = (size_t)nbands,
+                                   .height = (size_t)height,
+                                   .width = (size_t)width,
+                                   .exit_when_covered = exit_when_covered};
+    struct lc_mosaic *m = NULL;
+    int status = lc__mosaic_new(&o, &m, &err);
+    if (status < 0) {
+        lc__publish(&err, status);
+        raise_status(status);
+        return -1;
+    }
+    lc__mosaic_free(self->m);
+    self->m = m;
+    self->method = o.method;
+    self->dtype = dtype;
+    self->nbands = o.nbands;
+    self->height = o.height;
+    self->width = o.width;
+    self->nfed = 0;
+    self->broken = false;
+    return 0;
+}
+
+static void mosaic_dealloc(MosaicObject *self)
+{
+    lc__mosaic_free(self->m);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* True when the mosaic may be used now; raises otherwise. Any call that
+ * releases the GIL sets busy, so two threads never use it at once. */
+static bool mosaic_check_usable(MosaicObject *self)
+{
+    if (self->m == NULL)
+        PyErr_SetString(PyExc_ValueError, "Mosaic is not initialised");
+    else if (self->busy)
+        PyErr_SetString(PyExc_RuntimeError,
+                        "Mosaic is in use by another thread");
+    else if (self->broken)
+        PyErr_SetString(PyExc_ValueError,
+                        "Mosaic is unusable: an earlier feed failed halfway");
+    else
+        return true;
+    return false;
+}
+
+/* Feeds nbands planes one by one, each with its own mask plane (the C
+ * mosaic takes one mask for all the bands of a feed); *nok_ret counts the
+ * bands fed before any error. Runs without the GIL. */
+static int feed_band_by_band(struct lc_mosaic *m, struct lc__mosaic_src *src,
+                             size_t nbands, size_t plane_nbytes,
+                             size_t mask_plane_nbytes, size_t *nok_ret,
+                             struct lc__errbuf *err)
+{
+    const uint8_t *data = src->data;
+    const uint8_t *mask = src->mask;
+
+    for (size_t b = 0; b < nbands; b++) {
+        src->data = data + b * plane_nbytes;
+        src->mask = mask + b * mask_plane_nbytes;
+        src->band0 = b;
+        src->nbands = 1;
+        int status = lc__mosaic_feed(m, src, err);
+        if (status < 0)
+            return status;
+        *nok_ret = b + 1;
+    }
+    return LC_OK;
+}
+
+/* feed(values, valid=None): values a C-contiguous buffer of the mosaic's
+ * dtype holding (nbands, height, width) values; valid None (all valid) or
+ * a C-contiguous buffer of 1-byte items, non-zero where valid, either
+ * (height, width) for every band or (nbands, height, width). */
+static PyObject *mosaic_feed(MosaicObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"values", "valid", NULL};
+    PyObject *values_obj, *valid_obj = Py_None;
+    Py_buffer values, valid = {0};
+    bool have_valid = false;
+    struct lc__errbuf err = {0};
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O", kwlist, &values_obj,
+                                     &valid_obj) ||
+        !mosaic_check_usable(self))
+        return NULL;
+    if (PyObject_GetBuffer(values_obj, &values,
+                           PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    size_t plane = self->height * self->width; /* checked by lc__mosaic_new */
+    size_t nvalues = plane * self->nbands;
+    size_t esize = lc_dtype_nbytes(self->dtype);
+    if (buffer_dtype(&values) != self->dtype) {
+        PyErr_Format(PyExc_TypeError,
+                     "mosaic values have format '%s' (item size %zd), the "
+                     "mosaic holds %s",
+                     values.format ? values.format : "B", values.itemsize,
+                     lc_dtype_name(self->dtype));
+        goto fail;
+    }
+    if ((size_t)values.len != nvalues * esize) {
+        PyErr_Format(PyExc_ValueError,
+                     "mosaic values hold %zd bytes, not the %zu of (%zu, %zu, "
+                     "%zu) %s values",
+                     values.len, nvalues * esize, self->nbands, self->height,
+                     self->width, lc_dtype_name(self->dtype));
+        goto fail;
+    }
+    if (valid_obj != Py_None) {
+        if (PyObject_GetBuffer(valid_obj, &valid, PyBUF_C_CONTIGUOUS) < 0)
+            goto fail;
+        have_valid = true;
+        if (valid.itemsize != 1 ||
+            ((size_t)valid.len != plane && (size_t)valid.len != nvalues)) {
+            PyErr_Format(PyExc_ValueError,
+                         "mosaic validity must be 1-byte items of shape (%zu, "
+                         "%zu) or (%zu, %zu, %zu), got %zd bytes",
+                         self->height, self->width, self->nbands, self->height,
+                         self->width, valid.len);
+            goto fail;
+        }
+    }
+    struct lc__mosaic_src src = {.data = values.buf,
+                                 .dtype = self->dtype,
+                                 .width = self->width,
+                                 .height = self->height,
+                                 .mask = have_valid ? valid.buf : NULL};
+    bool per_band = have_valid && (size_t)valid.len != plane;
+    size_t nok = 0;
+    int status;
+    struct lc_mosaic *m = self->m;
+    self->busy = true;
+    Py_BEGIN_ALLOW_THREADS status =
+        per_band ? feed_band_by_band(m, &src, self->nbands, plane * esize,
+                                     plane, &nok, &err)
+                 : lc__mosaic_feed(m, &src, &err);
+    Py_END_ALLOW_THREADS self->busy = false;
+    if (status < 0) {
+        self->broken = nok > 0;
+        lc__publish(&err, status);
+        raise_status(status);
+        goto fail;
+    }
+    self->nfed++;
+    PyBuffer_Release(&values);
+    if (have_valid)
+        PyBuffer_Release(&valid);
+    Py_RETURN_NONE;
+fail:
+    PyBuffer_Release(&values);
+    if (have_valid)
+        PyBuffer_Release(&valid);
+    return NULL;
+}
+
+/* get(out, fill): writes the result into out, a writable C-contiguous
+ * buffer of (nbands, height, width) values of any library dtype. */
+static PyObject *mosaic_get(MosaicObject *self, PyObject *args)
+{
+    PyObject *out_obj;
+    double fill;
+    Py_buffer out;
+    struct lc__errbuf err = {0};
+
+    if (!PyArg_ParseTuple(args, "Od", &out_obj, &fill) ||
+        !mosaic_check_usable(self))
+        return NULL;
+    if (PyObject_GetBuffer(out_obj, &out,
+                           PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) <
+        0)
+        return NULL;
+    enum lc_dtype out_dtype = buffer_dtype(&out);
+    size_t nvalues = self->nbands * self->height * self->width;
+    if (out_dtype == LC_DTYPE_UNKNOWN) {
+        PyErr_Format(PyExc_TypeError,
+                     "mosaic output has format '%s' (item size %zd), not a "
+                     "numeric dtype of lazycogs",
+                     out.format ? out.format : "B", out.itemsize);
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    if ((size_t)out.len != nvalues * lc_dtype_nbytes(out_dtype)) {
+        PyErr_Format(PyExc_ValueError,
+                     "mosaic output holds %zd bytes, not (%zu, %zu, %zu) "
+                     "values of %s",
+                     out.len, self->nbands, self->height, self->width,
+                     lc_dtype_name(out_dtype));
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    int status;
+    struct lc_mosaic *m = self->m;
+    self->busy = true;
+    Py_BEGIN_ALLOW_THREADS status =
+        lc__mosaic_get(m, out_dtype, fill, out.buf, (size_t)out.len, &err);
+    Py_END_ALLOW_THREADS self->busy = false;
+    PyBuffer_Release(&out);
+    if (status < 0) {
+        lc__publish(&err, status);
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mosaic_is_done(MosaicObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->m != NULL && !self->busy &&
+                           lc__mosaic_is_done(self->m));
+}
+
+static PyObject *mosaic_nfed(MosaicObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->nfed);
+}
+
+static PyObject *mosaic_shape(MosaicObject *self, void *closure)
+{
+    (void)closure;
+    return Py_BuildValue("(nnn)", (Py_ssize_t)self->nbands,
+                         (Py_ssize_t)self->height, (Py_ssize_t)self->width);
+}
+
+static PyObject *mosaic_dtype(MosaicObject *self, void *closure)
+{
+    (void)closure;
+    return PyUnicode_FromString(lc_dtype_name(self->dtype));
+}
+
+static PyObject *mosaic_output_dtype(MosaicObject *self, void *closure)
+{
+    (void)closure;
+    return PyUnicode_FromString(
+        lc_dtype_name(lc__mosaic_output_dtype(self->method, self->dtype)));
+}
+
+static PyMethodDef mosaic_methods[] = {
+    {"feed", (PyCFunction)(void (*)(void))mosaic_feed,
+     METH_VARARGS | METH_KEYWORDS,
+     "feed(values, valid=None)\n\nFeeds (nbands, height, width) values of "
+     "the mosaic's dtype; valid: None (all valid) or 1-byte flags, non-zero "
+     "where valid, (height, width) or (nbands, height, width). NaN is never "
+     "valid. Runs without the GIL."},
+    {"get", (PyCFunction)mosaic_get, METH_VARARGS,
+     "get(out, fill)\n\nWrites the result into out ((nbands, height, width) "
+     "of any numeric dtype), fill where no value was valid (count: 0). "
+     "Runs without the GIL."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef mosaic_getset[] = {
+    {"is_done", (getter)mosaic_is_done, NULL,
+     "True when no further feed can change the result (lc__mosaic_is_done).",
+     NULL},
+    {"nfed", (getter)mosaic_nfed, NULL, "Successful feed() calls.", NULL},
+    {"shape", (getter)mosaic_shape, NULL, "(nbands, height, width).", NULL},
+    {"dtype", (getter)mosaic_dtype, NULL, "dtype of the values fed.", NULL},
+    {"output_dtype", (getter)mosaic_output_dtype, NULL,
+     "The method's natural output dtype (lc__mosaic_output_dtype).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject MosaicType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lazycogs._ext.Mosaic",
+    .tp_basicsize = sizeof(MosaicObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Mosaic(method, dtype, nbands, height, width, "
+              "exit_when_covered=False): one C mosaic (src/mosaic/mosaic.h); "
+              "method is enum lc_mosaic_method, dtype a numpy dtype name.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)mosaic_init,
+    .tp_dealloc = (destructor)mosaic_dealloc,
+    .tp_methods = mosaic_methods,
+    .tp_getset = mosaic_getset,
+};
+
 static PyMethodDef ext_methods[] = {
     {"read_ranges", (PyCFunction)(void (*)(void))ext_read_ranges,
      METH_VARARGS | METH_KEYWORDS,
@@ -1553,7 +1939,7 @@ PyMODINIT_FUNC PyInit__ext(void);
 PyMODINIT_FUNC PyInit__ext(void)
 {
     if (PyType_Ready(&CogType) < 0 || PyType_Ready(&StoreType) < 0 ||
-        PyType_Ready(&CollectionType) < 0)
+        PyType_Ready(&CollectionType) < 0 || PyType_Ready(&MosaicType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&ext_module);
     if (m == NULL)
@@ -1561,7 +1947,8 @@ PyMODINIT_FUNC PyInit__ext(void)
     if (PyModule_AddObjectRef(m, "Cog", (PyObject *)&CogType) < 0 ||
         PyModule_AddObjectRef(m, "Store", (PyObject *)&StoreType) < 0 ||
         PyModule_AddObjectRef(m, "Collection", (PyObject *)&CollectionType) <
-            0) {
+            0 ||
+        PyModule_AddObjectRef(m, "Mosaic", (PyObject *)&MosaicType) < 0) {
         Py_DECREF(m);
         return NULL;
     }
