@@ -669,6 +669,13 @@ struct lc_read_request {
     /* Set to nonzero from another thread to stop the read early: it then
      * returns LC_ECANCELLED soon (within one block fetch or decode). */
     const volatile int *cancel;
+    /* With LC_ERRORS_IGNORE, called for each item skipped because its
+     * read failed: in the calling thread, in sort order, with the item's
+     * id and the message the error would have raised ("Failed to read
+     * bands ['red'] from item 'x': ..."). NULL: failures are only counted
+     * (lc_read_stats.items_failed). */
+    void (*on_ignored)(void *ctx, const char *item_id, const char *message);
+    void *on_ignored_ctx;
 };
 
 /* What a read did; and, when it failed on an item, which one. */

@@ -1253,6 +1253,51 @@ static PyObject *raise_read_error(int status, const struct lc_read_stats *st)
     return NULL;
 }
 
+/* The messages of the items a read skipped with errors="ignore" (at most
+ * IGNORED_MAX), gathered without the GIL while the read runs. */
+#define IGNORED_MAX 100
+struct ignored_log {
+    char *msgs[IGNORED_MAX];
+    size_t n;
+};
+
+static void collect_ignored(void *ctx, const char *item_id, const char *message)
+{
+    struct ignored_log *log = ctx;
+    size_t len = strlen(message) + 1;
+
+    (void)item_id;
+    if (log->n == IGNORED_MAX)
+        return;
+    char *m = PyMem_RawMalloc(len);
+    if (m == NULL)
+        return; /* the count in items_failed still tells */
+    memcpy(m, message, len);
+    log->msgs[log->n++] = m;
+}
+
+/* Adds "ignored": [messages] to the stats dict d and frees the log. */
+static PyObject *add_ignored(PyObject *d, struct ignored_log *log)
+{
+    PyObject *list = d != NULL ? PyList_New(0) : NULL;
+    for (size_t i = 0; i < log->n; i++) {
+        PyObject *m =
+            list != NULL
+                ? PyUnicode_DecodeUTF8(
+                      log->msgs[i], (Py_ssize_t)strlen(log->msgs[i]), "replace")
+                : NULL;
+        if (m == NULL || PyList_Append(list, m) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(m);
+        PyMem_RawFree(log->msgs[i]);
+    }
+    log->n = 0;
+    if (list == NULL || PyDict_SetItemString(d, "ignored", list) < 0)
+        Py_CLEAR(d);
+    Py_XDECREF(list);
+    return d;
+}
+
 /* read(bands, times, x0, y0, width, height, out, cancel=None) -> stats
  * fills out (a writable C-contiguous buffer of the collection's dtype,
  * shape (len(bands), len(times), height, width)) without the GIL. cancel,
@@ -1306,11 +1351,18 @@ static PyObject *collection_read(CollectionObject *self, PyObject *args,
     req.height = height;
     req.out = out.buf;
     req.out_nbytes = (size_t)out.len;
+    struct ignored_log ignored = {.n = 0};
+    req.on_ignored = collect_ignored;
+    req.on_ignored_ctx = &ignored;
     int status;
     struct lc_collection *c = self->collection;
     Py_BEGIN_ALLOW_THREADS status = lc_collection_read(c, &req, &st);
     Py_END_ALLOW_THREADS if (status < 0) raise_read_error(status, &st);
     else result = read_stats_dict(&st);
+    if (status < 0)
+        Py_XDECREF(add_ignored(NULL, &ignored)); /* frees the messages */
+    else
+        result = add_ignored(result, &ignored);
 done:
     if (have_cancel)
         PyBuffer_Release(&cancel);
@@ -1485,7 +1537,9 @@ static PyMethodDef collection_methods[] = {
     {"read", (PyCFunction)(void (*)(void))collection_read,
      METH_VARARGS | METH_KEYWORDS,
      "read(bands, times, x0, y0, width, height, out, cancel=None) -> dict\n\n"
-     "Fills out in place without the GIL; returns the read's statistics."},
+     "Fills out in place without the GIL; returns the read's statistics, "
+     "with 'ignored': the messages of the items skipped by errors='ignore' "
+     "(the first 100; items_failed counts them all)."},
     {"plan", (PyCFunction)(void (*)(void))collection_plan,
      METH_VARARGS | METH_KEYWORDS,
      "plan(bands, times, windows, fetch_headers=False) -> list\n\n"

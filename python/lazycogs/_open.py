@@ -249,6 +249,7 @@ class CollectionArray(BackendArray):
                 raise
         error = result.get("error")
         if error is None:
+            _warn_ignored(result["stats"])
             return
         item = getattr(error, "item_id", None)
         if item and not getattr(error, "contract_violation", False) \
@@ -256,6 +257,16 @@ class CollectionArray(BackendArray):
             raise ChunkReadError(item, list(getattr(error, "bands", [])),
                                  error) from error
         raise error
+
+
+def _warn_ignored(stats: dict) -> None:
+    """Logs the items a read skipped with errors="ignore"."""
+    messages = stats.get("ignored", ())
+    for message in messages:
+        _log.warning("%s", message)
+    more = stats.get("items_failed", 0) - len(messages)
+    if more > 0:
+        _log.warning("%d more items failed and were skipped", more)
 
 
 def _time_coord(times: list[dict]) -> np.ndarray:

@@ -1242,35 +1242,32 @@ static void dispatch(struct read_ctx *rc, size_t *cursor, size_t *inflight)
 }
 
 /* Records the failure of item it, unless an earlier one failed. */
-static void record_failure(struct read_ctx *rc, const struct item_job *it,
-                           const struct band_task *t)
+/* The asset keys of the item's read, comma-separated, into bands; and the
+ * message its failure t raises (a contract violation's as it stands) into
+ * msg. */
+static void failure_message(const struct read_ctx *rc,
+                            const struct item_job *it,
+                            const struct band_task *t, char *bands,
+                            size_t bands_cap, char *msg, size_t msg_cap)
 {
     const struct lc_collection *c = rc->c;
     const char *id = c->items->ids[it->index];
 
-    if (it->pos >= rc->stop_pos)
-        return;
-    rc->stop_pos = it->pos;
-    rc->fail_status = t->status;
-    rc->fail_contract = t->contract;
-    lc__copy_str(rc->fail_item, sizeof rc->fail_item, id);
-    /* The asset keys of the item's read, as a Python list. */
-    char *bl = rc->fail_bands;
-    bl[0] = '\0';
+    bands[0] = '\0';
     size_t len = 0;
     for (size_t j = 0; j < rc->nub; j++) {
         const struct band_task *bt = &it->tasks[j];
         if (bt->state != TASK_DONE && bt->state != TASK_QUEUED)
             continue;
         const char *name = c->bands[rc->ub[j]];
-        int n = snprintf(bl + len, sizeof rc->fail_bands - len, "%s%s",
+        int n = snprintf(bands + len, bands_cap - len, "%s%s",
                          len == 0 ? "" : ",", name);
-        if (n < 0 || (size_t)n >= sizeof rc->fail_bands - len)
+        if (n < 0 || (size_t)n >= bands_cap - len)
             break;
         len += (size_t)n;
     }
     if (t->contract) {
-        lc__copy_str(rc->fail_msg, sizeof rc->fail_msg, t->msg);
+        lc__copy_str(msg, msg_cap, t->msg);
         return;
     }
     char list[LC_ERRMSG_CAP] = "[";
@@ -1286,10 +1283,37 @@ static void record_failure(struct read_ctx *rc, const struct item_job *it,
     lc__copy_str(list + strlen(list), sizeof list - strlen(list), "]");
     char idr[600] = "";
     py_str_repr(id, idr, sizeof idr);
-    join_msg(rc->fail_msg, sizeof rc->fail_msg,
+    join_msg(msg, msg_cap,
              (const char *[]){"Failed to read bands ", list, " from item ", idr,
                               ": ", t->msg},
              6);
+}
+
+static void record_failure(struct read_ctx *rc, const struct item_job *it,
+                           const struct band_task *t)
+{
+    if (it->pos >= rc->stop_pos)
+        return;
+    rc->stop_pos = it->pos;
+    rc->fail_status = t->status;
+    rc->fail_contract = t->contract;
+    lc__copy_str(rc->fail_item, sizeof rc->fail_item,
+                 rc->c->items->ids[it->index]);
+    failure_message(rc, it, t, rc->fail_bands, sizeof rc->fail_bands,
+                    rc->fail_msg, sizeof rc->fail_msg);
+}
+
+/* Reports a failure that LC_ERRORS_IGNORE skips. */
+static void report_ignored(struct read_ctx *rc, const struct item_job *it,
+                           const struct band_task *t)
+{
+    rc->st.items_failed++;
+    if (rc->req->on_ignored == NULL)
+        return;
+    char bands[512], msg[LC_ERRMSG_CAP];
+    failure_message(rc, it, t, bands, sizeof bands, msg, sizeof msg);
+    rc->req->on_ignored(rc->req->on_ignored_ctx, rc->c->items->ids[it->index],
+                        msg);
 }
 
 /*
@@ -1327,7 +1351,7 @@ static int resolve_item(struct read_ctx *rc, struct item_job *it,
             record_failure(rc, it, bad);
             pthread_mutex_unlock(&rc->mu);
         } else {
-            rc->st.items_failed++;
+            report_ignored(rc, it, bad);
         }
         goto release;
     }

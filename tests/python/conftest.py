@@ -338,3 +338,102 @@ def s3_server(ci_world, tmp_path_factory):
         server = getattr(moto, "_server", None)
         if server is not None:
             server.socket.close()
+
+
+# --------------------------------------------------------------------------
+# The reference's synthetic COG, and small catalogues of COGs written here
+# --------------------------------------------------------------------------
+
+SYNTH_CRS = "EPSG:32632"
+SYNTH_ORIGIN = (500000.0, 5600000.0)  # top-left corner
+SYNTH_RES = 10.0
+SYNTH_SIZE = 2048
+
+
+def write_synthetic_cog(path, dtype="uint16", nodata=0, edit=None,
+                        overviews=(2, 4, 8, 16)):
+    """The reference's `synthetic_cog` (its tests/conftest.py), written with
+    rasterio: 2048 x 2048, EPSG:32632, origin (500000, 5600000), 10 m,
+    value (col + row*2048) % 65535 + 1, nodata 0, nearest overviews
+    x2/4/8/16, then copied to a 64 x 64 tiled COG (overviews after the
+    full-resolution image). edit(array) may change the pixels first;
+    overviews=() writes none."""
+    import numpy as np
+    import rasterio
+    import rasterio.shutil
+    from rasterio.enums import Resampling
+    from rasterio.transform import from_origin
+
+    n = SYNTH_SIZE
+    idx = np.arange(n * n, dtype=np.int64).reshape(n, n)
+    arr = (idx % 65535 + 1).astype(dtype)
+    if edit is not None:
+        arr = edit(arr)
+    profile = dict(driver="GTiff", width=n, height=n, count=1, dtype=dtype,
+                   crs=SYNTH_CRS, nodata=nodata, tiled=True, blockxsize=64,
+                   blockysize=64,
+                   transform=from_origin(*SYNTH_ORIGIN, SYNTH_RES, SYNTH_RES))
+    path = Path(path)
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(arr, 1)
+        if overviews:
+            dst.build_overviews(list(overviews), Resampling.nearest)
+    rasterio.shutil.copy(tmp, path, driver="GTiff",
+                         copy_src_overviews=bool(overviews),
+                         tiled=True, blockxsize=64, blockysize=64,
+                         compress="deflate")
+    tmp.unlink()
+    return path
+
+
+def stac_item(item_id, assets, datetime="2024-06-15T10:00:00Z", **props):
+    """A STAC item whose assets are {key: COG path} and whose geometry is
+    the first COG's extent (21 points per edge) in EPSG:4326."""
+    import rasterio
+    from pyproj import Transformer
+
+    first = next(iter(assets.values()))
+    with rasterio.open(first) as src:
+        left, bottom, right, top = src.bounds
+        crs = src.crs.to_string()
+    t = [i / 20 for i in range(21)]
+    xs = ([left + (right - left) * f for f in t] + [right] * 21 +
+          [right - (right - left) * f for f in t] + [left] * 21)
+    ys = ([top] * 21 + [top - (top - bottom) * f for f in t] + [bottom] * 21 +
+          [bottom + (top - bottom) * f for f in t])
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326",
+                                    always_xy=True).transform(xs, ys)
+    ring = [[a, b] for a, b in zip(lon, lat)]
+    ring.append(ring[0])
+    return {
+        "type": "Feature", "stac_version": "1.1.0", "id": item_id,
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "bbox": [min(lon), min(lat), max(lon), max(lat)],
+        "properties": dict(datetime=datetime, **props),
+        "links": [],
+        "assets": {k: {"href": str(p),
+                       "type": "image/tiff; application=geotiff; "
+                               "profile=cloud-optimized",
+                       "roles": ["data"]} for k, p in assets.items()},
+    }
+
+
+def write_catalogue(items, path):
+    """stac-geoparquet (rustac) for *.parquet, else NDJSON."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import rustac
+
+        rustac.write_sync(str(path), items)
+    else:
+        path.write_text("".join(json.dumps(i) + "\n" for i in items))
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_cog(tmp_path_factory):
+    """Path of the reference's synthetic COG (see write_synthetic_cog)."""
+    pytest.importorskip("rasterio")
+    return write_synthetic_cog(
+        tmp_path_factory.mktemp("synthetic") / "synthetic.tif")

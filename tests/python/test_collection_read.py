@@ -439,6 +439,8 @@ def test_missing_asset_raise_and_ignore(ci_world, tmp_path):
     coll = collection(href, errors="ignore", **opts)
     out, stats = read(coll, ["red", "nir"], [t], 0, 0, w, h)
     assert stats["items_failed"] == 1
+    # The message the raise would have carried, for the caller to log.
+    assert stats["ignored"] == [str(e)]
     ids = [i for i in step_items(ci_world, "2025-09-01") if i != BROKEN]
     for b, band in enumerate(["red", "nir"]):
         expected = compose(stack(ci_world, ids, band, "EPSG:32615",
