@@ -39,6 +39,15 @@ const char cli_collection_usage[] =
     "  --errors raise|ignore  an item that cannot be read fails the command\n"
     "                         (raise, default) or is skipped\n";
 
+/* --errors ignore: says which item was skipped and why (ctx: whether a
+ * progress bar is on the current line). */
+static void warn_ignored(void *ctx, const char *item_id, const char *message)
+{
+    (void)item_id;
+    fprintf(stderr, "%slazycogs read: skipped: %s\n",
+            *(const bool *)ctx ? "\n" : "", message);
+}
+
 static bool parse_double(const char *text, double *v)
 {
     char *end;
@@ -713,6 +722,8 @@ static int copy_blocks(struct lc_collection *c, struct lc_tiff_writer *w,
             rq.out = buf;
             rq.out_nbytes = nbytes;
             rq.cancel = (const volatile int *)&g_cancel;
+            rq.on_ignored = warn_ignored;
+            rq.on_ignored_ctx = &show;
             struct lc_read_stats st = {.struct_size = sizeof st};
             int status = lc_collection_read(c, &rq, &st);
             if (status == LC_OK)

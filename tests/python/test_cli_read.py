@@ -192,6 +192,36 @@ def test_read_default_time_is_first_step(ci_world, tmp_path):
     assert "time step 2025-06" in result.stderr
 
 
+def test_read_errors_ignore_names_the_skipped_item(ci_world, tmp_path):
+    """--errors ignore: an item whose asset is gone is skipped with a line
+    on stderr saying which and why; the rest equals open(errors=ignore).
+    Without it the command fails naming the item."""
+    lines = (ci_world / "items.ndjson").read_text().splitlines()
+    items = [json.loads(line) for line in lines]
+    june = [i for i in items if i["properties"]["datetime"].startswith(
+        "2025-06") and i["properties"]["eo:cloud_cover"] < 50]
+    broken = june[0]["id"]
+    june[0]["assets"]["red"]["href"] = str(tmp_path / "gone.tif")
+    catalog = tmp_path / "items.ndjson"
+    catalog.write_text("".join(json.dumps(i) + "\n" for i in items))
+    out = tmp_path / "ignored.tif"
+    args = _read_args(catalog, out, "--time", "2025-06", "--quiet")
+    failed = _run(*args)
+    assert failed.returncode == 1
+    assert f"from item '{broken}'" in failed.stderr
+    result = _run(*args, "--errors", "ignore")
+    assert result.returncode == 0, result.stderr
+    skipped = [line for line in result.stderr.splitlines()
+               if line.startswith("lazycogs read: skipped: ")]
+    assert skipped and all(
+        f"Failed to read bands ['red', 'green', 'blue'] from item "
+        f"'{broken}': " in line and "gone.tif" in line for line in skipped)
+    da = _open(catalog, errors="ignore")
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(
+            src.read(), da.isel(time=_step(da, "2025-06")).values)
+
+
 def test_read_time_errors(ci_world, tmp_path):
     out = tmp_path / "x.tif"
     cat = ci_world / "items.parquet"
