@@ -626,6 +626,7 @@ struct lc_collection_info {
     size_t nitems;       /* items in the time steps */
     int epsg;            /* the output CRS's EPSG code, or 0 */
     const char *crs_wkt; /* WKT2 of the output CRS (borrowed) */
+    size_t nthreads;     /* decode/warp threads a read uses */
 };
 
 LC_API int lc_collection_get_info(const struct lc_collection *collection,

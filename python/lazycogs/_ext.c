@@ -1112,7 +1112,7 @@ static PyObject *collection_info(CollectionObject *self, PyObject *args)
     if (nodata == NULL)
         return NULL;
     return Py_BuildValue(
-        "{sn sn sI sI sN ss sO sN sO sO si sn si ss}", "nbands",
+        "{sn sn sI sI sN ss sO sN sO sO si sn si ss sn}", "nbands",
         (Py_ssize_t)info.nbands, "ntimes", (Py_ssize_t)info.ntimes, "width",
         info.width, "height", info.height, "transform",
         geotransform_tuple(info.transform), "dtype", lc_dtype_name(info.dtype),
@@ -1120,7 +1120,8 @@ static PyObject *collection_info(CollectionObject *self, PyObject *args)
         "dtype_explicit", info.dtype_explicit ? Py_True : Py_False,
         "nodata_explicit", info.nodata_explicit ? Py_True : Py_False,
         "mosaic_method", (int)info.mosaic_method, "nitems",
-        (Py_ssize_t)info.nitems, "epsg", info.epsg, "crs_wkt", info.crs_wkt);
+        (Py_ssize_t)info.nitems, "epsg", info.epsg, "crs_wkt", info.crs_wkt,
+        "nthreads", (Py_ssize_t)info.nthreads);
 }
 
 static PyObject *collection_bands(CollectionObject *self, PyObject *args)

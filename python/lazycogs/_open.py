@@ -377,7 +377,8 @@ def open(  # noqa: A001 - the public name, as upstream
         resampling: "nearest", "bilinear", "cubic", "average", "mode",
             "min" or "max".
         catalog_store: the store the catalogue itself is read from.
-        nthreads: decode/warp threads (default: CPU count).
+        nthreads: decode/warp threads (default: the environment variable
+            LAZYCOGS_REPROJECT_WORKERS, else the CPU count).
 
     Returns:
         A DataArray with dims ("band", "time", "y", "x").

@@ -46,6 +46,8 @@
 #include "header_cache.h"
 #include "select.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -755,10 +757,33 @@ out:
 
 /* ---- open and close ----------------------------------------------------- */
 
-static size_t cpu_count(void)
+/* Most decode/warp threads a collection may ask for. */
+#define MAX_THREADS 1024
+
+/* The default number of decode/warp threads: LAZYCOGS_REPROJECT_WORKERS
+ * (the reference's variable, with its messages) or the CPU count. */
+static int default_threads(size_t *n_ret, struct lc__errbuf *err)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (size_t)n : 1;
+    const char *v = getenv("LAZYCOGS_REPROJECT_WORKERS");
+    if (v == NULL) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        *n_ret = n > 0 ? (size_t)n : 1;
+        return LC_OK;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    while (end != NULL && isspace((unsigned char)*end))
+        end++;
+    LC_RETURN_IF(
+        end == v || end == NULL || *end != '\0' || errno != 0, err, LC_EINVAL,
+        "LAZYCOGS_REPROJECT_WORKERS must be an integer, got '%.40s'", v);
+    LC_RETURN_IF(n < 1, err, LC_EINVAL, "worker count must be >= 1, got %lld",
+                 n);
+    LC_RETURN_IF(n > MAX_THREADS, err, LC_EINVAL,
+                 "worker count must be <= %d, got %lld", MAX_THREADS, n);
+    *n_ret = (size_t)n;
+    return LC_OK;
 }
 
 /* Replaces the selected items' band hrefs by what map_href makes of them
@@ -811,7 +836,11 @@ static int open_collection(struct lc_collection *c, const char *href,
     c->max_concurrent_reads = o->max_concurrent_reads > 0
                                   ? o->max_concurrent_reads
                                   : DEFAULT_MAX_CONCURRENT_READS;
-    c->nthreads = o->nthreads > 0 ? o->nthreads : cpu_count();
+    c->nthreads = o->nthreads;
+    if (c->nthreads == 0)
+        LC_FORWARD_IF_ERROR(default_threads(&c->nthreads, err));
+    LC_RETURN_IF(c->nthreads > MAX_THREADS, err, LC_EINVAL,
+                 "nthreads must be <= %d, got %zu", MAX_THREADS, c->nthreads);
     c->href = dup_str(&c->alloc, href);
     LC_RETURN_IF(c->href == NULL, err, LC_ENOMEM, "out of memory");
     if (o->store != NULL) {
@@ -914,6 +943,7 @@ static int get_info(const struct lc_collection *c,
     info->nitems = c->nitems;
     info->epsg = c->epsg;
     info->crs_wkt = c->crs_wkt;
+    info->nthreads = c->nthreads;
     return LC_OK;
 }
 

@@ -299,6 +299,39 @@ def test_bad_options(ci_world, options, exc, text):
         assert text in str(e.value)
 
 
+@pytest.mark.parametrize("value, text", [
+    ("two", "LAZYCOGS_REPROJECT_WORKERS must be an integer, got 'two'"),
+    ("2.5", "LAZYCOGS_REPROJECT_WORKERS must be an integer, got '2.5'"),
+    ("", "LAZYCOGS_REPROJECT_WORKERS must be an integer, got ''"),
+    ("0", "worker count must be >= 1, got 0"),
+    ("-3", "worker count must be >= 1, got -3"),
+    ("5000", "worker count must be <= 1024, got 5000"),
+])
+def test_reproject_workers_variable(ci_world, monkeypatch, value, text):
+    """The reference's LAZYCOGS_REPROJECT_WORKERS sets the default number
+    of decode/warp threads; bad values fail the open with its messages."""
+    monkeypatch.setenv("LAZYCOGS_REPROJECT_WORKERS", value)
+    with pytest.raises(ValueError, match=re.escape(text)):
+        open_5070(ci_world / "items.parquet")
+
+
+def test_reproject_workers_variable_is_used(ci_world, monkeypatch):
+    """A good value opens, reads the same pixels, and an explicit nthreads
+    wins over it."""
+    reference = open_5070(ci_world / "items.parquet", nthreads=2)
+    monkeypatch.setenv("LAZYCOGS_REPROJECT_WORKERS", " 3 ")
+    one = open_5070(ci_world / "items.parquet")
+    assert one.info()["nthreads"] == 3
+    assert open_5070(ci_world / "items.parquet",
+                     nthreads=1).info()["nthreads"] == 1
+    window = ([0], [0], 100, 100, 64, 64)
+    a = np.zeros((1, 1, 64, 64), reference.info()["dtype"])
+    b = np.zeros_like(a)
+    reference.read(*window, a)
+    one.read(*window, b)
+    np.testing.assert_array_equal(a, b)
+
+
 def test_required_options(ci_world):
     with pytest.raises(TypeError, match="crs, bbox and resolution"):
         _ext.Collection(str(ci_world / "items.parquet"),
