@@ -575,6 +575,18 @@ struct lc_collection_options {
      * frees, or NULL to fail the open with LC_EINVAL. */
     char *(*map_href)(void *opaque, const char *href);
     void *map_href_opaque;
+    /* Confinement of asset hrefs read from the local file system (file://
+     * URLs, plain paths, hrefs relative to a local store): with it on, each
+     * such href (of the selected items' bands, after map_href) is resolved
+     * with realpath(3) (symlinks, "..") and must lie in one of the
+     * allowed_local_roots folders, or the open fails with LC_EINVAL naming
+     * the href. confine_local_hrefs: 1 on, -1 off, 0 (default) on when the
+     * catalogue is remote (an href with a scheme other than file://, or a
+     * catalog_store that is not local), so a remote catalogue cannot make
+     * us read /etc/passwd; roots are then usually none. Added in 0.2. */
+    int confine_local_hrefs;
+    const char *const *allowed_local_roots;
+    size_t nallowed_local_roots;
 };
 
 struct lc_collection;

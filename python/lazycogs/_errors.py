@@ -91,8 +91,10 @@ class ChunkReadError(RuntimeError):
     """
 
     def __init__(self, item_id: str, bands: list[str], original: BaseException):
-        super().__init__(
-            f"Failed to read bands {bands!r} from item {item_id!r}: {original}")
+        prefix = f"Failed to read bands {bands!r} from item {item_id!r}: "
+        text = str(original)
+        # The engine's message already starts with this prefix: say it once.
+        super().__init__(text if text.startswith(prefix) else prefix + text)
         self.item_id = item_id
         self.bands = bands
         self.original = original

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from ._open import CollectionArray, _time_coord
+from .store import redact_url
 
 try:  # chunk_affine is an affine.Affine when the package is there
     from affine import Affine
@@ -145,7 +146,7 @@ class ExplainPlan:
 
         lines = [
             "=== ExplainPlan ===",
-            f"Parquet:    {self.href}",
+            f"Parquet:    {redact_url(self.href)}",
             f"CRS:        {self.crs}  |  Resolution: {self.resolution} "
             f"units/px  |  Grid: {self.dst_width} x {self.dst_height} px",
             f"Bands ({len(self.bands)}):  {', '.join(self.bands)}",

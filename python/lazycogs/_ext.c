@@ -787,7 +787,8 @@ static const char *const collection_keys[] = {
     "filter",      "ids",      "bands",          "sortby",
     "time_period", "nodata",   "dtype",          "mosaic_method",
     "resampling",  "store",    "catalog_store",  "max_concurrent_reads",
-    "errors",      "nthreads", "path_from_href", NULL};
+    "errors",      "nthreads", "path_from_href", "allowed_local_roots",
+    NULL};
 
 /* An optional str of the options: absent or None leaves *out as it is. */
 static bool coll_str(PyObject *d, const char *key, const char **out)
@@ -915,6 +916,22 @@ static bool coll_check_keys(PyObject *d)
     return true;
 }
 
+/* allowed_local_roots: absent or None keeps the default (confined when the
+ * catalogue is remote); a list of folders turns confinement on. */
+static bool coll_local_roots(PyObject *d, struct lc_collection_options *o,
+                             PyObject **tuple, const char ***list)
+{
+    PyObject *v = PyDict_GetItemString(d, "allowed_local_roots");
+    if (v == NULL || v == Py_None)
+        return true;
+    o->confine_local_hrefs = 1;
+    if (!coll_str_list(d, "allowed_local_roots", tuple, list,
+                       &o->nallowed_local_roots))
+        return false;
+    o->allowed_local_roots = *list;
+    return true;
+}
+
 /* Fills o from the options dict d (a private copy, which keeps every
  * string alive); tuples_ret[0..1] receive the ids and bands tuples and
  * lists_ret[0..1] their C arrays, for the caller to free. */
@@ -990,7 +1007,8 @@ static bool coll_options(PyObject *d, struct lc_collection_options *o,
            coll_size(d, "max_concurrent_reads", &o->max_concurrent_reads) &&
            coll_size(d, "nthreads", &o->nthreads) &&
            coll_str_list(d, "ids", &tuples[0], &lists[0], &o->nids) &&
-           coll_str_list(d, "bands", &tuples[1], &lists[1], &o->nbands);
+           coll_str_list(d, "bands", &tuples[1], &lists[1], &o->nbands) &&
+           coll_local_roots(d, o, &tuples[2], &lists[2]);
 }
 
 /* path_from_href during lc_collection_open: the open runs without the
@@ -1039,8 +1057,8 @@ static int collection_init(CollectionObject *self, PyObject *args,
     if (d == NULL)
         return -1;
     struct lc_collection_options o = {.struct_size = sizeof(o)};
-    PyObject *tuples[2] = {NULL, NULL};
-    const char **lists[2] = {NULL, NULL};
+    PyObject *tuples[3] = {NULL, NULL, NULL};
+    const char **lists[3] = {NULL, NULL, NULL};
     int rc = -1;
     struct href_mapper mapper = {.fn =
                                      PyDict_GetItemString(d, "path_from_href")};
@@ -1075,7 +1093,7 @@ static int collection_init(CollectionObject *self, PyObject *args,
             rc = 0;
         }
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         PyMem_Free(lists[k]);
         Py_XDECREF(tuples[k]);
     }

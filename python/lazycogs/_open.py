@@ -341,6 +341,7 @@ def open(  # noqa: A001 - the public name, as upstream
     resampling: str = "nearest",
     catalog_store: Any = None,
     nthreads: int | None = None,
+    allowed_local_roots: Sequence[str] | None = None,
 ) -> xr.DataArray:
     """Open the COGs a STAC catalogue lists as one lazy DataArray.
 
@@ -379,6 +380,13 @@ def open(  # noqa: A001 - the public name, as upstream
         catalog_store: the store the catalogue itself is read from.
         nthreads: decode/warp threads (default: the environment variable
             LAZYCOGS_REPROJECT_WORKERS, else the CPU count).
+        allowed_local_roots: folders that asset hrefs read from the local
+            file system (file:// URLs, plain paths) must lie in, after
+            resolving symlinks and ".."; others fail the open. None (the
+            default) confines them to nothing when the catalogue is remote
+            (a URL, or a remote catalog_store), so a remote catalogue
+            cannot make lazycogs read local files, and leaves local
+            catalogues unconfined. ``["/"]`` allows everything.
 
     Returns:
         A DataArray with dims ("band", "time", "y", "x").
@@ -390,6 +398,10 @@ def open(  # noqa: A001 - the public name, as upstream
         dtype=dtype, mosaic_method=mosaic_method, time_period=time_period,
         store=store, max_concurrent_reads=max_concurrent_reads, errors=errors,
         resampling=resampling, catalog_store=catalog_store, nthreads=nthreads)
+    if allowed_local_roots is not None:
+        if isinstance(allowed_local_roots, (str, bytes)):
+            raise TypeError("allowed_local_roots must be a list of folders")
+        options["allowed_local_roots"] = [str(r) for r in allowed_local_roots]
     if path_from_href is not None:
         if not callable(path_from_href):
             raise TypeError("path_from_href must be callable")

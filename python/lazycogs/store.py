@@ -43,6 +43,29 @@ __all__ = [
 # Options whose values never appear in a repr, a log line or an error.
 _SECRET = {"secret_access_key", "session_token", "bearer_token", "azure_sas"}
 
+
+
+def redact_url(url: str) -> str:
+    """url without user:password@ and with its query string and fragment
+    replaced by "?REDACTED" (as the C library's messages show URLs)."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return url.split("?", 1)[0] + ("?REDACTED" if "?" in url else "")
+    end = len(rest)
+    for ch in "/?#":
+        at = rest.find(ch)
+        if at >= 0:
+            end = min(end, at)
+    authority, tail = rest[:end], rest[end:]
+    if "@" in authority:
+        authority = "REDACTED@" + authority.rsplit("@", 1)[1]
+    cut = min((i for i in (tail.find("?"), tail.find("#")) if i >= 0),
+              default=-1)
+    if cut >= 0:
+        tail = tail[:cut] + "?REDACTED"
+    return f"{head}://{authority}{tail}"
+
+
 # obstore's spellings (config keys, client options) -> ours.
 _ALIASES = {
     "aws_region": "region",
@@ -149,7 +172,8 @@ class Store(_ext.Store):
             f"{k}={'***' if k in _SECRET else repr(v)}"
             for k, v in sorted(self.options.items())
         )
-        return f"{type(self).__name__}({self.url!r}{', ' if shown else ''}{shown})"
+        return (f"{type(self).__name__}({redact_url(self.url)!r}"
+                f"{', ' if shown else ''}{shown})")
 
     def __reduce__(self):
         # Pickles as its URL and options, so dask workers rebuild it.
@@ -247,7 +271,8 @@ def from_url(url: str, **options: Any) -> Store:
         return HTTPStore.from_url(url, **options)
     if scheme in ("", "file"):
         return LocalStore.from_url(url if scheme else f"file://{url}", **options)
-    raise ValueError(f"unsupported URL scheme {scheme!r} in {url!r}")
+    raise ValueError(
+        f"unsupported URL scheme {scheme!r} in {redact_url(url)!r}")
 
 
 def as_store(store: Any) -> Store | None:
@@ -365,13 +390,13 @@ def store_for(href: str, *, asset: str | None = None, **options: Any) -> Store:
     """
     info = _ext.catalog_store_info(href, asset)
     if info is None:
-        raise ValueError(f"No STAC items found in {href!r}")
+        raise ValueError(f"No STAC items found in {redact_url(href)!r}")
     if not info["found_asset"]:
         if asset is not None:
             raise KeyError(f"asset {asset!r} is not present on item "
-                           f"{info['item_id']!r} of {href!r}")
-        raise ValueError(f"item {info['item_id']!r} of {href!r} has no "
-                         "asset with an href")
+                           f"{info['item_id']!r} of {redact_url(href)!r}")
+        raise ValueError(f"item {info['item_id']!r} of {redact_url(href)!r} "
+                         "has no asset with an href")
     inferred: dict[str, Any] = {}
     if info["storage_malformed"]:
         _log.warning("ignoring the storage extension of item %r: %s",

@@ -3,6 +3,7 @@
 #include "../common/common.h"
 
 #include "../common/text.h"
+#include "../io/io.h"
 #include "catalog.h"
 
 #include <stdlib.h>
@@ -79,8 +80,10 @@ int lc_items_json(const char *href, const struct lc_items_query *query,
                   char **json_ret, size_t *nitems_ret, size_t *nloaded_ret)
 {
     struct lc__errbuf err = {0};
-    return lc__publish(
-        &err, items_json(href, query, json_ret, nitems_ret, nloaded_ret, &err));
+    int status =
+        items_json(href, query, json_ret, nitems_ret, nloaded_ret, &err);
+    lc__redact_urls(err.msg, sizeof err.msg);
+    return lc__publish(&err, status);
 }
 
 static int store_info(const char *href, struct lc_store *store,
@@ -120,5 +123,7 @@ int lc_catalog_store_info(const char *href, struct lc_store *store,
                           struct lc_catalog_store_info *info)
 {
     struct lc__errbuf err = {0};
-    return lc__publish(&err, store_info(href, store, asset_key, info, &err));
+    int status = store_info(href, store, asset_key, info, &err);
+    lc__redact_urls(err.msg, sizeof err.msg);
+    return lc__publish(&err, status);
 }

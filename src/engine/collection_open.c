@@ -48,9 +48,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_CONCURRENT_READS 32
@@ -813,6 +815,94 @@ static int map_hrefs(struct lc_collection *c,
     return LC_OK;
 }
 
+/* ---- local hrefs: confinement to allowed roots --------------------------- */
+
+/* Whether the catalogue comes from elsewhere than the local file system. */
+static bool catalogue_is_remote(const char *href,
+                                const struct lc_collection_options *o)
+{
+    if (o->catalog_store != NULL && !lc__store_is_local(o->catalog_store))
+        return true;
+    return strstr(href, "://") != NULL && strncmp(href, "file://", 7) != 0;
+}
+
+/* Whether the resolved path lies in the resolved folder root. */
+static bool path_under(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    if (n > 0 && root[n - 1] == '/')
+        n--; /* "/" itself */
+    return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * With confinement on, refuses every selected item's band href that would
+ * be read from the local file system unless, resolved (symlinks, ".."), it
+ * lies in one of the allowed roots. Runs before any header is read.
+ */
+static int confine_local_hrefs(struct lc_collection *c, const char *href,
+                               const struct lc_collection_options *o,
+                               struct lc__errbuf *err)
+{
+    bool on = o->confine_local_hrefs > 0 ||
+              (o->confine_local_hrefs == 0 && catalogue_is_remote(href, o));
+    if (!on)
+        return LC_OK;
+    LC_RETURN_IF(o->nallowed_local_roots > 0 && o->allowed_local_roots == NULL,
+                 err, LC_EINVAL, "allowed_local_roots is NULL");
+    size_t nroots = o->nallowed_local_roots;
+    size_t nbytes;
+    LC_RETURN_IF(!lc__size_mul(nroots, PATH_MAX, &nbytes), err, LC_ELIMIT,
+                 "too many allowed_local_roots (%zu)", nroots);
+    char *roots = lc__malloc(&c->alloc, nbytes > 0 ? nbytes : 1);
+    LC_RETURN_IF(roots == NULL, err, LC_ENOMEM, "out of memory");
+    int status = LC_OK;
+    for (size_t i = 0; i < nroots && status == LC_OK; i++) {
+        const char *root = o->allowed_local_roots[i];
+        if (root == NULL || !lc__file_resolve(root, roots + i * PATH_MAX))
+            status = lc__error(err, LC_EINVAL,
+                               "allowed_local_roots: cannot resolve '%s': %s",
+                               root != NULL ? root : "(null)",
+                               root != NULL ? strerror(errno) : "NULL");
+    }
+    const struct lc__stac_items *items = c->catalog->items;
+    for (size_t k = 0; k < c->nitems && status == LC_OK; k++) {
+        for (size_t b = 0; b < c->nbands && status == LC_OK; b++) {
+            const struct lc__stac_asset *a =
+                &items->assets[c->item[k] * items->nassets + c->band_asset[b]];
+            const char *id = items->ids[c->item[k]];
+            char path[PATH_MAX], real[PATH_MAX];
+            bool local = false;
+            if (a->href == NULL)
+                continue;
+            status = lc__store_local_path(c->store, a->href, path, sizeof path,
+                                          &local, err);
+            if (status < 0 || !local)
+                continue;
+            bool allowed = false;
+            bool resolved = lc__file_resolve(path, real);
+            const char *why = resolved ? real : strerror(errno);
+            for (size_t i = 0; resolved && i < nroots && !allowed; i++)
+                allowed = path_under(real, roots + i * PATH_MAX);
+            if (allowed)
+                continue;
+            status = lc__error(
+                err, LC_EINVAL,
+                "Local asset href '%s' (band '%s' of item '%s', %s '%s') is "
+                "outside the allowed local roots: %s",
+                a->href, c->bands[b], id,
+                resolved ? "it resolves to" : "it cannot be resolved:", why,
+                o->confine_local_hrefs > 0
+                    ? "only hrefs under allowed_local_roots may be read"
+                    : "the catalogue is remote, so its local hrefs are "
+                      "refused unless allowed_local_roots names their "
+                      "folder");
+        }
+    }
+    lc__free(&c->alloc, roots);
+    return status;
+}
+
 static int open_collection(struct lc_collection *c, const char *href,
                            const struct lc_collection_options *o,
                            struct lc__errbuf *err)
@@ -858,6 +948,7 @@ static int open_collection(struct lc_collection *c, const char *href,
     if (c->nitems == 0)
         return no_match(c, o, href, err);
     LC_FORWARD_IF_ERROR(map_hrefs(c, o, err));
+    LC_FORWARD_IF_ERROR(confine_local_hrefs(c, href, o, err));
     LC_FORWARD_IF_ERROR(build_steps(c, err));
     LC_FORWARD_IF_ERROR(build_rtree(c, err));
     return sample_bands(c, o, first, err);
@@ -891,8 +982,10 @@ int lc_collection_open(const char *href,
                        struct lc_collection **collection_ret)
 {
     struct lc__errbuf err = {0};
-    return lc__publish(
-        &err, lc__collection_open(href, opts, NULL, collection_ret, &err));
+    int status = lc__collection_open(href, opts, NULL, collection_ret, &err);
+    /* Messages name hrefs, which may carry signatures or passwords. */
+    lc__redact_urls(err.msg, sizeof err.msg);
+    return lc__publish(&err, status);
 }
 
 void lc_collection_close(struct lc_collection *c)

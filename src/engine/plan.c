@@ -38,6 +38,7 @@
 #include "../common/common.h"
 
 #include "../common/alloc.h"
+#include "../io/io.h"
 #include "../tiff/tiff.h"
 #include "header_cache.h"
 #include "select.h"
@@ -839,5 +840,6 @@ fail:
         lc__crs_free(wgs84);
     lc__free(a, us);
     lc_plan_free(p);
+    lc__redact_urls(err.msg, sizeof err.msg);
     return lc__publish(&err, status);
 }

@@ -110,6 +110,7 @@
 
 #include "../common/alloc.h"
 #include "../geo/approx.h"
+#include "../io/io.h"
 #include "collection.h"
 #include "header_cache.h"
 #include "select.h"
@@ -1281,12 +1282,14 @@ static void failure_message(const struct read_ctx *rc,
         py_str_repr(c->bands[rc->ub[j]], list, sizeof list);
     }
     lc__copy_str(list + strlen(list), sizeof list - strlen(list), "]");
-    char idr[600] = "";
+    char idr[600] = "", band[600] = "";
     py_str_repr(id, idr, sizeof idr);
+    /* Which of the bands failed: its href in t->msg need not say. */
+    py_str_repr(c->bands[rc->ub[t->ub]], band, sizeof band);
     join_msg(msg, msg_cap,
              (const char *[]){"Failed to read bands ", list, " from item ", idr,
-                              ": ", t->msg},
-             6);
+                              ": band ", band, ": ", t->msg},
+             8);
 }
 
 static void record_failure(struct read_ctx *rc, const struct item_job *it,
@@ -1312,6 +1315,7 @@ static void report_ignored(struct read_ctx *rc, const struct item_job *it,
         return;
     char bands[512], msg[LC_ERRMSG_CAP];
     failure_message(rc, it, t, bands, sizeof bands, msg, sizeof msg);
+    lc__redact_urls(msg, sizeof msg);
     rc->req->on_ignored(rc->req->on_ignored_ctx, rc->c->items->ids[it->index],
                         msg);
 }
@@ -1582,7 +1586,8 @@ static void read_ctx_free(struct read_ctx *rc)
     const struct lc_allocator *a = rc->alloc;
     for (size_t i = 0; i < rc->nitems * rc->nub; i++)
         task_free_buffers(rc, &rc->tasks[i]);
-    for (size_t s = 0; s < rc->nus; s++)
+    /* steps may be NULL: its allocation failed after nus was set. */
+    for (size_t s = 0; rc->steps != NULL && s < rc->nus; s++)
         lc__mosaic_free(rc->steps[s].m);
     lc__free(a, rc->tasks);
     lc__free(a, rc->items);
@@ -1763,5 +1768,7 @@ stats:
         stats_ret->bytes = rc.st.bytes;
         stats_ret->seconds = now_s() - t0;
     }
+    /* Messages name hrefs, which may carry signatures or passwords. */
+    lc__redact_urls(err.msg, sizeof err.msg);
     return lc__publish(&err, status);
 }

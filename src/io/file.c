@@ -1,10 +1,14 @@
 /* file.c - the local-file backend: pread, one call per range. */
 /* SPDX-License-Identifier: MIT */
+/* realpath(3) is XSI: declared only with _XOPEN_SOURCE (which implies the
+ * POSIX level common.h asks for). */
+#define _XOPEN_SOURCE 700
 #include "../common/common.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,8 +36,8 @@ static int hex_value(char c)
  * Turns a file:// URL into a path (percent-decoded), or copies a plain
  * path. Only local URLs ("file:///p" or "file://localhost/p") are files.
  */
-static int href_to_path(const char *href, char *path, size_t path_cap,
-                        struct lc__errbuf *err)
+int lc__file_href_to_path(const char *href, char *path, size_t path_cap,
+                          struct lc__errbuf *err)
 {
     const char *p = href;
     bool url = strncmp(href, "file://", 7) == 0;
@@ -135,7 +139,7 @@ int lc__io_open_file(const char *href, const struct lc_allocator *alloc,
     struct stat st;
 
     *io_ret = NULL;
-    LC_FORWARD_IF_ERROR(href_to_path(href, path, sizeof(path), err));
+    LC_FORWARD_IF_ERROR(lc__file_href_to_path(href, path, sizeof(path), err));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -156,4 +160,9 @@ int lc__io_open_file(const char *href, const struct lc_allocator *alloc,
     if (alloc != NULL)
         f->alloc = *alloc;
     return lc__io_open_methods(&file_methods, f, href, alloc, io_ret, err);
+}
+
+bool lc__file_resolve(const char *path, char *resolved)
+{
+    return realpath(path, resolved) != NULL;
 }

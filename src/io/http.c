@@ -43,6 +43,8 @@ struct job {
     bool has_cr;
     double retry_after_s; /* from Retry-After, or -1 */
     uint64_t started_ns;
+    uint64_t last_dlnow;       /* bytes received at the last progress */
+    uint64_t last_progress_ns; /* when last_dlnow last grew */
     char error_body[160];
     size_t error_body_len;
 };
@@ -263,20 +265,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return size * nmemb;
 }
 
-/* Fails transfers that have waited too long for their first byte. */
+/* Fails transfers that have waited too long for their first byte, or
+ * received nothing for stall_timeout_s. curl's own low-speed limit is no
+ * use for the latter: it averages over several seconds, so a body that
+ * stops after a burst of bytes hangs for ~5 s longer than asked. curl
+ * calls this at least about once a second, which bounds the overshoot. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow)
 {
     struct job *j = ud;
+    uint64_t now = now_ns();
 
     (void)dltotal;
     (void)ultotal;
     (void)ulnow;
     if (dlnow == 0 && !j->checked &&
-        (double)(now_ns() - j->started_ns) / 1e9 >
-            j->config.first_byte_timeout_s) {
+        (double)(now - j->started_ns) / 1e9 > j->config.first_byte_timeout_s) {
         set_fail(j, LC_EIO, true, "no first byte within %.1f s",
                  j->config.first_byte_timeout_s);
+        return 1;
+    }
+    if (dlnow > 0 && (uint64_t)dlnow != j->last_dlnow) {
+        j->last_dlnow = (uint64_t)dlnow;
+        j->last_progress_ns = now;
+    } else if (j->last_dlnow > 0 && (double)(now - j->last_progress_ns) / 1e9 >
+                                        j->config.stall_timeout_s) {
+        set_fail(j, LC_EIO, true, "stalled: no byte for %.1f s",
+                 j->config.stall_timeout_s);
         return 1;
     }
     return 0;
@@ -305,6 +320,8 @@ static int start_job(struct job *j)
     j->error_body_len = 0;
     j->error_body[0] = '\0';
     j->started_ns = now_ns();
+    j->last_dlnow = 0;
+    j->last_progress_ns = j->started_ns;
     t->attempts++;
 
     CURL *e = j->easy;
@@ -332,7 +349,8 @@ static int start_job(struct job *j)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(c->connect_timeout_s * 1000));
     /* A transfer with no byte for stall_timeout_s is abandoned (and
-     * retried): low-speed limit of 1 byte/s over that time. */
+     * retried) by on_progress; curl's low-speed limit of 1 byte/s over that
+     * time stays as a backstop (before the first body byte too). */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)ceil(c->stall_timeout_s));
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);

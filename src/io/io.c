@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "../common/common.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -231,4 +232,82 @@ int lc__io_open_memory(const uint8_t *data, size_t nbytes, const char *name,
     if (alloc != NULL)
         m->alloc = *alloc;
     return lc__io_open_methods(&memory_methods, m, name, alloc, io_ret, err);
+}
+
+/* ---- redaction ----------------------------------------------------------- */
+
+static bool url_scheme_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '+' || c == '-' || c == '.';
+}
+
+static bool url_end_char(char c)
+{
+    return c == '\0' || isspace((unsigned char)c) || c == '\'' || c == '"' ||
+           c == '<' || c == '>';
+}
+
+/* Appends n bytes of s to out (cap bytes), keeping it NUL-terminated. */
+static void put_n(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (*len + 1 >= cap)
+        return;
+    if (n > cap - 1 - *len)
+        n = cap - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+void lc__redact_urls(char *text, size_t cap)
+{
+    char out[2 * LC_ERRMSG_CAP];
+    size_t len = 0;
+    const char *p = text;
+
+    if (text == NULL || cap == 0 || strstr(text, "://") == NULL)
+        return;
+    out[0] = '\0';
+    for (;;) {
+        const char *sep = strstr(p, "://");
+        if (sep == NULL) {
+            put_n(out, sizeof out, &len, p, strlen(p));
+            break;
+        }
+        const char *start = sep;
+        while (start > p && url_scheme_char(start[-1]))
+            start--;
+        const char *end = sep + 3;
+        while (!url_end_char(*end))
+            end++;
+        /* Punctuation that ends a sentence or a "url: problem" message is
+         * not part of the URL. */
+        const char *stop = end;
+        while (stop > sep + 3 && strchr(":,;.)]", stop[-1]) != NULL)
+            stop--;
+        put_n(out, sizeof out, &len, p, (size_t)(sep + 3 - p));
+        const char *host = sep + 3;
+        const char *auth_end = host;
+        while (auth_end < stop && strchr("/?#", *auth_end) == NULL)
+            auth_end++;
+        const char *at = NULL;
+        for (const char *q = host; q < auth_end; q++)
+            if (*q == '@')
+                at = q;
+        if (at != NULL) {
+            put_n(out, sizeof out, &len, "REDACTED@", 9);
+            host = at + 1;
+        }
+        const char *query = host;
+        while (query < stop && *query != '?' && *query != '#')
+            query++;
+        put_n(out, sizeof out, &len, host, (size_t)(query - host));
+        if (query < stop)
+            put_n(out, sizeof out, &len, "?REDACTED", 9);
+        put_n(out, sizeof out, &len, stop, (size_t)(end - stop));
+        p = end;
+        if (*p == '\0')
+            break;
+    }
+    lc__copy_str(text, cap, out);
 }

@@ -35,6 +35,24 @@ int lc__store_open(const char *url, const struct lc_store_options *opts,
 /* Takes one more reference to a store. */
 void lc__store_ref(struct lc_store *store);
 
+/* realpath(3): path with symlinks, "." and ".." resolved, into resolved
+ * (PATH_MAX bytes); false with errno set when that fails (no such file). */
+bool lc__file_resolve(const char *path, char *resolved);
+
+/* Whether store (NULL: the default store of each href) reads from the
+ * local file system. */
+bool lc__store_is_local(const struct lc_store *store);
+
+/*
+ * Where lc__io_open_href(href, store) would read: *local_ret true and the
+ * file's path in path (path_cap bytes, not resolved) when it is a local
+ * file; false when it is a remote object. LC_EINVAL for an href that
+ * cannot name a file (bad file:// URL, path too long).
+ */
+int lc__store_local_path(const struct lc_store *store, const char *href,
+                         char *path, size_t path_cap, bool *local_ret,
+                         struct lc__errbuf *err);
+
 /*
  * Wraps caller-provided methods. On failure the source is closed (its close
  * method called) so the caller never has to.
@@ -81,5 +99,15 @@ void lc__io_add_net_stats(struct lc__io *io, const struct lc_io_stats *delta);
 
 /* Copies the network counters of this handle into *out. */
 void lc__io_get_net_stats(const struct lc__io *io, struct lc_io_stats *out);
+
+/*
+ * Rewrites text (a NUL-terminated message in a buffer of cap bytes) so that
+ * no URL in it carries credentials: in every "scheme://..." run (up to
+ * white space or a quote) a user:password@ becomes "REDACTED@" and a query
+ * string or fragment becomes "?REDACTED" (signed URLs, SAS tokens). Text
+ * that no longer fits is cut. Idempotent; public entry points that put
+ * hrefs into messages call it before publishing them.
+ */
+void lc__redact_urls(char *text, size_t cap);
 
 #endif /* LC_IO_H */

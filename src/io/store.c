@@ -482,7 +482,9 @@ int lc_store_open(const char *url, const struct lc_store_options *opts,
 
     if (store_ret == NULL)
         return lc__publish(NULL, LC_EINVAL);
-    return lc__publish(&err, lc__store_open(url, opts, store_ret, &err));
+    int status = lc__store_open(url, opts, store_ret, &err);
+    lc__redact_urls(err.msg, sizeof err.msg);
+    return lc__publish(&err, status);
 }
 
 static void counters_to_stats(const struct lc__http_counters *c,
@@ -1077,6 +1079,33 @@ static int store_open_io(struct lc_store *s, const char *href,
     return status;
 }
 
+bool lc__store_is_local(const struct lc_store *store)
+{
+    return store == NULL || store->kind == STORE_LOCAL;
+}
+
+int lc__store_local_path(const struct lc_store *store, const char *href,
+                         char *path, size_t path_cap, bool *local_ret,
+                         struct lc__errbuf *err)
+{
+    bool full_url = strstr(href, "://") != NULL;
+
+    /* The same choices as store_open_io and lc__io_open_href. */
+    *local_ret = false;
+    if (!lc__store_is_local(store) || (full_url && !has_scheme(href, "file")))
+        return LC_OK;
+    *local_ret = true;
+    if (store == NULL || full_url || href[0] == '/')
+        return lc__file_href_to_path(href, path, path_cap, err);
+    const char *rel = href;
+    while (*rel == '/')
+        rel++;
+    int n = snprintf(path, path_cap, "%s/%s", store->local_dir, rel);
+    LC_RETURN_IF(n < 0 || (size_t)n >= path_cap, err, LC_EINVAL,
+                 "%s: path too long", href);
+    return LC_OK;
+}
+
 int lc__io_open_href(const char *href, struct lc_store *store,
                      const struct lc_allocator *alloc, struct lc__io **io_ret,
                      struct lc__errbuf *err)
@@ -1108,5 +1137,6 @@ int lc_store_read_ranges(struct lc_store *store, const char *href,
         status = lc__io_read(io, requests, nrequests, true, &err);
         lc__io_close(io);
     }
+    lc__redact_urls(err.msg, sizeof err.msg);
     return lc__publish(&err, status);
 }
