@@ -13,6 +13,8 @@ import json
 import logging
 import signal
 import threading
+import uuid
+import weakref
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -125,19 +127,35 @@ def _options(*, datetime, bbox, crs, resolution, filter, ids, bands, sortby,
     }
 
 
-def _reopen(href: str, options: dict, user_crs: str) -> "CollectionArray":
-    return CollectionArray(href, options, user_crs)
+# The collections open in this process, by the key their pickles carry.
+_live: "weakref.WeakValueDictionary[str, CollectionArray]" = \
+    weakref.WeakValueDictionary()
+
+
+def _reopen(href: str, options: dict, user_crs: str,
+            key: str | None = None) -> "CollectionArray":
+    """Unpickles a CollectionArray: the same object while it is alive in
+    this process (dask pickles and unpickles arrays to tokenize them, and
+    a reopen costs a catalogue load and header fetches), else a new open
+    of the same arguments (another process: dask.distributed workers)."""
+    live = _live.get(key) if key is not None else None
+    if live is not None:
+        return live
+    return CollectionArray(href, options, user_crs, key=key)
 
 
 class CollectionArray(BackendArray):
     """The lazy array behind a DataArray of ``lazycogs.open``: every
     indexing turns into one read of the C collection."""
 
-    def __init__(self, href: str, options: dict, user_crs: str):
+    def __init__(self, href: str, options: dict, user_crs: str,
+                 key: str | None = None):
         self.href = href
         self._options = options
         self.user_crs = user_crs
         self.collection = _ext.Collection(href, options)
+        self.key = key or uuid.uuid4().hex
+        _live[self.key] = self
         info = self.collection.info()
         self.info = info
         self.bands = self.collection.bands()
@@ -161,7 +179,7 @@ class CollectionArray(BackendArray):
     def __reduce__(self):
         # Pickles as its open arguments; the other process reopens (dask
         # distributed workers).
-        return (_reopen, (self.href, self._options, self.user_crs))
+        return (_reopen, (self.href, self._options, self.user_crs, self.key))
 
     def __getitem__(self, key):
         return indexing.explicit_indexing_adapter(

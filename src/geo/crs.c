@@ -494,10 +494,84 @@ int lc__crs_wkt(const struct lc__crs *crs, const struct lc_allocator *alloc,
 /* ---- transforms ------------------------------------------------------- */
 
 /* Creates the PJ of the operation src -> dst in ctx, in x/y order. */
+/*
+ * Operations found, shared by every thread. Finding the operation between
+ * two CRSs (proj_create_crs_to_crs: a search of PROJ's database) costs
+ * some 40 ms; copying a found one into a thread's context (proj_clone)
+ * some 0.1 ms. Each thread keeps its own copies (PROJ objects are not
+ * thread-safe), so without this every worker thread paid the search again
+ * for each pair of CRSs. The templates live in a context of their own,
+ * used only under the lock, until the process ends.
+ */
+#define LC_TEMPLATE_CAP 64
+
+static struct {
+    pthread_mutex_t mu;
+    PJ_CONTEXT *ctx;
+    size_t n;
+    struct {
+        char *src_key, *dst_key;
+        PJ *pj;
+    } op[LC_TEMPLATE_CAP];
+} g_templates = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A copy of the shared operation from src to dst in ctx, or NULL. */
+static PJ *template_clone(PJ_CONTEXT *ctx, const struct lc__crs *src,
+                          const struct lc__crs *dst)
+{
+    PJ *pj = NULL;
+    pthread_mutex_lock(&g_templates.mu);
+    for (size_t i = 0; i < g_templates.n && pj == NULL; i++) {
+        if (strcmp(g_templates.op[i].src_key, src->key) == 0 &&
+            strcmp(g_templates.op[i].dst_key, dst->key) == 0)
+            pj = proj_clone(ctx, g_templates.op[i].pj);
+    }
+    pthread_mutex_unlock(&g_templates.mu);
+    return pj;
+}
+
+/* Shares an operation found by one thread (a failure only costs the next
+ * thread a search). */
+static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
+                         PJ *pj)
+{
+    pthread_mutex_lock(&g_templates.mu);
+    bool have = false;
+    for (size_t i = 0; i < g_templates.n && !have; i++)
+        have = strcmp(g_templates.op[i].src_key, src->key) == 0 &&
+               strcmp(g_templates.op[i].dst_key, dst->key) == 0;
+    if (!have && g_templates.n < LC_TEMPLATE_CAP) {
+        if (g_templates.ctx == NULL) {
+            g_templates.ctx = proj_context_create();
+            if (g_templates.ctx != NULL)
+                proj_log_func(g_templates.ctx, NULL, quiet_log);
+        }
+        size_t i = g_templates.n;
+        g_templates.op[i].src_key = dup_str(NULL, src->key);
+        g_templates.op[i].dst_key = dup_str(NULL, dst->key);
+        g_templates.op[i].pj =
+            g_templates.ctx != NULL ? proj_clone(g_templates.ctx, pj) : NULL;
+        if (g_templates.op[i].src_key != NULL &&
+            g_templates.op[i].dst_key != NULL && g_templates.op[i].pj != NULL) {
+            g_templates.n++;
+        } else {
+            lc__free(NULL, g_templates.op[i].src_key);
+            lc__free(NULL, g_templates.op[i].dst_key);
+            if (g_templates.op[i].pj != NULL)
+                proj_destroy(g_templates.op[i].pj);
+        }
+    }
+    pthread_mutex_unlock(&g_templates.mu);
+}
+
 static int create_operation(PJ_CONTEXT *ctx, const struct lc__crs *src,
                             const struct lc__crs *dst, PJ **pj_ret,
                             struct lc__errbuf *err)
 {
+    *pj_ret = template_clone(ctx, src, dst);
+    if (*pj_ret != NULL)
+        return LC_OK;
+
     int status = LC_OK;
     PJ *s = proj_create(ctx, src->definition);
     PJ *d = proj_create(ctx, dst->definition);
@@ -524,6 +598,7 @@ static int create_operation(PJ_CONTEXT *ctx, const struct lc__crs *src,
         goto done;
     }
     *pj_ret = norm;
+    template_add(src, dst, norm);
 done:
     proj_destroy(op);
     proj_destroy(d);

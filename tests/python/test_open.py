@@ -103,6 +103,50 @@ def test_pickle_reopens(da):
         da.isel(time=2, y=slice(100, 110), x=slice(200, 220)).values)
 
 
+def test_pickle_in_process_shares_the_collection(ci_world, http_server,
+                                                 tmp_path, monkeypatch):
+    """dask tokenizes .chunk() by pickling and unpickling the array: in the
+    process that opened it, unpickling gives the same backend (no reopen,
+    no request); once it is gone, unpickling opens anew. Another process
+    reopens (test_distributed_workers)."""
+    import gc
+
+    from conftest import _rewrite_catalogs
+    from lazycogs._explain import _find_backend
+
+    from lazycogs import _open
+
+    opened = []
+
+    real = _open._ext.Collection
+
+    def counted(*args):
+        opened.append(args[0])
+        return real(*args)
+
+    monkeypatch.setattr(_open._ext, "Collection", counted)
+    srv = http_server(ci_world)
+    catalogs = _rewrite_catalogs(ci_world, srv.url, tmp_path / "catalogs")
+    href = str(catalogs["items_parquet"])
+    da = lazycogs.open(href, crs=CRS, bbox=BBOX, resolution=RES,
+                       bands=["red"])
+    backend = _find_backend(da)
+    data = pickle.dumps(backend)
+    assert pickle.loads(data) is backend
+    before = len(srv.log)
+    chunked = da.chunk(time=1)
+    assert len(opened) == 1  # no reopen
+    assert len(srv.log) == before
+    sub = chunked.isel(time=2, y=slice(10, 20), x=slice(20, 30))
+    np.testing.assert_array_equal(
+        sub.values, da.isel(time=2, y=slice(10, 20), x=slice(20, 30)).values)
+    del da, chunked, sub, backend
+    gc.collect()
+    again = pickle.loads(data)  # reopened from its arguments
+    assert len(opened) == 2
+    assert again.shape[0] == 1 and again.bands == ["red"]
+
+
 def test_load_async(da):
     sub = da.isel(time=slice(0, 2), y=slice(0, 8), x=slice(0, 8))
     got = asyncio.run(sub.load_async())
