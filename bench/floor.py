@@ -1,0 +1,215 @@
+"""The floor: what any reader must fetch and decode for each workload.
+
+usage (bench/run calls it, with the server up at 0 ms latency):
+    .venv/bin/python bench/floor.py SPEC.json W2,W3,... OUT.json
+
+For each workload the COG reads that produce its pixels come from our plan
+(explain(fetch_headers=True): per item and band the overview level and
+source window, from the COG headers and tile indexes; items the `first`
+mosaic never needs because earlier items cover the window are left out).
+From those:
+
+  cogs      the COGs read
+  requests  2 per COG: its header (a reader cannot know where the tiles are
+            before) and one range for its tiles; W7 (headers cached): 1
+  bytes     the tiles' bytes (TileByteCounts of the blocks the window
+            touches) + each COG's header, i.e. the bytes before its first
+            tile (GDAL writes all IFDs and tile indexes there)
+  decoded   the tiles' decoded bytes (512 x 512 x 2 per uint16 tile)
+
+and the lower bound on wall time at latency L:
+
+  floor = rounds x L + bytes / loopback bandwidth + decoded / (cores x speed)
+
+rounds = 2 (header, then tiles; all COGs in parallel), 1 for W7, 0 when
+no COG holds pixels of the window. The
+loopback bandwidth is measured here (one large GET from tools/serve.py),
+speed is our single-core decode speed (CPU time of read_cog on local full
+resolution windows of the world's COGs, all codecs). The catalogue is a
+local file, so it adds nothing here.
+"""
+# SPDX-License-Identifier: MIT
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+import lazycogs  # noqa: E402
+
+import _common  # noqa: E402
+
+
+def tiff_header_bytes(path: Path) -> tuple[int, int]:
+    """(bytes before the first tile, tile width) of a tiled (Big)TIFF."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+        bo = "<" if head[:2] == b"II" else ">"
+        big = struct.unpack(bo + "H", head[2:4])[0] == 43
+        off = struct.unpack(bo + ("Q" if big else "I"), head[8:16] if big else head[4:8])[0]
+        first, tile_w = None, 512
+        sizes = {3: 2, 4: 4, 16: 8}
+        while off:
+            f.seek(off)
+            n = struct.unpack(bo + ("Q" if big else "H"), f.read(8 if big else 2))[0]
+            ent = 20 if big else 12
+            raw = f.read(n * ent)
+            for i in range(n):
+                e = raw[i * ent:(i + 1) * ent]
+                tag, typ = struct.unpack(bo + "HH", e[:4])
+                cnt = struct.unpack(bo + ("Q" if big else "I"), e[4:12] if big else e[4:8])[0]
+                val = e[12:20] if big else e[8:12]
+                if tag == 322:
+                    tile_w = struct.unpack(bo + ("H" if typ == 3 else "I"), val[:sizes[typ]])[0]
+                if tag == 324:  # TileOffsets
+                    sz = sizes[typ]
+                    fmt = {2: "H", 4: "I", 8: "Q"}[sz]
+                    if cnt * sz <= len(val):
+                        vals = struct.unpack(bo + fmt * cnt, val[:cnt * sz])
+                    else:
+                        where = struct.unpack(bo + ("Q" if big else "I"), val)[0]
+                        pos = f.tell()
+                        f.seek(where)
+                        vals = struct.unpack(bo + fmt * cnt, f.read(cnt * sz))
+                        f.seek(pos)
+                    nz = [v for v in vals if v]
+                    if nz:
+                        first = min(nz) if first is None else min(first, min(nz))
+            f.seek(off + (8 if big else 2) + n * ent)
+            off = struct.unpack(bo + ("Q" if big else "I"), f.read(8 if big else 4))[0]
+    return first or 0, tile_w
+
+
+def views(spec: dict, wl: str):
+    """The workload's part of our lazy array, as a view explain() accepts."""
+    def op(**over):
+        args = dict(spec["open"])
+        args.update(over)
+        return lazycogs.open(spec["parquet"], store=lazycogs.store_for(spec["parquet"]),
+                             **args)
+
+    W = spec["workloads"]
+    x0, y0, x1, y1 = W["W4"]["subset"]
+    if wl == "W2":
+        col, row = _common.point_index(spec, W["W2"])
+        da = op()
+        return da.isel(x=slice(col, col + 1), y=slice(row, row + 1)).sel(
+            time=slice(*W["W2"]["time"]))
+    if wl == "W3":
+        t = W["W3"]["time_index"]
+        col, row = _common.point_index(spec, W["W3"])
+        return op().isel(time=slice(t, t + 1), x=slice(col, col + 1), y=slice(row, row + 1))
+    if wl in ("W4", "W7"):
+        return op().sel(x=slice(x0, x1), y=slice(y1, y0)).isel(
+            time=slice(*W["W4"]["time_slice"]))
+    if wl == "W5":
+        w = W["W5"]
+        m = op(resolution=w["resolution"], time_period="P1M", filter=w["filter"],
+               sortby=w["sortby"])
+        return m.sel(time=slice(w["month"], w["month"]))
+    if wl == "W6":
+        w = W["W6"]
+        return op(crs=w["crs"], bbox=w["bbox"], resolution=w["resolution"],
+                  ids=[w["item"]]).isel(time=slice(0, 1))
+    raise ValueError(wl)
+
+
+def needs(spec: dict, wl: str, world: Path) -> dict:
+    plan = views(spec, wl).lazycogs.explain(fetch_headers=True)
+    cogs, hrefs, tile_bytes, tiles, header = set(), set(), 0, 0, 0
+    for chunk in plan.chunk_reads:
+        for r in chunk.cog_reads:
+            if r.window_width is None or r.skipped_by_early_exit:
+                continue
+            key = (r.href, r.overview_level, r.window_col_off, r.window_row_off)
+            if key in cogs:
+                continue
+            rel = r.href.split("/cogs/", 1)[1]
+            hb, tw = tiff_header_bytes(world / "cogs" / rel)
+            if r.href not in hrefs:
+                header += hb
+                hrefs.add(r.href)
+            cogs.add(key)
+            tile_bytes += r.est_bytes or 0
+            c0, c1 = r.window_col_off // tw, (r.window_col_off + r.window_width - 1) // tw
+            r0, r1 = r.window_row_off // tw, (r.window_row_off + r.window_height - 1) // tw
+            tiles += (c1 - c0 + 1) * (r1 - r0 + 1)
+    n = len(hrefs)
+    warm = wl == "W7"
+    return {"cogs": n, "requests": n if warm else 2 * n,
+            "bytes": tile_bytes + (0 if warm else header), "tiles": tiles,
+            "decoded": tiles * 512 * 512 * 2, "rounds": 0 if n == 0 else 1 if warm else 2}
+
+
+def bandwidth(spec: dict, world: Path) -> float:
+    """Bytes/s of one large GET from the server (best of 3)."""
+    big = max((p for p in (world / "cogs").rglob("*.tif")), key=lambda p: p.stat().st_size)
+    url = f"{spec['url']}/cogs/{big.relative_to(world / 'cogs')}"
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        n = len(urllib.request.urlopen(url).read())
+        best = max(best, n / (time.perf_counter() - t))
+    return best
+
+
+def decode_speed(world: Path) -> float:
+    """Decoded bytes per CPU second of our reader, full-resolution windows
+    of local COGs of several codecs (single core: CPU time, not wall;
+    the CPU time includes opening the file, so this errs on the slow side)."""
+    files = sorted((world / "cogs").rglob("*.tif"))[:12]
+    nbytes, cpu = 0, 0.0
+    for p in files:
+        c = time.process_time()
+        a = lazycogs.read_cog(str(p))  # the whole full-resolution level
+        cpu += time.process_time() - c
+        nbytes += a.nbytes
+    return nbytes / cpu if cpu else float("inf")
+
+
+def main() -> int:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    wls = [w for w in sys.argv[2].split(",") if w]
+    world = Path(spec["world"])
+    out = {"bandwidth_Bps": bandwidth(spec, world), "decode_Bps": decode_speed(world),
+           "cores": os.cpu_count(), "workloads": {}}
+    for wl in wls:
+        out["workloads"][wl] = needs(spec, wl, world)
+    Path(sys.argv[3]).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+def compute(spec_path: Path, wls: list[str], latencies: list[float], work: Path) -> dict:
+    """Runs this file in a fresh process (bench/run's server must be up, the
+    plan fetches headers through it) and returns {latency: {wl: floor}}."""
+    import subprocess
+
+    out = work / "floor.json"
+    wls = [w for w in wls if w in ("W2", "W3", "W4", "W5", "W6", "W7")]
+    if not wls:
+        return {}
+    r = subprocess.run([sys.executable, __file__, str(spec_path), ",".join(wls), str(out)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"bench/floor.py failed: {r.stderr.strip()[-500:]}", flush=True)
+        return {}
+    f = json.loads(out.read_text())
+    res = {}
+    for lat in latencies:
+        for wl, n in f["workloads"].items():
+            wall = (n["rounds"] * lat / 1000.0 + n["bytes"] / f["bandwidth_Bps"]
+                    + n["decoded"] / (f["cores"] * f["decode_Bps"]))
+            res.setdefault(f"{lat:g}", {})[wl] = dict(n, wall_s=wall)
+    res["_measured"] = {"bandwidth_MBps": f["bandwidth_Bps"] / 1e6,
+                        "decode_MBps_per_core": f["decode_Bps"] / 1e6, "cores": f["cores"]}
+    return res
+
+
+if __name__ == "__main__":
+    sys.exit(main())
