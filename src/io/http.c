@@ -343,7 +343,11 @@ static int start_job(struct job *j)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /* Waiting for the first connection to a host to learn whether it
+     * multiplexes saves connections over HTTP/2, which only TLS offers
+     * here (2TLS); over plain http it would only cost a round trip. */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT,
+                     strncmp(t->url, "https://", 8) == 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
