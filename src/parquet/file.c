@@ -215,9 +215,11 @@ int lc__parquet_open(const struct lc__parquet_source *src,
     if (f == NULL || name_copy == NULL) {
         lc__free(alloc, f);
         lc__free(alloc, name_copy);
+        /* The message first: name may belong to the source (an io's). */
+        int status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
         if (src->close != NULL)
             src->close(src->opaque);
-        return lc__error(err, LC_ENOMEM, "%s: out of memory", name);
+        return status;
     }
     memcpy(name_copy, name, name_n);
     if (alloc != NULL)
