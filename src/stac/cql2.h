@@ -230,7 +230,14 @@ void lc__cql2_free(struct lc__cql2 *tree);
  *   - "properties.x" renders as "x" (the prefix is dropped when parsing);
  *   - a property name that is a keyword ("and") is quoted;
  *   - integers beyond 2^53 render exactly (cql2-rs rounds them to
- *     doubles); fractions of seconds keep at most 6 digits.
+ *     doubles); fractions of seconds keep at most 6 digits;
+ *   - a function name from CQL2-JSON that is not a bare name ("-f") is
+ *     quoted like a property name ("-f"(x)), which the text parser reads.
+ * Some trees from CQL2-JSON have no CQL2-Text form and, as with cql2-rs,
+ * their text does not read back: a name holding '"' (written quoted as it
+ * is), an empty array (written "()", which the text grammar refuses) and
+ * a one-element array other than the list of IN or an operand of an
+ * array operator (["a"] is written "('a')", which reads as 'a').
  * Errors (LC_ENOMEM, LC_ELIMIT) end up in sb->status.
  */
 void lc__cql2_to_text(const struct lc__cql2 *tree, struct lc__strbuf *sb);

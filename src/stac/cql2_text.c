@@ -645,6 +645,18 @@ static int parse_primary(struct parser *p, struct lc__cql2_node **out)
                            at);
             return lc__cql2_syntax(p->b, p->len, expected, "end of input");
         }
+        if (lex_at(p, t.end).type == TOK_LPAREN) {
+            /* A quoted function name ("-f"(x)), as the grammar allows and
+             * as names from CQL2-JSON are written. */
+            next(p); /* the name */
+            next(p); /* '(' */
+            LC_FORWARD_IF_ERROR(enter(p));
+            struct node_list l = {0};
+            LC_FORWARD_IF_ERROR(parse_list(p, &l, true));
+            p->depth--;
+            return lc__cql2_call(p->b, p->s + at + 1, t.end - at - 2, l.items,
+                                 l.n, at, out);
+        }
         LC_FORWARD_IF_ERROR(
             lc__cql2_property(p->b, p->s + at + 1, t.end - at - 2, at, out));
         next(p);
@@ -1056,10 +1068,32 @@ static void put_string(const char *s, size_t len, struct lc__strbuf *sb)
     lc__strbuf_putc(sb, '\'');
 }
 
-/* A name as written: bare when it reads back as this property. A name
- * that itself starts with "properties." (from "properties.properties.x")
- * gets the prefix the parser drops. */
-static void put_name(const char *s, size_t len, struct lc__strbuf *sb)
+/* Whether the text parser reads name "(" as something other than a call:
+ * a literal (DATE, TIMESTAMP, INTERVAL, BBOX) or a geometry ("POINT(",
+ * "POLYGONZ("). A function of that name from CQL2-JSON must be quoted. */
+static bool is_call_keyword(const char *s, size_t len)
+{
+    static const char *const words[] = {"DATE", "TIMESTAMP", "INTERVAL",
+                                        "BBOX"};
+    char buf[32];
+    if (len + 1 >= sizeof(buf))
+        return false; /* longer than any of them */
+    memcpy(buf, s, len);
+    buf[len] = '(';
+    struct parser p = {.s = buf, .len = len + 1};
+    p.tok = (struct token){TOK_IDENT, 0, len};
+    for (size_t i = 0; i < LC_ARRAY_SIZE(words); i++)
+        if (is_word(&p, &p.tok, words[i]))
+            return true;
+    return at_geometry(&p);
+}
+
+/* A name as written: bare when it reads back as this property (or
+ * function), else double-quoted. A property name that itself starts with
+ * "properties." (from "properties.properties.x") gets the prefix the
+ * parser drops. */
+static void put_name(const char *s, size_t len, bool property,
+                     struct lc__strbuf *sb)
 {
     bool bare = len > 0 && ident_start(s[0]) && (unsigned char)s[0] < 0x80;
     for (size_t i = 1; i < len && bare; i++)
@@ -1067,11 +1101,11 @@ static void put_name(const char *s, size_t len, struct lc__strbuf *sb)
     if (bare) {
         struct parser p = {.s = s, .len = len};
         struct token t = {TOK_IDENT, 0, len};
-        bare = !is_reserved(&p, &t);
+        bare = !is_reserved(&p, &t) && (property || !is_call_keyword(s, len));
     }
     if (!bare)
         lc__strbuf_putc(sb, '"');
-    if (len > 11 && memcmp(s, "properties.", 11) == 0)
+    if (property && len > 11 && memcmp(s, "properties.", 11) == 0)
         lc__strbuf_puts(sb, "properties.");
     lc__strbuf_append(sb, s, len);
     if (!bare)
@@ -1280,11 +1314,11 @@ static void put_node(const struct lc__cql2_node *n, struct lc__strbuf *sb)
         lc__strbuf_putc(sb, ')');
         return;
     case LC__CQL2_PROPERTY:
-        put_name(n->str, n->len, sb);
+        put_name(n->str, n->len, true, sb);
         return;
     case LC__CQL2_FUNCTION:
-        /* Written as read: text only makes FUNCTION nodes of names. */
-        lc__strbuf_append(sb, n->str, n->len);
+        /* CQL2-JSON may name a function anything ("-f"): quoted then. */
+        put_name(n->str, n->len, false, sb);
         lc__strbuf_putc(sb, '(');
         put_args(n, ", ", sb);
         lc__strbuf_putc(sb, ')');

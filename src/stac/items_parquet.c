@@ -944,10 +944,19 @@ static const char *string_at(struct lc__arena *arena, struct strcache *c,
     return intern(arena, c, p, n);
 }
 
+/* The fixed-width value k of a, or NULL for a column of byte arrays (whose
+ * values pointer is NULL: no arithmetic on it, which is undefined). */
+static const uint8_t *fixed_at(const struct lc__parquet_array *a, size_t k)
+{
+    if (a->values == NULL)
+        return NULL;
+    return (const uint8_t *)a->values + k * a->value_nbytes;
+}
+
 /* A numeric value (is_number_leaf columns). */
 static double number_at(const struct lc__parquet_array *a, size_t k)
 {
-    const uint8_t *v = (const uint8_t *)a->values + k * a->value_nbytes;
+    const uint8_t *v = fixed_at(a, k);
     const struct lc__parquet_column *c = a->column;
     bool is_unsigned =
         c->logical.kind == LC_PQ_LOGICAL_INTEGER && !c->logical.is_signed;
@@ -1007,7 +1016,7 @@ static int time_at(const struct lc__parquet_array *a, size_t k, int64_t *us,
                    struct lc__errbuf *msg)
 {
     const struct lc__parquet_column *c = a->column;
-    const uint8_t *v = (const uint8_t *)a->values + k * a->value_nbytes;
+    const uint8_t *v = fixed_at(a, k);
     bool ok = false;
     switch (c->type) {
     case LC_PQ_INT64: {
@@ -1162,7 +1171,7 @@ static int scalar_value(struct loader *L, struct lc__arena *arena,
         return LC_OK;
     const struct lc__parquet_column *c = a->column;
     const struct lc__parquet_logical_type *lt = &c->logical;
-    const uint8_t *v = (const uint8_t *)a->values + k * a->value_nbytes;
+    const uint8_t *v = fixed_at(a, k);
     bool is_unsigned = lt->kind == LC_PQ_LOGICAL_INTEGER && !lt->is_signed;
 
     if (lt->kind == LC_PQ_LOGICAL_NULL)
@@ -2147,13 +2156,13 @@ static void time_mask(const struct loader *L, size_t first, size_t n,
             m[r] &= time_row_may_match(L, first + r);
         return;
     }
-    const int64_t *v = (const int64_t *)a->values + first;
+    const int64_t *v = a->values; /* NULL when no value is set */
     int64_t start = L->opts->start_us, end = L->opts->end_us;
     for (size_t r = 0; r < n; r++) {
-        if (!valid_at(a, first + r) || v[r] == LC__STAC_NO_TIME)
+        if (!valid_at(a, first + r) || v[first + r] == LC__STAC_NO_TIME)
             m[r] &= time_row_may_match(L, first + r);
         else
-            m[r] &= (uint8_t)((v[r] >= start) & (v[r] <= end));
+            m[r] &= (uint8_t)((v[first + r] >= start) & (v[first + r] <= end));
     }
 }
 

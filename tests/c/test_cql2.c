@@ -133,6 +133,15 @@ static void test_render(void)
     check_render(
         "A_CONTAINS(x, ('a'))", "a_contains(x, ('a'))",
         "{\"op\":\"a_contains\",\"args\":[{\"property\":\"x\"},[\"a\"]]}");
+    /* A function name that is no bare name (CQL2-JSON allows any) is
+     * quoted, and a quoted name before '(' reads as a call (fuzz_cql2_json
+     * found "-f"(a) written bare, reading back as -1 * f(a)). */
+    check_render("\"-f\"(a, 1) > 0", "\"-f\"(a, 1) > 0",
+                 "{\"op\":\">\",\"args\":[{\"op\":\"-f\",\"args\":[{"
+                 "\"property\":\"a\"},1.0]},0.0]}");
+    check_render("\"true\"() = f(\"and\")", "\"true\"() = f(\"and\")", NULL);
+    check_render("\"timestamp\"(x) + \"PolygonZ\"(1) + \"bbox\"()",
+                 "\"timestamp\"(x) + \"PolygonZ\"(1) + \"bbox\"()", NULL);
     check_render("x = (1)", "x = 1", NULL);
     check_render("a != b", "a <> b", NULL);
     check_render("x = 'it''s'", "x = 'it''s'",
