@@ -4,6 +4,7 @@
 #include "../src/common/common.h"
 
 #include "../src/io/io.h"
+#include "../tests/c/parquet_glue.h"
 #include "../src/parquet/parquet.h"
 
 /*
@@ -16,22 +17,6 @@
  */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int io_read(void *opaque, struct lc_range_request *requests,
-                   size_t nrequests, bool allow_short, struct lc__errbuf *err)
-{
-    return lc__io_read(opaque, requests, nrequests, allow_short, err);
-}
-
-static int io_size(void *opaque, uint64_t *size_ret, struct lc__errbuf *err)
-{
-    return lc__io_size(opaque, size_ret, err);
-}
-
-static void io_close(void *opaque)
-{
-    lc__io_close(opaque);
-}
 
 /* Touches every value an array exposes (so ASan sees any bad offset). */
 static unsigned walk(const struct lc__parquet_array *a)
@@ -66,11 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (lc__io_open_memory(data, size, "fuzz.parquet", NULL, &io, &err) < 0)
         return 0;
-    struct lc__parquet_source src = {.opaque = io,
-                                     .name = "fuzz.parquet",
-                                     .read = io_read,
-                                     .size = io_size,
-                                     .close = io_close};
+    struct lc__parquet_source src = lc_glue_source(io);
     struct lc__parquet_limits lim = {
         .max_footer_nbytes = 1 << 20,
         .max_page_nbytes = 1 << 20,

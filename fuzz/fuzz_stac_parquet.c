@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "../src/io/io.h"
+#include "../tests/c/parquet_glue.h"
 #include "../src/stac/items.h"
 
 /*
@@ -25,22 +26,6 @@ struct input {
     size_t size;
 };
 
-static int io_read(void *opaque, struct lc_range_request *requests,
-                   size_t nrequests, bool allow_short, struct lc__errbuf *err)
-{
-    return lc__io_read(opaque, requests, nrequests, allow_short, err);
-}
-
-static int io_size(void *opaque, uint64_t *size_ret, struct lc__errbuf *err)
-{
-    return lc__io_size(opaque, size_ret, err);
-}
-
-static void io_close(void *opaque)
-{
-    lc__io_close(opaque);
-}
-
 static int open_input(void *opaque, const char *href,
                       struct lc__parquet_source *src_ret,
                       struct lc__errbuf *err)
@@ -50,11 +35,7 @@ static int open_input(void *opaque, const char *href,
     int st = lc__io_open_memory(in->data, in->size, href, NULL, &io, err);
     if (st < 0)
         return st;
-    *src_ret = (struct lc__parquet_source){.opaque = io,
-                                           .name = href,
-                                           .read = io_read,
-                                           .size = io_size,
-                                           .close = io_close};
+    *src_ret = lc_glue_source(io);
     return LC_OK;
 }
 

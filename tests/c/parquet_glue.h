@@ -39,9 +39,9 @@ static inline struct lc__parquet_source lc_glue_source(struct lc__io *io)
 }
 
 /* The dataset opener: lc__io_open_href with the default store. */
-static int lc_glue_open(void *opaque, const char *href,
-                        struct lc__parquet_source *src_ret,
-                        struct lc__errbuf *err)
+static inline int lc_glue_open(void *opaque, const char *href,
+                               struct lc__parquet_source *src_ret,
+                               struct lc__errbuf *err)
 {
     struct lc__io *io;
     (void)opaque;
