@@ -89,16 +89,28 @@ def markdown(result: dict) -> str:
         for wl, per_tool in per_wl.items():
             e = per_tool.get("ours", {}).get("engine")
             if e:
+                stages = " | ".join(
+                    f"{e[k]:.3f}" if k in e else "-" for k in STAGE_KEYS)
                 eng.append(f"| {lat} | {wl} | {e['reads']} | {e['items_matched']} | "
                            f"{e['items_read']} | {e['items_skipped']} | {e['cogs_opened']} | "
-                           f"{e['requests']} | {e['bytes'] / 1e6:.2f} | {e['seconds']:.3f} |")
+                           f"{e['requests']} | {e['bytes'] / 1e6:.2f} | {e['seconds']:.3f} | "
+                           f"{stages} |")
     if eng:
         lines += ["Our engine's own statistics (lc_read_stats summed over the reads of "
-                  "the first repetition; seconds summed over concurrent reads):", "",
+                  "the first repetition; seconds summed over concurrent reads). Stages: "
+                  "header and fetch are wall time waiting (summed over worker threads), "
+                  "decode and warp CPU time of the workers, match and mosaic time on the "
+                  "reading thread:", "",
                   "| latency ms | workload | reads | items matched | read | skipped | "
-                  "headers fetched | requests | MB | engine s |",
-                  "|---|---|---|---|---|---|---|---|---|---|"] + eng + [""]
+                  "headers fetched | requests | MB | engine s | header s | fetch s | "
+                  "decode s | warp s | match s | mosaic s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += eng + [""]
     return "\n".join(lines) + "\n"
+
+
+STAGE_KEYS = ("header_seconds", "fetch_seconds", "decode_seconds", "warp_seconds",
+              "match_seconds", "mosaic_seconds")
 
 
 def _med(s: dict, key: str):

@@ -707,6 +707,19 @@ struct lc_read_stats {
     char failed_bands[512];
     int contract_violation; /* the failure is a dtype/nodata contract
                                violation, not an I/O or decode error */
+    /* Where the time went, in seconds. The worker stages are summed over
+     * the threads that ran them, so with several threads they can add up
+     * to more than `seconds`. Waits are wall time, work is CPU time (not
+     * inflated when more threads run than there are cores). */
+    double header_seconds; /* wall: opening COG headers, fetch included */
+    double fetch_seconds;  /* wall: waiting on range reads of pixels */
+    double decode_seconds; /* CPU: decompressing and unpacking blocks */
+    double warp_seconds;   /* CPU: choosing the level, reprojecting,
+                              resampling and casting */
+    /* On the calling thread; the rest of `seconds` is waiting for the
+     * workers. */
+    double match_seconds;  /* finding the items (R-tree, footprints) */
+    double mosaic_seconds; /* feeding the mosaics and writing out */
 };
 
 /*

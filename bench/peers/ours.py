@@ -3,7 +3,8 @@
 Runs in /work/main/.venv. Calls as examples/demo.py: store_for() on the
 catalogue, then open() with the seed's arguments. Engine statistics: every
 read of the collection returns lc_read_stats (requests, bytes, seconds,
-items read/skipped, headers fetched); they are summed into timing.json,
+items read/skipped, headers fetched, stage times); they are summed into
+timing.json,
 with the process-wide I/O counters (retries, coalesced ranges, wait).
 """
 # SPDX-License-Identifier: MIT
@@ -59,7 +60,9 @@ def after(da, extra):
     backend = _find_backend(da)
     reads = getattr(backend.collection, "reads", []) if backend else []
     keys = ("items_matched", "items_read", "items_skipped", "cogs_opened",
-            "requests", "bytes", "seconds")
+            "requests", "bytes", "seconds", "header_seconds", "fetch_seconds",
+            "decode_seconds", "warp_seconds", "match_seconds",
+            "mosaic_seconds")
     extra["engine"] = {k: sum(r[k] for r in reads) for k in keys}
     extra["engine"]["reads"] = len(reads)
     extra["engine_io"] = _ext.process_stats()

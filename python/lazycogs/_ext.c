@@ -1223,7 +1223,7 @@ static size_t *index_array(PyObject *obj, const char *what, size_t *n_ret)
 static PyObject *read_stats_dict(const struct lc_read_stats *st)
 {
     return Py_BuildValue(
-        "{sn sn sn sn sn sK sK sd ss ss sO}", "items_matched",
+        "{sn sn sn sn sn sK sK sd ss ss sO sd sd sd sd sd sd}", "items_matched",
         (Py_ssize_t)st->items_matched, "items_read", (Py_ssize_t)st->items_read,
         "items_skipped", (Py_ssize_t)st->items_skipped, "items_failed",
         (Py_ssize_t)st->items_failed, "cogs_opened",
@@ -1231,7 +1231,11 @@ static PyObject *read_stats_dict(const struct lc_read_stats *st)
         (unsigned long long)st->requests, "bytes",
         (unsigned long long)st->bytes, "seconds", st->seconds, "failed_item",
         st->failed_item, "failed_bands", st->failed_bands, "contract_violation",
-        st->contract_violation ? Py_True : Py_False);
+        st->contract_violation ? Py_True : Py_False, "header_seconds",
+        st->header_seconds, "fetch_seconds", st->fetch_seconds,
+        "decode_seconds", st->decode_seconds, "warp_seconds", st->warp_seconds,
+        "match_seconds", st->match_seconds, "mosaic_seconds",
+        st->mosaic_seconds);
 }
 
 /* Raises the error of a failed read; when an item failed, the exception

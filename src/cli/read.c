@@ -672,6 +672,7 @@ static void draw_progress(size_t done, size_t total, double t0, bool last)
 struct read_totals {
     size_t matched, read, skipped, failed;
     uint64_t requests, bytes;
+    double header_s, fetch_s, decode_s, warp_s, match_s, mosaic_s;
 };
 
 /* Reads the window block by block into the writer. Returns 0 or 1. */
@@ -749,6 +750,12 @@ static int copy_blocks(struct lc_collection *c, struct lc_tiff_writer *w,
             tot->failed += st.items_failed;
             tot->requests += st.requests;
             tot->bytes += st.bytes;
+            tot->header_s += st.header_seconds;
+            tot->fetch_s += st.fetch_seconds;
+            tot->decode_s += st.decode_seconds;
+            tot->warp_s += st.warp_seconds;
+            tot->match_s += st.match_seconds;
+            tot->mosaic_s += st.mosaic_seconds;
             if (show)
                 draw_progress(by * nbx + bx + 1, nbx * nby, t0,
                               by * nbx + bx + 1 == nbx * nby);
@@ -859,6 +866,12 @@ static int run_read(struct read_args *a, struct lc_collection *c)
                 a->out, win[2], win[3], info.nbands, lc_dtype_name(info.dtype),
                 s.label, s.nitems, tot.read, tot.skipped, tot.failed, tot.bytes,
                 tot.requests, now_s() - t0);
+        fprintf(stderr,
+                "stages: headers %.2f s, fetch %.2f s, decode %.2f s, warp "
+                "%.2f s (summed over worker threads); match %.2f s, mosaic "
+                "%.2f s\n",
+                tot.header_s, tot.fetch_s, tot.decode_s, tot.warp_s,
+                tot.match_s, tot.mosaic_s);
     }
     return rc;
 }

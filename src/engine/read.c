@@ -638,6 +638,8 @@ struct band_task {
     bool fetched; /* pixels were read */
     bool miss;    /* the header was fetched (not cached) */
     uint64_t requests, bytes;
+    /* Seconds spent per stage (lc_read_stats). */
+    double header_s, fetch_s, decode_s, warp_s;
     /* The result: the window pixels [x0, x0 + width) x [y0, y0 + height)
      * the source covers, values in the collection's dtype. */
     bool has_data;
@@ -812,6 +814,17 @@ static int read_source(struct band_task *t, struct lc_cog *cog, size_t level,
     return LC_OK;
 }
 
+/* Adds to the task's fetch and decode times since a read began (its
+ * thread's CPU clock at cpu_t0, its running I/O total at io_t0). Fetch and
+ * decode interleave in the COG reader: the wall time this thread waited
+ * in range reads is the fetch; the CPU time it used is the decode (the
+ * transfers themselves run on the I/O layer's own thread). */
+static void add_read_time(struct band_task *t, double cpu_t0, double io_t0)
+{
+    t->fetch_s += lc__io_thread_read_seconds() - io_t0;
+    t->decode_s += lc__thread_cpu_seconds() - cpu_t0;
+}
+
 /* Everything between the header and the result, for one opened COG. */
 static int task_warp(struct band_task *t, struct lc_cog *cog,
                      const struct lc_cog_info *info, struct lc__transform *tf)
@@ -879,6 +892,8 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         goto fail_nomem;
     }
     uint64_t before_req = 0, before_bytes = 0;
+    double cpu_t0 = lc__thread_cpu_seconds();
+    double io_t0 = lc__io_thread_read_seconds();
     struct lc_cog_info now = {.struct_size = sizeof now};
     if (lc_cog_get_info(cog, &now) == LC_OK) {
         before_req = now.nrequests;
@@ -889,6 +904,7 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         t->requests += now.nrequests - before_req;
         t->bytes += now.nbytes_read - before_bytes;
     }
+    add_read_time(t, cpu_t0, io_t0);
     if (status < 0)
         goto done;
     if (lv.has_mask) {
@@ -898,7 +914,10 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
             status = LC_ENOMEM;
             goto fail_nomem;
         }
+        cpu_t0 = lc__thread_cpu_seconds();
+        io_t0 = lc__io_thread_read_seconds();
         status = lc_cog_read_mask(cog, level, &w, mask, npx);
+        add_read_time(t, cpu_t0, io_t0);
         if (status < 0) {
             lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
             goto done;
@@ -1008,8 +1027,11 @@ static int task_work(struct band_task *t)
     struct lc_cog *cog = NULL;
     bool cached = false;
 
+    double t0 = lc__now_seconds();
     int status =
         lc__header_cache_get(asset->href, c->store, &cog, &cached, &err);
+    t->header_s = lc__now_seconds() - t0;
+    double cpu_t1 = lc__thread_cpu_seconds();
     if (status < 0) {
         lc__copy_str(t->msg, sizeof t->msg, err.msg);
         return status;
@@ -1056,6 +1078,9 @@ static int task_work(struct band_task *t)
         lc__crs_free(src_crs);
 out:
     lc__header_cache_release(cog);
+    /* The rest of the CPU time: choosing the level, the transform, warping,
+     * casting. */
+    t->warp_s = lc__thread_cpu_seconds() - cpu_t1 - t->decode_s;
     return status;
 }
 
@@ -1090,6 +1115,10 @@ static void task_run(struct pool_job *job)
     rc->st.cogs_opened += t->miss;
     rc->st.requests += t->requests;
     rc->st.bytes += t->bytes;
+    rc->st.header_seconds += t->header_s;
+    rc->st.fetch_seconds += t->fetch_s;
+    rc->st.decode_seconds += t->decode_s;
+    rc->st.warp_seconds += t->warp_s;
     pthread_cond_signal(&rc->cv);
     /* rc may be freed as soon as the lock is released. */
     pthread_mutex_unlock(&rc->mu);
@@ -1359,6 +1388,7 @@ static int resolve_item(struct read_ctx *rc, struct item_job *it,
         }
         goto release;
     }
+    double t0 = lc__now_seconds();
     for (size_t j = 0; j < rc->nub && status == LC_OK; j++) {
         struct band_task *t = &it->tasks[j];
         if (t->state != TASK_DONE || !t->has_data)
@@ -1379,6 +1409,7 @@ static int resolve_item(struct read_ctx *rc, struct item_job *it,
         st->done = true;
         pthread_mutex_unlock(&rc->mu);
     }
+    rc->st.mosaic_seconds += lc__now_seconds() - t0;
 release:
     for (size_t j = 0; j < rc->nub; j++)
         task_free_buffers(rc, &it->tasks[j]);
@@ -1574,13 +1605,6 @@ static int write_output(struct read_ctx *rc, double fill,
     return status;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void read_ctx_free(struct read_ctx *rc)
 {
     const struct lc_allocator *a = rc->alloc;
@@ -1652,7 +1676,7 @@ int lc_collection_read(struct lc_collection *c,
 {
     struct lc__errbuf err = {0};
     struct read_ctx rc = {0};
-    double t0 = now_s();
+    double t0 = lc__now_seconds();
     int status;
     size_t need = 0;
 
@@ -1709,7 +1733,10 @@ int lc_collection_read(struct lc_collection *c,
                              req->height, &rc.win, &err);
     if (status < 0)
         goto out;
-    if ((status = match_items(&rc, &err)) < 0)
+    double match_t0 = lc__now_seconds();
+    status = match_items(&rc, &err);
+    rc.st.match_seconds = lc__now_seconds() - match_t0;
+    if (status < 0)
         goto out;
     if (rc.nitems == 0)
         goto out;
@@ -1745,8 +1772,11 @@ int lc_collection_read(struct lc_collection *c,
     status = run_items(&rc, &err);
     pthread_cond_destroy(&rc.cv);
     pthread_mutex_destroy(&rc.mu);
-    if (status == LC_OK)
+    if (status == LC_OK) {
+        double write_t0 = lc__now_seconds();
         status = write_output(&rc, fill, &err);
+        rc.st.mosaic_seconds += lc__now_seconds() - write_t0;
+    }
 
 out:
     if (stats_ret != NULL && rc.stop_pos != SIZE_MAX && rc.fail_item[0]) {
@@ -1766,7 +1796,13 @@ stats:
         stats_ret->cogs_opened = rc.st.cogs_opened;
         stats_ret->requests = rc.st.requests;
         stats_ret->bytes = rc.st.bytes;
-        stats_ret->seconds = now_s() - t0;
+        stats_ret->seconds = lc__now_seconds() - t0;
+        stats_ret->header_seconds = rc.st.header_seconds;
+        stats_ret->fetch_seconds = rc.st.fetch_seconds;
+        stats_ret->decode_seconds = rc.st.decode_seconds;
+        stats_ret->warp_seconds = rc.st.warp_seconds;
+        stats_ret->match_seconds = rc.st.match_seconds;
+        stats_ret->mosaic_seconds = rc.st.mosaic_seconds;
     }
     /* Messages name hrefs, which may carry signatures or passwords. */
     lc__redact_urls(err.msg, sizeof err.msg);

@@ -80,6 +80,13 @@ const char *lc__io_name(const struct lc__io *io)
     return io->name;
 }
 
+static _Thread_local double tls_read_seconds;
+
+double lc__io_thread_read_seconds(void)
+{
+    return tls_read_seconds;
+}
+
 int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
                 size_t nrequests, bool allow_short, struct lc__errbuf *err)
 {
@@ -90,8 +97,10 @@ int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
     for (size_t i = 0; i < nrequests; i++)
         requests[i].nread = 0;
     msg[0] = '\0';
+    double t0 = lc__now_seconds();
     int status =
         io->methods.read(io->opaque, requests, nrequests, msg, sizeof(msg));
+    tls_read_seconds += lc__now_seconds() - t0;
     uint64_t nbytes = 0;
     for (size_t i = 0; i < nrequests; i++)
         nbytes += requests[i].nread;

@@ -85,6 +85,10 @@ const char *lc__io_name(const struct lc__io *io);
 int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
                 size_t nrequests, bool allow_short, struct lc__errbuf *err);
 
+/* Seconds the calling thread has spent in lc__io_read since it started
+ * (a per-thread running total: callers take differences). */
+double lc__io_thread_read_seconds(void);
+
 /* The object's size in bytes, or LC_EUNSUPPORTED when it cannot be known
  * without reading. */
 int lc__io_size(struct lc__io *io, uint64_t *size_ret, struct lc__errbuf *err);
