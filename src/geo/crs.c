@@ -70,7 +70,8 @@ struct lc__crs {
 };
 
 struct lc__transform {
-    PJ *pj; /* NULL for the identity */
+    PJ *pj;        /* NULL for the identity */
+    bool inverted; /* pj is the operation from dst to src, run backwards */
     char *src_key;
     char *dst_key;
     bool src_geographic;
@@ -493,41 +494,142 @@ int lc__crs_wkt(const struct lc__crs *crs, const struct lc_allocator *alloc,
 
 /* ---- transforms ------------------------------------------------------- */
 
-/* Creates the PJ of the operation src -> dst in ctx, in x/y order. */
 /*
  * Operations found, shared by every thread. Finding the operation between
  * two CRSs (proj_create_crs_to_crs: a search of PROJ's database) costs
- * some 40 ms; copying a found one into a thread's context (proj_clone)
+ * 40 ms or more; copying a found one into a thread's context (proj_clone)
  * some 0.1 ms. Each thread keeps its own copies (PROJ objects are not
  * thread-safe), so without this every worker thread paid the search again
  * for each pair of CRSs. The templates live in a context of their own,
  * used only under the lock, until the process ends.
+ *
+ * One search serves both directions: the operation from B to A is the one
+ * from A to B run backwards (PROJ picks among alternative operations by
+ * the area of use on the side the points come from, either way). And one
+ * search runs at a time per pair: a thread that needs a pair another is
+ * searching for waits for its result instead of searching too (the dask
+ * threads of a first read all start at once).
  */
 #define LC_TEMPLATE_CAP 64
+#define LC_SEARCHES_CAP 16
 
 static struct {
     pthread_mutex_t mu;
+    pthread_cond_t searched; /* a search ended */
     PJ_CONTEXT *ctx;
     size_t n;
     struct {
         char *src_key, *dst_key;
         PJ *pj;
     } op[LC_TEMPLATE_CAP];
-} g_templates = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    /* Pairs being searched for (keys borrowed from the searching thread). */
+    size_t nsearches;
+    const char *searching[LC_SEARCHES_CAP][2];
+} g_templates = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                 .searched = PTHREAD_COND_INITIALIZER};
 
-/* A copy of the shared operation from src to dst in ctx, or NULL. */
-static PJ *template_clone(PJ_CONTEXT *ctx, const struct lc__crs *src,
-                          const struct lc__crs *dst)
+/* Does the pair (a, b) name the keys x and y, in either order? */
+static bool same_pair(const char *a, const char *b, const char *x,
+                      const char *y)
 {
-    PJ *pj = NULL;
+    return (strcmp(a, x) == 0 && strcmp(b, y) == 0) ||
+           (strcmp(a, y) == 0 && strcmp(b, x) == 0);
+}
+
+/* A copy in ctx of the shared operation between src and dst, in either
+ * direction (*inverted: from dst to src), or NULL. Called with the lock
+ * held. */
+static PJ *template_clone_locked(PJ_CONTEXT *ctx, const struct lc__crs *src,
+                                 const struct lc__crs *dst, bool *inverted)
+{
+    for (size_t i = 0; i < g_templates.n; i++) {
+        if (!same_pair(g_templates.op[i].src_key, g_templates.op[i].dst_key,
+                       src->key, dst->key))
+            continue;
+        *inverted = strcmp(g_templates.op[i].src_key, src->key) != 0;
+        return proj_clone(ctx, g_templates.op[i].pj);
+    }
+    return NULL;
+}
+
+static bool search_running_locked(const struct lc__crs *src,
+                                  const struct lc__crs *dst)
+{
+    for (size_t i = 0; i < g_templates.nsearches; i++)
+        if (same_pair(g_templates.searching[i][0], g_templates.searching[i][1],
+                      src->key, dst->key))
+            return true;
+    return false;
+}
+
+/* fork() while another thread searches or holds the lock: the child has
+ * neither that thread nor its result, so it starts with no search running
+ * and the lock free. */
+static void templates_prepare(void)
+{
     pthread_mutex_lock(&g_templates.mu);
-    for (size_t i = 0; i < g_templates.n && pj == NULL; i++) {
-        if (strcmp(g_templates.op[i].src_key, src->key) == 0 &&
-            strcmp(g_templates.op[i].dst_key, dst->key) == 0)
-            pj = proj_clone(ctx, g_templates.op[i].pj);
+}
+
+static void templates_parent(void)
+{
+    pthread_mutex_unlock(&g_templates.mu);
+}
+
+static void templates_child(void)
+{
+    g_templates.nsearches = 0;
+    pthread_cond_init(&g_templates.searched, NULL);
+    pthread_mutex_unlock(&g_templates.mu);
+}
+
+static pthread_once_t g_templates_once = PTHREAD_ONCE_INIT;
+
+static void templates_register_atfork(void)
+{
+    (void)pthread_atfork(templates_prepare, templates_parent, templates_child);
+}
+
+/* Either a copy of the shared operation (NULL: none, and the caller now
+ * searches; *registered says it must call search_done afterwards). */
+static PJ *template_get_or_search(PJ_CONTEXT *ctx, const struct lc__crs *src,
+                                  const struct lc__crs *dst, bool *inverted,
+                                  bool *registered)
+{
+    *registered = false;
+    (void)pthread_once(&g_templates_once, templates_register_atfork);
+    pthread_mutex_lock(&g_templates.mu);
+    PJ *pj = template_clone_locked(ctx, src, dst, inverted);
+    while (pj == NULL && search_running_locked(src, dst)) {
+        pthread_cond_wait(&g_templates.searched, &g_templates.mu);
+        pj = template_clone_locked(ctx, src, dst, inverted);
+    }
+    if (pj == NULL && g_templates.nsearches < LC_SEARCHES_CAP) {
+        g_templates.searching[g_templates.nsearches][0] = src->key;
+        g_templates.searching[g_templates.nsearches][1] = dst->key;
+        g_templates.nsearches++;
+        *registered = true;
     }
     pthread_mutex_unlock(&g_templates.mu);
     return pj;
+}
+
+/* Ends this thread's search for (src, dst), wakes the waiting threads. */
+static void search_done(const struct lc__crs *src, const struct lc__crs *dst)
+{
+    pthread_mutex_lock(&g_templates.mu);
+    for (size_t i = 0; i < g_templates.nsearches; i++) {
+        if (g_templates.searching[i][0] == src->key &&
+            g_templates.searching[i][1] == dst->key) {
+            g_templates.nsearches--;
+            g_templates.searching[i][0] =
+                g_templates.searching[g_templates.nsearches][0];
+            g_templates.searching[i][1] =
+                g_templates.searching[g_templates.nsearches][1];
+            break;
+        }
+    }
+    pthread_cond_broadcast(&g_templates.searched);
+    pthread_mutex_unlock(&g_templates.mu);
 }
 
 /* Shares an operation found by one thread (a failure only costs the next
@@ -564,11 +666,15 @@ static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
     pthread_mutex_unlock(&g_templates.mu);
 }
 
+/* Creates the PJ of the operation src -> dst in ctx, in x/y order (or, with
+ * *inverted_ret, of dst -> src). */
 static int create_operation(PJ_CONTEXT *ctx, const struct lc__crs *src,
                             const struct lc__crs *dst, PJ **pj_ret,
-                            struct lc__errbuf *err)
+                            bool *inverted_ret, struct lc__errbuf *err)
 {
-    *pj_ret = template_clone(ctx, src, dst);
+    bool registered;
+    *inverted_ret = false;
+    *pj_ret = template_get_or_search(ctx, src, dst, inverted_ret, &registered);
     if (*pj_ret != NULL)
         return LC_OK;
 
@@ -600,6 +706,8 @@ static int create_operation(PJ_CONTEXT *ctx, const struct lc__crs *src,
     *pj_ret = norm;
     template_add(src, dst, norm);
 done:
+    if (registered)
+        search_done(src, dst);
     proj_destroy(op);
     proj_destroy(d);
     proj_destroy(s);
@@ -671,7 +779,8 @@ int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
     tf->src_lon_period = lc__crs_lon_period(src);
     tf->dst_lon_period = lc__crs_lon_period(dst);
     if (!lc__crs_equal(src, dst)) {
-        int status = create_operation(t->ctx, src, dst, &tf->pj, err);
+        int status =
+            create_operation(t->ctx, src, dst, &tf->pj, &tf->inverted, err);
         if (status < 0) {
             transform_destroy(tf);
             return status;
@@ -711,6 +820,8 @@ static size_t trans(struct lc__transform *tf, PJ_DIRECTION dir, double *x,
     if (n == 0)
         return 0;
     if (tf->pj != NULL) {
+        if (tf->inverted)
+            dir = dir == PJ_FWD ? PJ_INV : PJ_FWD;
         (void)proj_trans_generic(tf->pj, dir, x, sizeof(double), n, y,
                                  sizeof(double), n, NULL, 0, 0, NULL, 0, 0);
         /* A failed point leaves an error number behind; it must not leak

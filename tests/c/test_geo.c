@@ -469,6 +469,65 @@ static void test_transform_cache(void)
     lc__crs_free(wgs);
 }
 
+/* A transform from B to A made after the one from A to B reuses A -> B's
+ * operation backwards (crs.c): it must give what PROJ's own search from B
+ * to A gives. Pairs whose datums differ, so PROJ finds several candidate
+ * operations and picks among them by area of use. */
+static void test_transform_reversed(void)
+{
+    static const struct {
+        const char *a, *b;
+        double x0, y0, step; /* a grid of points in b */
+    } cases[] = {
+        {"EPSG:3035", "EPSG:32632", 300000, 4800000, 40000},
+        {"EPSG:26915", "EPSG:32614", 300000, 4500000, 40000},
+        {"EPSG:27700", "EPSG:4326", -6.0, 50.5, 0.5},
+    };
+    PJ_CONTEXT *ctx = proj_context_create();
+    for (size_t c = 0; c < LC_ARRAY_SIZE(cases); c++) {
+        struct lc__crs *a = crs_of(cases[c].a);
+        struct lc__crs *b = crs_of(cases[c].b);
+        struct lc__transform *ab = a && b ? tf_of(a, b) : NULL;
+        struct lc__transform *ba = ab ? tf_of(b, a) : NULL;
+        PJ *direct = NULL, *norm = NULL;
+        if (ba == NULL)
+            goto next;
+        PJ *pb = proj_create(ctx, cases[c].b),
+           *pa = proj_create(ctx, cases[c].a);
+        direct = proj_create_crs_to_crs_from_pj(ctx, pb, pa, NULL, NULL);
+        norm = direct ? proj_normalize_for_visualization(ctx, direct) : NULL;
+        proj_destroy(pa);
+        proj_destroy(pb);
+        LC_ASSERT_TRUE(norm != NULL);
+        if (norm == NULL)
+            goto next;
+        double worst = 0;
+        for (int i = 0; i < 10; i++) {
+            for (int j = 0; j < 10; j++) {
+                double x = cases[c].x0 + cases[c].step * i;
+                double y = cases[c].y0 + cases[c].step * j;
+                PJ_COORD want =
+                    proj_trans(norm, PJ_FWD, proj_coord(x, y, 0, HUGE_VAL));
+                LC_ASSERT_EQ(lc__transform_points(ba, &x, &y, 1), 0);
+                double d = hypot(x - want.xy.x, y - want.xy.y);
+                worst = d > worst ? d : worst;
+            }
+        }
+        if (!(worst < 1e-6))
+            LC_CHECK_FAIL_("%s -> %s backwards differs from PROJ's search by "
+                           "%g m",
+                           cases[c].b, cases[c].a, worst);
+    next:
+        proj_destroy(norm);
+        proj_destroy(direct);
+        lc__transform_release(ba);
+        lc__transform_release(ab);
+        lc__crs_free(a);
+        lc__crs_free(b);
+    }
+    proj_context_destroy(ctx);
+}
+
 struct bounds_case {
     const char *src;
     const char *dst;
@@ -626,14 +685,18 @@ static void *thread_main(void *p)
 
 static void test_threads(void)
 {
-    struct lc__crs *utm = crs_of("EPSG:32615");
+    /* A pair no earlier test asked for: the threads race for its search. */
+    struct lc__crs *utm = crs_of("EPSG:32616");
     struct lc__crs *aea = crs_of("EPSG:5070");
     if (utm == NULL || aea == NULL)
         goto done;
     pthread_t th[4];
     struct thread_arg args[4];
     for (int k = 0; k < 4; k++) {
-        args[k] = (struct thread_arg){utm, aea, k % 2, 0};
+        /* Half of them ask for the reverse pair, all at once: one search
+         * serves both directions. */
+        args[k] = k < 2 ? (struct thread_arg){utm, aea, k % 2, 0}
+                        : (struct thread_arg){aea, utm, k % 2, 0};
         LC_ASSERT_EQ(pthread_create(&th[k], NULL, thread_main, &args[k]), 0);
     }
     for (int k = 0; k < 4; k++) {
@@ -1121,6 +1184,7 @@ int main(void)
     test_transform_points();
     test_transform_cache();
     test_transform_bounds();
+    test_transform_reversed();
     test_threads();
     test_srcmap_misc();
     test_approx_bound();
