@@ -532,6 +532,31 @@ enum lc_errors_policy {
 };
 
 /*
+ * Caps on what the files and servers a collection reads may ask of the
+ * library: sizes and counts read from a catalogue or a COG header are
+ * checked against them before anything is allocated, and a file over one
+ * fails with LC_ELIMIT naming the cap. 0 in any field: the default in
+ * brackets, which real archives never reach. docs/limits.md lists every
+ * cap, these and the fixed ones. Added in 0.2.
+ */
+struct lc_limits {
+    /* COG headers and blocks (the caps of struct lc_cog_options) */
+    size_t max_ifds;         /* IFDs in one file's chain [256] */
+    size_t max_block_nbytes; /* one block, compressed or decoded [256 MiB] */
+    size_t max_tag_nbytes;   /* one TIFF tag's values [64 MiB] */
+    /* stac-geoparquet catalogues */
+    size_t max_footer_nbytes; /* one file's footer (FileMetaData) [128 MiB] */
+    size_t max_page_nbytes;   /* one page, compressed or not [256 MiB] */
+    size_t max_chunk_nbytes;  /* one column chunk of a row group [1 GiB] */
+    size_t max_thrift_depth;  /* nesting of Thrift structures [32], <= 1000 */
+    /* JSON catalogues (NDJSON, FeatureCollection, array) */
+    size_t max_json_nbytes; /* the whole document [1 GiB] */
+    size_t max_json_depth;  /* nesting of arrays and objects [64], <= 2000 */
+    /* Item footprints (WKB in parquet, GeoJSON in JSON) */
+    size_t max_geometry_points; /* coordinates of one geometry [16777216] */
+};
+
+/*
  * Options of lc_collection_open. All-zero (after struct_size) is not
  * enough: crs, bbox and resolution are required. Strings are copied.
  */
@@ -587,6 +612,10 @@ struct lc_collection_options {
     int confine_local_hrefs;
     const char *const *allowed_local_roots;
     size_t nallowed_local_roots;
+    /* Caps on the catalogue and the COGs (all-zero: the defaults). They
+     * apply to the headers this collection opens, and headers are cached
+     * per set of caps. Added in 0.2. */
+    struct lc_limits limits;
 };
 
 struct lc_collection;

@@ -788,7 +788,73 @@ static const char *const collection_keys[] = {
     "time_period", "nodata",   "dtype",          "mosaic_method",
     "resampling",  "store",    "catalog_store",  "max_concurrent_reads",
     "errors",      "nthreads", "path_from_href", "allowed_local_roots",
-    NULL};
+    "limits",      NULL};
+
+/* The caps of struct lc_limits a limits= dict may set, by field name. */
+static const struct {
+    const char *name;
+    size_t offset;
+} limit_fields[] = {
+    {"max_ifds", offsetof(struct lc_limits, max_ifds)},
+    {"max_block_nbytes", offsetof(struct lc_limits, max_block_nbytes)},
+    {"max_tag_nbytes", offsetof(struct lc_limits, max_tag_nbytes)},
+    {"max_footer_nbytes", offsetof(struct lc_limits, max_footer_nbytes)},
+    {"max_page_nbytes", offsetof(struct lc_limits, max_page_nbytes)},
+    {"max_chunk_nbytes", offsetof(struct lc_limits, max_chunk_nbytes)},
+    {"max_thrift_depth", offsetof(struct lc_limits, max_thrift_depth)},
+    {"max_json_nbytes", offsetof(struct lc_limits, max_json_nbytes)},
+    {"max_json_depth", offsetof(struct lc_limits, max_json_depth)},
+    {"max_geometry_points", offsetof(struct lc_limits, max_geometry_points)},
+};
+
+/* limits: absent or None keeps every default; else a dict of cap name ->
+ * int > 0 (None: that cap's default). An unknown name is a ValueError
+ * listing the known ones. */
+static bool coll_limits(PyObject *d, struct lc_limits *out)
+{
+    PyObject *v = PyDict_GetItemString(d, "limits");
+    if (v == NULL || v == Py_None)
+        return true;
+    if (!PyDict_Check(v)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "limits must be a dict of cap name -> int");
+        return false;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(v, &pos, &key, &value)) {
+        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        size_t i = 0;
+        while (k != NULL && i < sizeof limit_fields / sizeof *limit_fields &&
+               strcmp(k, limit_fields[i].name) != 0)
+            i++;
+        if (k == NULL || i == sizeof limit_fields / sizeof *limit_fields) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError,
+                             "unknown limit %R; the limits are max_ifds, "
+                             "max_block_nbytes, max_tag_nbytes, "
+                             "max_footer_nbytes, max_page_nbytes, "
+                             "max_chunk_nbytes, max_thrift_depth, "
+                             "max_json_nbytes, max_json_depth, "
+                             "max_geometry_points (docs/limits.md)",
+                             key);
+            return false;
+        }
+        if (value == Py_None)
+            continue;
+        Py_ssize_t x = PyNumber_AsSsize_t(value, PyExc_OverflowError);
+        if (x == -1 && PyErr_Occurred())
+            return false;
+        if (x <= 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "limit %s must be a positive int, got %zd", k, x);
+            return false;
+        }
+        size_t cap = (size_t)x;
+        memcpy((char *)out + limit_fields[i].offset, &cap, sizeof cap);
+    }
+    return true;
+}
 
 /* An optional str of the options: absent or None leaves *out as it is. */
 static bool coll_str(PyObject *d, const char *key, const char **out)
@@ -1008,7 +1074,8 @@ static bool coll_options(PyObject *d, struct lc_collection_options *o,
            coll_size(d, "nthreads", &o->nthreads) &&
            coll_str_list(d, "ids", &tuples[0], &lists[0], &o->nids) &&
            coll_str_list(d, "bands", &tuples[1], &lists[1], &o->nbands) &&
-           coll_local_roots(d, o, &tuples[2], &lists[2]);
+           coll_local_roots(d, o, &tuples[2], &lists[2]) &&
+           coll_limits(d, &o->limits);
 }
 
 /* path_from_href during lc_collection_open: the open runs without the

@@ -360,6 +360,7 @@ def open(  # noqa: A001 - the public name, as upstream
     catalog_store: Any = None,
     nthreads: int | None = None,
     allowed_local_roots: Sequence[str] | None = None,
+    limits: Mapping[str, int] | None = None,
 ) -> xr.DataArray:
     """Open the COGs a STAC catalogue lists as one lazy DataArray.
 
@@ -405,6 +406,10 @@ def open(  # noqa: A001 - the public name, as upstream
             (a URL, or a remote catalog_store), so a remote catalogue
             cannot make lazycogs read local files, and leaves local
             catalogues unconfined. ``["/"]`` allows everything.
+        limits: caps on what the catalogue and the COGs may ask of
+            lazycogs, by name: ``{"max_block_nbytes": 2**30}`` raises one
+            (docs/limits.md lists them and their defaults). An error that
+            hits a cap names it; an unknown name is a ValueError.
 
     Returns:
         A DataArray with dims ("band", "time", "y", "x").
@@ -420,6 +425,10 @@ def open(  # noqa: A001 - the public name, as upstream
         if isinstance(allowed_local_roots, (str, bytes)):
             raise TypeError("allowed_local_roots must be a list of folders")
         options["allowed_local_roots"] = [str(r) for r in allowed_local_roots]
+    if limits is not None:
+        if not isinstance(limits, Mapping):
+            raise TypeError("limits must be a dict of cap name -> int")
+        options["limits"] = dict(limits)
     if path_from_href is not None:
         if not callable(path_from_href):
             raise TypeError("path_from_href must be callable")

@@ -7,6 +7,7 @@
 #include <lz4.h>
 #include <snappy-c.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "codec_internal.h"
 #include "decompress.h"
@@ -72,6 +73,9 @@ static int decode_gzip(struct lc__codec_ctx *ctx, const uint8_t *in,
         size_t got = 0;
         enum libdeflate_result r = libdeflate_zlib_decompress_ex(
             d, in, in_nbytes, out, out_nbytes, NULL, &got);
+        /* A bomb stops when out is full, having written no more. */
+        LC_RETURN_IF(r == LIBDEFLATE_INSUFFICIENT_SPACE, err, LC_ECORRUPT,
+                     "gzip: stream decodes to more than %zu bytes", out_nbytes);
         LC_RETURN_IF(r != LIBDEFLATE_SUCCESS, err, LC_ECORRUPT,
                      "gzip: neither a gzip nor a zlib stream (or corrupt)");
         LC_RETURN_IF(got != out_nbytes, err, LC_ECORRUPT,
@@ -105,6 +109,10 @@ static int decode_zstd(struct lc__codec_ctx *ctx, const uint8_t *in,
 
     LC_FORWARD_IF_ERROR(lc__codec_zstd(ctx, &z, err));
     size_t n = ZSTD_decompressDCtx(z, out, out_nbytes, in, in_nbytes);
+    LC_RETURN_IF(ZSTD_isError(n) &&
+                     ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall,
+                 err, LC_ECORRUPT,
+                 "zstd: stream decodes to more than %zu bytes", out_nbytes);
     LC_RETURN_IF(ZSTD_isError(n), err, LC_ECORRUPT, "zstd: %s",
                  ZSTD_getErrorName(n));
     LC_RETURN_IF(n != out_nbytes, err, LC_ECORRUPT,

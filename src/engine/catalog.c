@@ -83,8 +83,8 @@ static int load_parquet(const char *href, struct lc_store *store,
     struct opener_state state = {.store = store, .alloc = opts->alloc};
     struct lc__parquet_opener opener = {.opaque = &state, .open = open_source};
     struct lc__parquet_dataset *ds;
-    int status =
-        lc__parquet_dataset_open(href, &opener, opts->alloc, NULL, &ds, err);
+    int status = lc__parquet_dataset_open(href, &opener, opts->alloc,
+                                          opts->parquet_limits, &ds, err);
     if (status < 0)
         return status;
     status = lc__stac_items_from_parquet(ds, opts, items_ret, err);
@@ -102,7 +102,9 @@ static int read_whole(struct lc__io *io, size_t max_nbytes,
     if (status < 0)
         return status;
     LC_RETURN_IF(size > max_nbytes, err, LC_ELIMIT,
-                 "%s: %" PRIu64 " bytes of JSON exceed the limit of %zu",
+                 "%s: %" PRIu64 " bytes of JSON exceed max_json_nbytes "
+                 "(%zu); raise it with limits={'max_json_nbytes': ...} "
+                 "(docs/limits.md)",
                  lc__io_name(io), size, max_nbytes);
     char *data = lc__malloc(alloc, (size_t)size + 1);
     LC_RETURN_IF(data == NULL, err, LC_ENOMEM,
@@ -131,6 +133,8 @@ int lc__catalog_load(const char *href, struct lc_store *store,
     static const struct lc__stac_load_options no_options;
     if (opts == NULL)
         opts = &no_options;
+    if (max_json_nbytes == 0)
+        max_json_nbytes = opts->max_json_nbytes;
     if (max_json_nbytes == 0)
         max_json_nbytes = DEFAULT_MAX_JSON_NBYTES;
     *items_ret = NULL;

@@ -91,6 +91,9 @@ struct lc_collection {
     size_t max_concurrent_reads;
     enum lc_errors_policy errors;
     size_t nthreads;
+    /* The open options' caps; COGs are opened with them
+     * (lc__header_cache_get_ex). */
+    struct lc_limits limits;
 };
 
 /*

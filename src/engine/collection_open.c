@@ -151,6 +151,16 @@ static int check_options(const char *href,
                  "%s. Pass dtype='float32' or dtype='float64', or omit "
                  "dtype= to let lazycogs choose a float dtype automatically.",
                  method, lc_dtype_name(o->dtype));
+    /* Deeper nesting recurses deeper: these two stay bounded. jansson
+     * refuses more than 2048 levels on its own. */
+    LC_RETURN_IF(o->limits.max_thrift_depth > 1000, err, LC_EINVAL,
+                 "lc_collection_open: limits.max_thrift_depth must be at "
+                 "most 1000, got %zu",
+                 o->limits.max_thrift_depth);
+    LC_RETURN_IF(o->limits.max_json_depth > 2000, err, LC_EINVAL,
+                 "lc_collection_open: limits.max_json_depth must be at most "
+                 "2000, got %zu",
+                 o->limits.max_json_depth);
     return LC_OK;
 }
 
@@ -246,8 +256,24 @@ static int load_catalog(struct lc_collection *c, const char *href,
                 keys[nkeys++] = o->bands[i];
         }
     }
+    /* The caps of o->limits for the loaders (zero fields: defaults). */
+    struct lc__parquet_limits pq_limits = {
+        .max_footer_nbytes = o->limits.max_footer_nbytes,
+        .max_page_nbytes = o->limits.max_page_nbytes,
+        .max_chunk_nbytes = o->limits.max_chunk_nbytes,
+        .max_thrift_depth = o->limits.max_thrift_depth,
+    };
+    struct lc__geom_limits geom_limits = {.max_points =
+                                              o->limits.max_geometry_points};
     struct lc__stac_load_options load = {
-        .alloc = &c->alloc, .assets = keys, .nassets = nkeys};
+        .alloc = &c->alloc,
+        .assets = keys,
+        .nassets = nkeys,
+        .geom_limits = &geom_limits,
+        .parquet_limits = &pq_limits,
+        .max_json_nbytes = o->limits.max_json_nbytes,
+        .max_json_depth = o->limits.max_json_depth,
+    };
     struct lc__catalog_query query = {
         .filter = o->filter,
         .sortby = o->sortby,
@@ -481,6 +507,7 @@ static int build_rtree(struct lc_collection *c, struct lc__errbuf *err)
 struct probe {
     const char *href;
     struct lc_store *store;
+    const struct lc_limits *limits;
     struct lc_cog *cog;
     int status;
     struct lc__errbuf err;
@@ -489,8 +516,8 @@ struct probe {
 static void run_probe(struct probe *p)
 {
     bool cached = false;
-    p->status =
-        lc__header_cache_get(p->href, p->store, &p->cog, &cached, &p->err);
+    p->status = lc__header_cache_get_ex(p->href, p->store, p->limits, &p->cog,
+                                        &cached, &p->err);
 }
 
 static void *probe_thread(void *arg)
@@ -725,6 +752,7 @@ static int sample_bands(struct lc_collection *c,
     for (size_t i = 0; i < n; i++) {
         probes[i].href = row[c->band_asset[i]].href;
         probes[i].store = c->store;
+        probes[i].limits = &c->limits;
     }
     run_probes(probes, n);
     for (size_t i = 0; i < n && status == LC_OK; i++) {
@@ -912,6 +940,7 @@ static int open_collection(struct lc_collection *c, const char *href,
     const char *period = o->time_period != NULL ? o->time_period : "P1D";
     if (strcmp(period, "none") == 0 || strcmp(period, "None") == 0)
         period = NULL;
+    c->limits = o->limits;
     LC_FORWARD_IF_ERROR(lc__grouper_init(&c->grouper, period, err));
     c->resampling = LC_WARP_NEAREST;
     LC_RETURN_IF(o->resampling != NULL &&

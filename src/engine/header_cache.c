@@ -40,9 +40,35 @@
 
 enum entry_state { ENTRY_OPENING, ENTRY_READY, ENTRY_FAILED };
 
+/* The COG caps of struct lc_limits (0: the default). A handle opened with
+ * other caps is another entry: the block cap is checked at read time
+ * against the handle's own. */
+struct caps {
+    size_t max_ifds, max_block_nbytes, max_tag_nbytes;
+};
+
+static struct caps caps_of(const struct lc_limits *limits)
+{
+    struct caps c = {0, 0, 0};
+    if (limits != NULL) {
+        c.max_ifds = limits->max_ifds;
+        c.max_block_nbytes = limits->max_block_nbytes;
+        c.max_tag_nbytes = limits->max_tag_nbytes;
+    }
+    return c;
+}
+
+static bool same_caps(const struct caps *a, const struct caps *b)
+{
+    return a->max_ifds == b->max_ifds &&
+           a->max_block_nbytes == b->max_block_nbytes &&
+           a->max_tag_nbytes == b->max_tag_nbytes;
+}
+
 struct entry {
     struct lc_store *store; /* key: a reference (NULL: href's default) */
     char *href;             /* key */
+    struct caps caps;       /* key: the caps it was opened with */
     uint64_t hash;
     enum entry_state state;
     struct lc_cog *cog; /* READY */
@@ -111,13 +137,14 @@ static size_t cog_bucket(const struct lc_cog *cog)
 }
 
 static struct entry *find_key(const struct lc_store *store, const char *href,
-                              uint64_t hash)
+                              const struct caps *caps, uint64_t hash)
 {
     if (cache.nbuckets == 0)
         return NULL;
     struct entry *e = cache.by_key[hash & (cache.nbuckets - 1)];
     while (e != NULL &&
-           (e->hash != hash || e->store != store || strcmp(e->href, href) != 0))
+           (e->hash != hash || e->store != store ||
+            strcmp(e->href, href) != 0 || !same_caps(&e->caps, caps)))
         e = e->next_key;
     return e;
 }
@@ -259,7 +286,7 @@ static void close_entries(struct entry *e)
 
 /* A new OPENING entry for the key, linked and held by its opener. */
 static struct entry *insert_opening(struct lc_store *store, const char *href,
-                                    uint64_t hash)
+                                    const struct caps *caps, uint64_t hash)
 {
     struct entry *e = lc__calloc(NULL, 1, sizeof(*e));
     size_t n = strlen(href) + 1;
@@ -272,6 +299,7 @@ static struct entry *insert_opening(struct lc_store *store, const char *href,
     }
     memcpy(copy, href, n);
     e->href = copy;
+    e->caps = *caps;
     e->hash = hash;
     e->state = ENTRY_OPENING;
     e->refs = 1;
@@ -317,6 +345,15 @@ int lc__header_cache_get(const char *href, struct lc_store *store,
                          struct lc_cog **cog_ret, bool *was_cached,
                          struct lc__errbuf *err)
 {
+    return lc__header_cache_get_ex(href, store, NULL, cog_ret, was_cached, err);
+}
+
+int lc__header_cache_get_ex(const char *href, struct lc_store *store,
+                            const struct lc_limits *limits,
+                            struct lc_cog **cog_ret, bool *was_cached,
+                            struct lc__errbuf *err)
+{
+    struct caps caps = caps_of(limits);
     if (cog_ret != NULL)
         *cog_ret = NULL;
     if (was_cached != NULL)
@@ -327,7 +364,7 @@ int lc__header_cache_get(const char *href, struct lc_store *store,
     uint64_t hash = key_hash(store, href);
 
     pthread_mutex_lock(&cache.mu);
-    struct entry *e = find_key(store, href, hash);
+    struct entry *e = find_key(store, href, &caps, hash);
     if (e != NULL && e->state == ENTRY_READY) {
         if (e->refs++ == 0)
             lru_unlink(e);
@@ -347,12 +384,16 @@ int lc__header_cache_get(const char *href, struct lc_store *store,
             *was_cached = true;
         return status;
     }
-    e = insert_opening(store, href, hash);
+    e = insert_opening(store, href, &caps, hash);
     pthread_mutex_unlock(&cache.mu);
     LC_RETURN_IF(e == NULL, err, LC_ENOMEM, "%s: out of memory", href);
 
     /* The open (I/O) runs unlocked; others asking for href wait for it. */
-    struct lc_cog_options o = {.struct_size = sizeof(o), .store = store};
+    struct lc_cog_options o = {.struct_size = sizeof(o),
+                               .store = store,
+                               .max_ifds = caps.max_ifds,
+                               .max_block_nbytes = caps.max_block_nbytes,
+                               .max_tag_nbytes = caps.max_tag_nbytes};
     struct lc__errbuf open_err = {0};
     struct lc_cog *cog = NULL;
     int status = lc__cog_open(href, &o, &cog, &open_err);

@@ -38,6 +38,13 @@ int lc__header_cache_get(const char *href, struct lc_store *store,
                          struct lc_cog **cog_ret, bool *was_cached,
                          struct lc__errbuf *err);
 
+/* Like lc__header_cache_get, opening with the COG caps of limits (NULL or
+ * zero fields: the defaults). Handles are cached per (store, href, caps). */
+int lc__header_cache_get_ex(const char *href, struct lc_store *store,
+                            const struct lc_limits *limits,
+                            struct lc_cog **cog_ret, bool *was_cached,
+                            struct lc__errbuf *err);
+
 /* Releases a reference taken by lc__header_cache_get; NULL does nothing. */
 void lc__header_cache_release(struct lc_cog *cog);
 

@@ -443,7 +443,8 @@ out:
 struct headers {
     const struct lc_allocator *alloc;
     struct lc_store *store;
-    const char **href; /* distinct, sorted */
+    const struct lc_limits *limits; /* the collection's caps */
+    const char **href;              /* distinct, sorted */
     size_t n;
     struct lc_cog **cog;
     int *status;
@@ -455,8 +456,8 @@ static void headers_open_one(struct headers *h, size_t i)
 {
     struct lc__errbuf err = {0};
     bool cached;
-    h->status[i] =
-        lc__header_cache_get(h->href[i], h->store, &h->cog[i], &cached, &err);
+    h->status[i] = lc__header_cache_get_ex(h->href[i], h->store, h->limits,
+                                           &h->cog[i], &cached, &err);
     if (h->status[i] < 0) {
         size_t len = strlen(err.msg);
         h->msg[i] = lc__malloc(h->alloc, len + 1);
@@ -589,7 +590,7 @@ static int fetch_headers(struct lc_plan *p, const struct lc_window *windows,
 {
     const struct lc_collection *c = p->c;
     const struct lc_allocator *a = plan_alloc(p);
-    struct headers h = {.alloc = a, .store = c->store};
+    struct headers h = {.alloc = a, .store = c->store, .limits = &c->limits};
     size_t nreads = p->nentries * p->nbands;
     int status = LC_OK;
 

@@ -1028,8 +1028,8 @@ static int task_work(struct band_task *t)
     bool cached = false;
 
     double t0 = lc__now_seconds();
-    int status =
-        lc__header_cache_get(asset->href, c->store, &cog, &cached, &err);
+    int status = lc__header_cache_get_ex(asset->href, c->store, &c->limits,
+                                         &cog, &cached, &err);
     t->header_s = lc__now_seconds() - t0;
     double cpu_t1 = lc__thread_cpu_seconds();
     if (status < 0) {

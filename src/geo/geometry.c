@@ -21,6 +21,11 @@
 #define DEFAULT_MAX_DEPTH 32
 #define DEFAULT_MAX_POINTS ((size_t)1 << 24)
 
+/* The cap's name in lc_limits and how to raise it (docs/limits.md). */
+#define POINTS_CAP                                                             \
+    "max_geometry_points (%zu); raise it with "                                \
+    "limits={'max_geometry_points': ...}"
+
 static void get_limits(const struct lc__geom_limits *in,
                        struct lc__geom_limits *out)
 {
@@ -148,7 +153,7 @@ static int wkb_points(struct wkb_reader *r, bool big_endian, size_t dims,
                       size_t npoints, struct lc__coordseq *seq)
 {
     LC_RETURN_IF(npoints > r->limits.max_points - r->npoints, r->err, LC_ELIMIT,
-                 "WKB: more than %zu coordinates at byte %zu",
+                 "WKB: more coordinates than " POINTS_CAP " (at byte %zu)",
                  r->limits.max_points, r->pos);
     r->npoints += npoints;
     seq->npoints = npoints;
@@ -753,7 +758,8 @@ static int gj_seq(struct gj_reader *r, const json_t *arr,
         return gj_fail(r, "expected an array of positions");
     size_t n = json_array_size(arr);
     LC_RETURN_IF(n > r->limits.max_points - r->npoints, r->err, LC_ELIMIT,
-                 "GeoJSON: more than %zu coordinates", r->limits.max_points);
+                 "GeoJSON: more coordinates than " POINTS_CAP,
+                 r->limits.max_points);
     r->npoints += n;
     seq->npoints = n;
     seq->xy = lc__arena_calloc(r->arena, n, 2 * sizeof(double));
@@ -786,7 +792,7 @@ static int gj_coords(struct gj_reader *r, const json_t *c, struct lc__geom *g)
         LC_RETURN_IF(s->xy == NULL || s->z == NULL, r->err, LC_ENOMEM,
                      "GeoJSON: out of memory");
         LC_RETURN_IF(r->npoints >= r->limits.max_points, r->err, LC_ELIMIT,
-                     "GeoJSON: more than %zu coordinates",
+                     "GeoJSON: more coordinates than " POINTS_CAP,
                      r->limits.max_points);
         r->npoints++;
         LC_FORWARD_IF_ERROR(gj_position(r, c, &s->xy[0], &s->xy[1], &s->z[0]));

@@ -137,8 +137,9 @@ static int read_footer(struct lc__parquet_file *f, struct lc__errbuf *err)
                  "%" PRIu64 " bytes (truncated file?)",
                  f->name, footer_n, size);
     LC_RETURN_IF(footer_n > f->lim.max_footer_nbytes, err, LC_ELIMIT,
-                 "%s: footer of %" PRIu32 " bytes (limit %zu)", f->name,
-                 footer_n, f->lim.max_footer_nbytes);
+                 "%s: footer of %" PRIu32 " bytes exceeds max_footer_nbytes "
+                 "(%zu)" LC__PQ_RAISE_HINT("max_footer_nbytes"),
+                 f->name, footer_n, f->lim.max_footer_nbytes);
     LC_RETURN_IF(footer_n == 0, err, LC_ECORRUPT, "%s: empty footer", f->name);
 
     const uint8_t *footer;

@@ -15,6 +15,10 @@
 #error "the Parquet reader assumes a little-endian host"
 #endif
 
+/* How a message over a cap of struct lc_limits says to raise it. */
+#define LC__PQ_RAISE_HINT(name)                                                \
+    "; raise it with limits={'" name "': ...} (docs/limits.md)"
+
 /* Bytes borrowed from a buffer the file (or a page) owns. */
 struct lc__pq_span {
     const uint8_t *p;

@@ -1530,8 +1530,8 @@ static int read_chunk(struct pq_chunk_ctx *c, const uint8_t *buf, size_t nbytes)
         CHUNK_CHECK(
             c, comp > lim->max_page_nbytes || uncomp > lim->max_page_nbytes,
             LC_ELIMIT,
-            "page of %zu bytes (%zu uncompressed; limit "
-            "%zu)",
+            "page of %zu bytes (%zu uncompressed) exceeds max_page_nbytes "
+            "(%zu)" LC__PQ_RAISE_HINT("max_page_nbytes"),
             comp, uncomp, lim->max_page_nbytes);
         const uint8_t *body = buf + pos;
         switch (h.type) {
@@ -2202,7 +2202,8 @@ static int fetch(struct lc__pq_reader *r, struct lc__parquet_file *f, size_t rg,
         chunk_range(ch, &start, &len);
         LC_RETURN_IF(len > r->lim.max_chunk_nbytes, err, LC_ELIMIT,
                      "%s: row group %zu, column '%s': chunk of %" PRIu64
-                     " bytes (limit %zu)",
+                     " bytes exceeds max_chunk_nbytes (%zu)" LC__PQ_RAISE_HINT(
+                         "max_chunk_nbytes"),
                      f->name, rg, path, len, r->lim.max_chunk_nbytes);
         LC_RETURN_IF(start > f->file_nbytes || len > f->file_nbytes - start,
                      err, LC_ECORRUPT,

@@ -72,11 +72,13 @@ static int64_t zigzag(uint64_t v)
 static int th_enter(struct lc__thrift *t)
 {
     if (++t->depth > t->max_depth)
-        return lc__error(t->err, LC_ELIMIT,
-                         "%s: Thrift in the %s nests deeper than %zu levels "
-                         "at byte %" PRIu64,
-                         t->name, t->where, t->max_depth,
-                         t->base_offset + (uint64_t)(t->p - t->base));
+        return lc__error(
+            t->err, LC_ELIMIT,
+            "%s: Thrift in the %s nests deeper than "
+            "max_thrift_depth (%zu) at byte %" PRIu64 LC__PQ_RAISE_HINT(
+                "max_thrift_depth"),
+            t->name, t->where, t->max_depth,
+            t->base_offset + (uint64_t)(t->p - t->base));
     return LC_OK;
 }
 

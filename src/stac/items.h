@@ -155,6 +155,12 @@ struct lc__stac_load_options {
     int64_t start_us, end_us; /* INT64_MIN / INT64_MAX: open ends */
     /* Caps for untrusted geometry (NULL: defaults). */
     const struct lc__geom_limits *geom_limits;
+    /* Caps for stac-geoparquet files (NULL: defaults), and for JSON
+     * documents: their size (whole document; 0: 1 GiB; checked by the
+     * caller that reads it, src/engine/catalog.c) and nesting (0: 64). */
+    const struct lc__parquet_limits *parquet_limits;
+    size_t max_json_nbytes;
+    size_t max_json_depth;
     /* stac-geoparquet: threads decoding the column chunks of a row group
      * (0: the number of CPUs, at most 8; 1: the calling thread only). The
      * table does not depend on it. */

@@ -33,12 +33,13 @@
  * with opts->alloc: only the table and the loader's own lists use it.
  *
  * jansson caps nesting at 2048 while parsing; a document deeper than
- * MAX_DEPTH containers is refused (LC_ELIMIT) before anything recurses
- * over it. Integers beyond int64 make jansson fail; such a document (or
- * NDJSON line) is read again with every integer as a double.
+ * max_json_depth containers (load options; 0: DEFAULT_MAX_DEPTH) is
+ * refused (LC_ELIMIT) before anything recurses over it. Integers beyond int64
+ * make jansson fail; such a document (or NDJSON line) is read again with every
+ * integer as a double.
  */
 
-#define MAX_DEPTH 64
+#define DEFAULT_MAX_DEPTH 64
 /* Loading every asset key of a catalogue makes a dense table of
  * items x keys records: cap the keys, and refuse a table mostly empty. */
 #define MAX_ASSET_KEYS 1024
@@ -141,6 +142,16 @@ static bool too_deep(const json_t *v, size_t left)
     return false;
 }
 
+/* How to raise a cap, for the messages of those with an option. */
+#define RAISE_HINT(name)                                                       \
+    "; raise it with limits={'" name "': ...} (docs/limits.md)"
+
+static size_t max_depth(const struct loader *l)
+{
+    return l->opts->max_json_depth != 0 ? l->opts->max_json_depth
+                                        : DEFAULT_MAX_DEPTH;
+}
+
 /* json_loadb, read again with integers as doubles when one overflows. */
 static json_t *load(const char *text, size_t len, json_error_t *je)
 {
@@ -223,10 +234,11 @@ static int item_object(struct loader *l, size_t i, json_t **obj, bool *owned)
                        "%s line %zu: expected an item (a JSON object), found "
                        "%s",
                        l->name, it->line, kind_of(v));
-    else if (too_deep(v, MAX_DEPTH))
+    else if (too_deep(v, max_depth(l)))
         rc = lc__error(l->err, LC_ELIMIT,
-                       "%s line %zu: JSON nested deeper than %d levels",
-                       l->name, it->line, MAX_DEPTH);
+                       "%s line %zu: JSON nested deeper than %zu levels "
+                       "(max_json_depth)" RAISE_HINT("max_json_depth"),
+                       l->name, it->line, max_depth(l));
     if (rc < 0) {
         json_decref(v);
         return rc;
@@ -256,8 +268,10 @@ static int parse(struct loader *l, size_t len)
                          "%s: %s at line %d, column %d (byte %d)", l->name,
                          je.text, je.line, je.column, je.position);
     }
-    LC_RETURN_IF(too_deep(l->root, MAX_DEPTH), l->err, LC_ELIMIT,
-                 "%s: JSON nested deeper than %d levels", l->name, MAX_DEPTH);
+    LC_RETURN_IF(too_deep(l->root, max_depth(l)), l->err, LC_ELIMIT,
+                 "%s: JSON nested deeper than %zu levels "
+                 "(max_json_depth)" RAISE_HINT("max_json_depth"),
+                 l->name, max_depth(l));
 
     json_t *list = NULL;
     if (json_is_object(l->root)) {

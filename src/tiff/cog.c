@@ -655,8 +655,10 @@ static int check_row(struct lc_cog *cog, const struct read_job *job,
     if (status < 0)
         return prefix_error(cog, status, job->err);
     LC_RETURN_IF(decoded_nbytes > cog->opts.max_block_nbytes, job->err,
-                 LC_ELIMIT, "%s: a block decodes to %zu bytes, over the limit",
-                 name, decoded_nbytes);
+                 LC_ELIMIT,
+                 "%s: a block decodes to %zu bytes, over max_block_nbytes "
+                 "(%zu)" LC__COG_RAISE_HINT("max_block_nbytes"),
+                 name, decoded_nbytes, cog->opts.max_block_nbytes);
     for (uint32_t bx = bx0; bx <= bx1; bx++) {
         uint64_t off = img->offsets.values[base + bx];
         uint64_t cnt = img->counts.values[base + bx];
@@ -664,8 +666,9 @@ static int check_row(struct lc_cog *cog, const struct read_job *job,
             continue;
         LC_RETURN_IF(cnt > cog->opts.max_block_nbytes, job->err, LC_ELIMIT,
                      "%s: block %" PRIu64 " has %" PRIu64
-                     " bytes, over the limit",
-                     name, base + bx, cnt);
+                     " bytes, over max_block_nbytes (%zu)" LC__COG_RAISE_HINT(
+                         "max_block_nbytes"),
+                     name, base + bx, cnt, cog->opts.max_block_nbytes);
         LC_RETURN_IF(cog->file_nbytes != 0 && (off > cog->file_nbytes ||
                                                cnt > cog->file_nbytes - off),
                      job->err, LC_ECORRUPT,

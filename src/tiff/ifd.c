@@ -180,11 +180,11 @@ static int tag_nbytes(struct lc_cog *cog, const struct lc__tag *t,
                          t->code, t->type);
     if (t->count > SIZE_MAX || !lc__size_mul((size_t)t->count, unit, &nbytes) ||
         nbytes > cog->opts.max_tag_nbytes)
-        return lc__error(&cog->open_err, LC_ELIMIT,
-                         "%s: tag %u has %" PRIu64 " values, more than the "
-                         "limit of %zu bytes",
-                         name_of(cog), t->code, t->count,
-                         cog->opts.max_tag_nbytes);
+        return lc__error(
+            &cog->open_err, LC_ELIMIT,
+            "%s: tag %u has %" PRIu64 " values, more than "
+            "max_tag_nbytes (%zu bytes)" LC__COG_RAISE_HINT("max_tag_nbytes"),
+            name_of(cog), t->code, t->count, cog->opts.max_tag_nbytes);
     *nbytes_ret = nbytes;
     return LC_OK;
 }
@@ -998,9 +998,11 @@ int lc__tiff_parse(struct lc_cog *cog)
         if (status < 0)
             break;
         if (nvisited == cog->opts.max_ifds) {
-            status =
-                lc__error(&cog->open_err, LC_ELIMIT, "%s: more than %zu IFDs",
-                          name, cog->opts.max_ifds);
+            status = lc__error(
+                &cog->open_err, LC_ELIMIT,
+                "%s: more IFDs than max_ifds (%zu)" LC__COG_RAISE_HINT(
+                    "max_ifds"),
+                name, cog->opts.max_ifds);
             break;
         }
         visited[nvisited++] = offset;

@@ -138,6 +138,11 @@ int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
  * rule. */
 #define LC__COG_BATCH_NBYTES ((uint64_t)64 << 20)
 
+/* How a message over a cap of struct lc_cog_options (and lc_limits) says
+ * to raise it. */
+#define LC__COG_RAISE_HINT(name)                                               \
+    "; raise it with limits={'" name "': ...} (docs/limits.md)"
+
 /* True when a block row of row_nbytes compressed bytes starts a new batch
  * after a batch of nrows rows holding batch_nbytes. */
 static inline bool lc__cog_batch_full(uint64_t batch_nbytes, size_t nrows,
