@@ -23,8 +23,8 @@ struct cli_collection_args {
     struct lc_collection_options opts;
     struct lc_store_options store;
     bool any_store_option, has_bbox;
-    char *bands_copy, *ids_copy;
-    const char **bands, **ids;
+    char *bands_copy, *ids_copy, *roots_copy;
+    const char **bands, **ids, **roots;
 };
 
 /* Their help text. */

@@ -37,7 +37,14 @@ const char cli_collection_usage[] =
     "  --threads N            decode/warp/compress threads (default: CPUs)\n"
     "  --max-concurrent-reads N  items read at once (default 32)\n"
     "  --errors raise|ignore  an item that cannot be read fails the command\n"
-    "                         (raise, default) or is skipped\n";
+    "                         (raise, default) or is skipped\n"
+    "  --allowed-roots D1,D2  local hrefs (file://, paths) must lie in these\n"
+    "                         folders (turns confinement on)\n"
+    "  --confine-local-hrefs on|off|auto  confine local hrefs (auto, the\n"
+    "                         default: on when the catalogue is remote)\n"
+    "  --limit NAME=N         raise (or lower) a cap, e.g.\n"
+    "                         max_block_nbytes=1073741824; repeatable; the\n"
+    "                         names and defaults are in docs/limits.md\n";
 
 /* --errors ignore: says which item was skipped and why (ctx: whether a
  * progress bar is on the current line). */
@@ -80,6 +87,41 @@ bool cli_parse_numbers(const char *text, double *v, int n)
 }
 
 /* Splits a copy of text at commas; empty parts are dropped. */
+static const char *const confine_names[] = {"on", "off", "auto"};
+
+/* NAME=N into the field NAME of limits (N > 0). */
+static bool parse_limit(const char *text, struct lc_limits *limits)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+        {"max_ifds", offsetof(struct lc_limits, max_ifds)},
+        {"max_block_nbytes", offsetof(struct lc_limits, max_block_nbytes)},
+        {"max_tag_nbytes", offsetof(struct lc_limits, max_tag_nbytes)},
+        {"max_footer_nbytes", offsetof(struct lc_limits, max_footer_nbytes)},
+        {"max_page_nbytes", offsetof(struct lc_limits, max_page_nbytes)},
+        {"max_chunk_nbytes", offsetof(struct lc_limits, max_chunk_nbytes)},
+        {"max_thrift_depth", offsetof(struct lc_limits, max_thrift_depth)},
+        {"max_json_nbytes", offsetof(struct lc_limits, max_json_nbytes)},
+        {"max_json_depth", offsetof(struct lc_limits, max_json_depth)},
+        {"max_geometry_points",
+         offsetof(struct lc_limits, max_geometry_points)},
+    };
+    const char *eq = strchr(text, '=');
+    size_t value;
+    if (eq == NULL || !parse_size(eq + 1, &value) || value == 0)
+        return false;
+    for (size_t i = 0; i < LC_ARRAY_SIZE(fields); i++) {
+        if (strlen(fields[i].name) == (size_t)(eq - text) &&
+            strncmp(text, fields[i].name, (size_t)(eq - text)) == 0) {
+            memcpy((char *)limits + fields[i].offset, &value, sizeof value);
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool split_list(const char *text, char **copy_ret,
                        const char ***list_ret, size_t *n_ret)
 {
@@ -146,14 +188,16 @@ int cli_parse_collection_option(int argc, char **argv, int *i, const char *cmd,
         return 2;
     }
     static const char *const with_value[] = {
-        "--crs",         "--bbox",
-        "--resolution",  "--bands",
-        "--time-period", "--datetime",
-        "--filter",      "--sortby",
-        "--ids",         "--mosaic",
-        "--dtype",       "--nodata",
-        "--resampling",  "--threads",
-        "--errors",      "--max-concurrent-reads"};
+        "--crs",           "--bbox",
+        "--resolution",    "--bands",
+        "--time-period",   "--datetime",
+        "--filter",        "--sortby",
+        "--ids",           "--mosaic",
+        "--dtype",         "--nodata",
+        "--resampling",    "--threads",
+        "--errors",        "--max-concurrent-reads",
+        "--allowed-roots", "--confine-local-hrefs",
+        "--limit"};
     size_t which;
     if (!one_of(opt, with_value, LC_ARRAY_SIZE(with_value), &which))
         return 0;
@@ -224,8 +268,21 @@ int cli_parse_collection_option(int argc, char **argv, int *i, const char *cmd,
             ok = strcmp(v, "raise") == 0 || strcmp(v, "ignore") == 0;
             o->errors = v[0] == 'i' ? LC_ERRORS_IGNORE : LC_ERRORS_RAISE;
             break;
-        default:
+        case 15:
             ok = parse_size(v, &o->max_concurrent_reads);
+            break;
+        case 16:
+            ok = split_list(v, &a->roots_copy, &a->roots,
+                            &o->nallowed_local_roots);
+            o->allowed_local_roots = a->roots;
+            o->confine_local_hrefs = 1;
+            break;
+        case 17:
+            ok = one_of(v, confine_names, LC_ARRAY_SIZE(confine_names), &k);
+            o->confine_local_hrefs = k == 0 ? 1 : k == 1 ? -1 : 0;
+            break;
+        default:
+            ok = parse_limit(v, &o->limits);
             break;
         }
     }
@@ -309,6 +366,8 @@ void cli_free_collection_args(struct cli_collection_args *a)
     free((void *)a->bands);
     free(a->ids_copy);
     free((void *)a->ids);
+    free(a->roots_copy);
+    free((void *)a->roots);
 }
 
 /* ---- time step selection --------------------------------------------------

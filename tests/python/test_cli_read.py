@@ -391,3 +391,44 @@ def test_read_time_forms(ci_world, tmp_path, when, step):
     else:
         assert result.returncode == 0, result.stderr
         assert f"time step {step} " in result.stderr
+
+
+def test_read_allowed_roots_confine_local_hrefs(ci_world, tmp_path):
+    """--allowed-roots confines the catalogue's local hrefs: a folder that
+    does not hold the COGs fails naming one, the world's folder reads."""
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    out = tmp_path / "out.tif"
+    r = _run(*_read_args(ci_world / "items.parquet", out,
+                         "--allowed-roots", str(other)))
+    assert r.returncode == 1, r.stderr
+    assert "allowed" in r.stderr and ".tif" in r.stderr, r.stderr
+    assert not out.exists()
+    r = _run(*_read_args(ci_world / "items.parquet", out,
+                         "--allowed-roots", f"{other},{ci_world}"))
+    assert r.returncode == 0, r.stderr
+    # on with no roots: nothing local may be read.
+    r = _run(*_read_args(ci_world / "items.parquet", tmp_path / "b.tif",
+                         "--confine-local-hrefs", "on"))
+    assert r.returncode == 1 and "allowed" in r.stderr, r.stderr
+    r = _run(*_read_args(ci_world / "items.parquet", tmp_path / "c.tif",
+                         "--confine-local-hrefs", "off"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_read_limit_option(ci_world, tmp_path):
+    """--limit lowers (or raises) a cap of docs/limits.md: a block cap under
+    the world's 512 x 512 uint16 tiles fails the read naming the cap; a
+    bad name or value is a usage error."""
+    out = tmp_path / "out.tif"
+    r = _run(*_read_args(ci_world / "items.parquet", out,
+                         "--limit", "max_block_nbytes=1000"))
+    assert r.returncode == 1, r.stderr
+    assert "max_block_nbytes" in r.stderr, r.stderr
+    r = _run(*_read_args(ci_world / "items.parquet", out,
+                         "--limit", "max_block_nbytes=1073741824"))
+    assert r.returncode == 0, r.stderr
+    for bad in ("max_nothing=5", "max_ifds=0", "max_ifds", "max_ifds=x"):
+        r = _run(*_read_args(ci_world / "items.parquet", out, "--limit", bad))
+        assert r.returncode == 2, (bad, r.stderr)
+        assert "--limit" in r.stderr, r.stderr
