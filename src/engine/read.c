@@ -454,6 +454,13 @@ static void store_int(void *dst, size_t i, enum lc_dtype d, uint64_t bits,
 static void convert_values(const void *src, enum lc_dtype sd, void *dst,
                            enum lc_dtype dd, size_t n)
 {
+    /* Between integer dtypes of one width the bits stay (store_int keeps
+     * the low bits): uint16 sources into an int16 array, say. */
+    if (!dtype_is_float(sd) && !dtype_is_float(dd) &&
+        lc_dtype_nbytes(sd) == lc_dtype_nbytes(dd)) {
+        memcpy(dst, src, n * lc_dtype_nbytes(sd));
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         switch (sd) {
         case LC_DTYPE_UINT8:

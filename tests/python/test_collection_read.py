@@ -683,3 +683,22 @@ def test_c_program(ci_world):
     proc = subprocess.run([str(exe), str(ci_world)], capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32", "float32"])
+def test_explicit_dtype_converts_as_numpy(synthetic_cog, tmp_path, dtype):
+    """An explicit dtype other than the sources' converts as numpy's astype
+    does: uint16 values past 32767 wrap into int16 (the same bits), widen
+    into int32, and are exact in float32."""
+    import lazycogs
+    from conftest import stac_item, write_catalogue
+
+    cat = write_catalogue([stac_item("a", {"b": synthetic_cog})],
+                          tmp_path / "items.parquet")
+    kw = dict(crs="EPSG:32632", bbox=(500000.0, 5590000.0, 510000.0,
+                                      5600000.0), resolution=10.0)
+    ref = lazycogs.open(str(cat), **kw).values
+    got = lazycogs.open(str(cat), dtype=dtype, **kw).values
+    assert ref.dtype == np.uint16 and got.dtype == np.dtype(dtype)
+    assert ref.max() > 32767
+    np.testing.assert_array_equal(got, ref.astype(dtype))
