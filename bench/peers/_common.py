@@ -74,8 +74,10 @@ def _preimport() -> None:
     xarray imports dask.array the first time it builds a DataArray (about
     0.5 s here), which would otherwise land in the first timed open() of
     ours and upstream but not in odc-stac's or stackstac's (they import
-    dask with themselves)."""
-    for name in ("dask.array", "xarray", "pyproj"):
+    dask with themselves); and dask's first compute() imports distributed
+    when it is installed (to look for a client: about 0.2 s here), which
+    every dask-based tool would pay inside its first timed compute."""
+    for name in ("dask.array", "xarray", "pyproj", "distributed"):
         try:
             __import__(name)
         except ImportError:
