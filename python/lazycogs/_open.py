@@ -131,17 +131,41 @@ def _options(*, datetime, bbox, crs, resolution, filter, ids, bands, sortby,
 _live: "weakref.WeakValueDictionary[str, CollectionArray]" = \
     weakref.WeakValueDictionary()
 
+# The collections this process reopened from pickles (dask.distributed
+# workers), most recently used last, held strongly. A worker drops its
+# copy when a graph's tasks are done, so without this every compute()
+# reopened the collection: a catalogue load and all header fetches again,
+# and with an explicit store also a new store, whose headers the header
+# cache (keyed by store and href) can never share with the last one; the
+# cache then filled up to its byte budget with entries nobody could hit
+# (a worker's RSS grew ~6 MB per compute of the ci world up to +260 MB).
+REOPENED_MAX = 8
+_reopened: "dict[str, CollectionArray]" = {}
+_reopen_lock = threading.Lock()
+
 
 def _reopen(href: str, options: dict, user_crs: str,
             key: str | None = None) -> "CollectionArray":
     """Unpickles a CollectionArray: the same object while it is alive in
     this process (dask pickles and unpickles arrays to tokenize them, and
     a reopen costs a catalogue load and header fetches), else a new open
-    of the same arguments (another process: dask.distributed workers)."""
-    live = _live.get(key) if key is not None else None
-    if live is not None:
+    of the same arguments (another process: dask.distributed workers),
+    kept for the next REOPENED_MAX - 1 other reopens."""
+    if key is None:
+        return CollectionArray(href, options, user_crs)
+    # One lock: tasks of a worker unpickling the same array at once must
+    # not all open it.
+    with _reopen_lock:
+        live = _live.get(key)
+        if live is None:
+            live = CollectionArray(href, options, user_crs, key=key)
+        elif key not in _reopened:
+            return live  # opened here by lazycogs.open: not ours to keep
+        _reopened.pop(key, None)
+        _reopened[key] = live
+        while len(_reopened) > REOPENED_MAX:
+            del _reopened[next(iter(_reopened))]
         return live
-    return CollectionArray(href, options, user_crs, key=key)
 
 
 class CollectionArray(BackendArray):
