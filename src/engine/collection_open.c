@@ -931,46 +931,6 @@ static int confine_local_hrefs(struct lc_collection *c, const char *href,
     return status;
 }
 
-/* Starts, in the background, the searches for the operations from the
- * output CRS to the CRSs the items name (proj:code), most common first,
- * so that the first read finds them done or under way: each costs 40 ms
- * or more, about what the read waits for its first headers and pixels. */
-#define PREWARM_CRSS 4
-
-static void prewarm_transforms(const struct lc_collection *c)
-{
-    const struct lc__stac_items *items = c->items;
-    const char *code[PREWARM_CRSS];
-    size_t count[PREWARM_CRSS] = {0}, n = 0;
-    for (size_t k = 0; k < c->nitems; k++) {
-        for (size_t b = 0; b < c->nbands; b++) {
-            const struct lc__stac_asset *a =
-                &items->assets[c->item[k] * items->nassets + c->band_asset[b]];
-            if (a->proj_code == NULL || (a->epsg != 0 && a->epsg == c->epsg))
-                continue;
-            size_t i = 0;
-            while (i < n && strcmp(code[i], a->proj_code) != 0)
-                i++;
-            if (i == n && n < PREWARM_CRSS)
-                code[n++] = a->proj_code;
-            if (i < n)
-                count[i]++;
-        }
-    }
-    /* Most common first: they take the first of the few threads. */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && count[j] > count[j - 1]; j--) {
-            size_t tc = count[j];
-            const char *t = code[j];
-            count[j] = count[j - 1];
-            code[j] = code[j - 1];
-            count[j - 1] = tc;
-            code[j - 1] = t;
-        }
-    for (size_t i = 0; i < n; i++)
-        lc__transform_prewarm(c->crs, code[i]);
-}
-
 static int open_collection(struct lc_collection *c, const char *href,
                            const struct lc_collection_options *o,
                            struct lc__errbuf *err)
@@ -1020,9 +980,7 @@ static int open_collection(struct lc_collection *c, const char *href,
     LC_FORWARD_IF_ERROR(confine_local_hrefs(c, href, o, err));
     LC_FORWARD_IF_ERROR(build_steps(c, err));
     LC_FORWARD_IF_ERROR(build_rtree(c, err));
-    LC_FORWARD_IF_ERROR(sample_bands(c, o, first, err));
-    prewarm_transforms(c);
-    return LC_OK;
+    return sample_bands(c, o, first, err);
 }
 
 int lc__collection_open(const char *href,

@@ -43,7 +43,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -798,76 +797,6 @@ int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
     }
     *tf_ret = tf;
     return LC_OK;
-}
-
-/* ---- searches started ahead of need ------------------------------------ */
-
-/* Prewarm threads alive at once, at most: each search is CPU work. */
-#define LC_PREWARM_MAX 4
-
-static int g_prewarm_running; /* atomic */
-
-struct prewarm {
-    char *src_text;
-    char *other_text;
-};
-
-static void *prewarm_main(void *arg)
-{
-    struct prewarm *p = arg;
-    struct lc__crs *src = NULL, *other = NULL;
-    if (lc__crs_new(p->src_text, NULL, &src, NULL) == LC_OK &&
-        lc__crs_new(p->other_text, NULL, &other, NULL) == LC_OK) {
-        struct lc__transform *tf = NULL;
-        if (lc__transform_get(src, other, &tf, NULL) == LC_OK)
-            lc__transform_release(tf);
-    }
-    lc__crs_free(other);
-    lc__crs_free(src);
-    lc__free(NULL, p->src_text);
-    lc__free(NULL, p->other_text);
-    lc__free(NULL, p);
-    lc__geo_thread_cleanup();
-    __atomic_sub_fetch(&g_prewarm_running, 1, __ATOMIC_RELAXED);
-    return NULL;
-}
-
-void lc__transform_prewarm(const struct lc__crs *src, const char *other_text)
-{
-    if (src == NULL || other_text == NULL ||
-        __atomic_add_fetch(&g_prewarm_running, 1, __ATOMIC_RELAXED) >
-            LC_PREWARM_MAX) {
-        if (src != NULL && other_text != NULL)
-            __atomic_sub_fetch(&g_prewarm_running, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    struct prewarm *p = lc__calloc(NULL, 1, sizeof *p);
-    if (p != NULL) {
-        p->src_text = dup_str(NULL, src->definition);
-        p->other_text = dup_str(NULL, other_text);
-    }
-    bool started = false;
-    pthread_attr_t attr;
-    if (p != NULL && p->src_text != NULL && p->other_text != NULL &&
-        pthread_attr_init(&attr) == 0) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* Signals belong to the caller's threads (Python's main thread). */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pthread_t th;
-        started = pthread_create(&th, &attr, prewarm_main, p) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-    }
-    if (!started) {
-        if (p != NULL) {
-            lc__free(NULL, p->src_text);
-            lc__free(NULL, p->other_text);
-        }
-        lc__free(NULL, p);
-        __atomic_sub_fetch(&g_prewarm_running, 1, __ATOMIC_RELAXED);
-    }
 }
 
 void lc__transform_release(struct lc__transform *tf)

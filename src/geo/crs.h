@@ -116,18 +116,6 @@ struct lc__transform;
 int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
                       struct lc__transform **tf_ret, struct lc__errbuf *err);
 
-/*
- * Starts finding the operation between src and the CRS other_text names on
- * a thread of its own, and returns at once: a lc__transform_get for the
- * pair later (either direction, any thread) takes the result, or waits for
- * the search still running instead of repeating it. For CRSs a collection
- * is likely to need soon (its items' proj:code) while the caller does
- * other things: the search costs 40 ms or more. Does nothing when the pair
- * is known already, when too many searches run, or on any error (the
- * later lc__transform_get reports it).
- */
-void lc__transform_prewarm(const struct lc__crs *src, const char *other_text);
-
 /* Gives back a transform from lc__transform_get; NULL does nothing. The
  * pointer must not be used afterwards. */
 void lc__transform_release(struct lc__transform *tf);
