@@ -137,6 +137,9 @@
 #define WARP_STRIP_MIN_ROWS 16
 /* How often a waiting read looks at request->cancel. */
 #define CANCEL_POLL_NS 2000000L
+/* Source CRSs whose transforms a read starts finding ahead of its band
+ * tasks, at most. */
+#define READ_PREWARM_CRSS 4
 
 /* ---- the worker pool ------------------------------------------------------
  *
@@ -630,6 +633,13 @@ enum task_state {
 struct read_ctx;
 struct item_job;
 
+/* Finds the transform from the output CRS to one source CRS (prewarm). */
+struct prewarm_job {
+    struct pool_job job; /* first: the pool hands back this pointer */
+    struct read_ctx *rc;
+    const char *code; /* proj:code, borrowed from the item table */
+};
+
 /* One band of one item: fetch, decode, warp. Written by the worker that
  * runs it until it reports completion; read by the calling thread after. */
 struct band_task {
@@ -700,6 +710,8 @@ struct read_ctx {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t nqueued; /* tasks in the pool */
+    struct prewarm_job prewarm[READ_PREWARM_CRSS];
+    size_t nprewarm_queued; /* prewarm jobs in the pool */
     bool cancelled;
     size_t stop_pos; /* SIZE_MAX, or the position of the failed item */
 
@@ -1219,6 +1231,70 @@ out:
     return status;
 }
 
+/* ---- transforms found ahead of need ------------------------------------
+ *
+ * A band task needs the transform from the output CRS to its COG's CRS
+ * once its header has arrived. The first search for a pair in a process
+ * costs 40 ms or more (PROJ's database; crs.c then shares the result and
+ * makes other threads wait for a running search rather than repeat it).
+ * So the read starts those searches on the pool before any band task, for
+ * the CRSs its items name (proj:code): they run while the headers are
+ * fetched instead of after. Later reads find the operations known, and
+ * their prewarm jobs cost a lookup each.
+ */
+
+static void prewarm_run(struct pool_job *job)
+{
+    struct prewarm_job *p = (struct prewarm_job *)(void *)job;
+    struct read_ctx *rc = p->rc;
+    struct lc__crs *crs = NULL;
+    bool owned = false;
+    /* Errors are left to the band tasks, which report them. */
+    if (!cancel_requested(rc) && crs_get(p->code, &crs, &owned, NULL) == 0) {
+        struct lc__transform *tf = NULL;
+        if (lc__transform_get(rc->c->crs, crs, &tf, NULL) == LC_OK)
+            lc__transform_release(tf);
+        if (owned)
+            lc__crs_free(crs);
+    }
+    pthread_mutex_lock(&rc->mu);
+    rc->nprewarm_queued--;
+    pthread_cond_signal(&rc->cv);
+    /* rc may be freed as soon as the lock is released. */
+    pthread_mutex_unlock(&rc->mu);
+}
+
+/* Submits a prewarm job per distinct source CRS of the matched items'
+ * requested bands (other than the output CRS), before any band task. */
+static void start_prewarm(struct read_ctx *rc)
+{
+    const struct lc_collection *c = rc->c;
+    const struct lc__stac_items *items = c->items;
+    size_t n = 0;
+    for (size_t i = 0; i < rc->nitems && n < READ_PREWARM_CRSS; i++) {
+        for (size_t j = 0; j < rc->nub && n < READ_PREWARM_CRSS; j++) {
+            const struct lc__stac_asset *a =
+                &items->assets[rc->items[i].index * items->nassets +
+                               c->band_asset[rc->ub[j]]];
+            if (a->proj_code == NULL || (a->epsg != 0 && a->epsg == c->epsg))
+                continue;
+            size_t k = 0;
+            while (k < n && strcmp(rc->prewarm[k].code, a->proj_code) != 0)
+                k++;
+            if (k < n)
+                continue;
+            rc->prewarm[n] = (struct prewarm_job){
+                .job.run = prewarm_run, .rc = rc, .code = a->proj_code};
+            n++;
+        }
+    }
+    pthread_mutex_lock(&rc->mu);
+    rc->nprewarm_queued = n;
+    pthread_mutex_unlock(&rc->mu);
+    for (size_t k = 0; k < n; k++)
+        pool_submit(&rc->prewarm[k].job);
+}
+
 /* ---- dispatching and feeding (the calling thread) ------------------------ */
 
 /* Is band ub of the item still worth reading? (first only asks.) */
@@ -1499,7 +1575,7 @@ static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
             all_fed = rc->steps[s].next == rc->steps[s].count;
         /* Nothing queued and nothing fed: the dispatcher had nothing left
          * to start either (anything it starts is queued, or resolvable). */
-        if (rc->nqueued == 0 && !progress)
+        if (rc->nqueued == 0 && rc->nprewarm_queued == 0 && !progress)
             break;
         (void)all_fed;
         if (!progress)
@@ -1776,6 +1852,7 @@ int lc_collection_read(struct lc_collection *c,
         status = lc__error(&err, LC_ENOMEM, "out of memory");
         goto out;
     }
+    start_prewarm(&rc);
     status = run_items(&rc, &err);
     pthread_cond_destroy(&rc.cv);
     pthread_mutex_destroy(&rc.mu);
