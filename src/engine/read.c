@@ -1654,37 +1654,44 @@ static size_t uniq(const size_t *v, size_t n, size_t *u, size_t *map)
     return nu;
 }
 
-/* Writes each step's mosaic into its planes of out. */
+/* Writes each step's mosaic straight into its (band, time) planes of out;
+ * the planes of a step no item was fed into get the fill. A band or time
+ * step the request lists twice gets a copy of its first plane. */
 static int write_output(struct read_ctx *rc, double fill,
                         struct lc__errbuf *err)
 {
     const struct lc_read_request *req = rc->req;
-    size_t plane = (size_t)req->width * req->height * rc->es;
-    size_t nbytes = plane * rc->nub;
-    if (req->ntimes == 1 && rc->nub == req->nbands) {
-        /* One step, bands in mosaic order (unique bands keep the order of
-         * first appearance): out is laid out as the mosaic. */
-        const struct step_state *st = &rc->steps[0];
-        if (st->m == NULL || lc__mosaic_nfed(st->m) == 0)
-            return LC_OK;
-        return lc__mosaic_get(st->m, rc->c->dtype, fill, req->out, nbytes, err);
-    }
-    void *tmp = lc__malloc(rc->alloc, nbytes);
-    if (tmp == NULL)
+    size_t npx = (size_t)req->width * req->height;
+    size_t plane = npx * rc->es;
+    char *out = req->out;
+    void **planes = lc__malloc_array(rc->alloc, rc->nub, sizeof *planes);
+    if (planes == NULL)
         return lc__error(err, LC_ENOMEM, "out of memory");
     int status = LC_OK;
     for (size_t s = 0; s < rc->nus && status == LC_OK; s++) {
-        struct step_state *st = &rc->steps[s];
-        if (st->m == NULL || lc__mosaic_nfed(st->m) == 0)
-            continue; /* no item fed: stays the fill */
-        status = lc__mosaic_get(st->m, rc->c->dtype, fill, tmp, nbytes, err);
-        for (size_t i = 0; i < req->nbands && status == LC_OK; i++)
-            for (size_t t = 0; t < req->ntimes; t++)
-                if (rc->time_map[t] == s)
-                    memcpy((char *)req->out + (i * req->ntimes + t) * plane,
-                           (char *)tmp + rc->band_map[i] * plane, plane);
+        const struct step_state *st = &rc->steps[s];
+        size_t t0 = 0;
+        while (rc->time_map[t0] != s)
+            t0++;
+        /* Each unique band's plane: that of its first request band (the
+         * last assignment, going down, is the first). */
+        for (size_t i = req->nbands; i-- > 0;)
+            planes[rc->band_map[i]] = out + (i * req->ntimes + t0) * plane;
+        if (st->m != NULL && lc__mosaic_nfed(st->m) > 0)
+            status =
+                lc__mosaic_get_planes(st->m, rc->c->dtype, fill, planes, err);
+        else
+            for (size_t j = 0; j < rc->nub; j++)
+                fill_values(planes[j], rc->c->dtype, fill, npx);
+        for (size_t i = 0; i < req->nbands && status == LC_OK; i++) {
+            for (size_t t = t0; t < req->ntimes; t++) {
+                char *dst = out + (i * req->ntimes + t) * plane;
+                if (rc->time_map[t] == s && dst != planes[rc->band_map[i]])
+                    memcpy(dst, planes[rc->band_map[i]], plane);
+            }
+        }
     }
-    lc__free(rc->alloc, tmp);
+    lc__free(rc->alloc, planes);
     return status;
 }
 
@@ -1780,7 +1787,7 @@ int lc_collection_read(struct lc_collection *c,
         return lc__publish(&err, status);
 
     double fill = c->has_nodata ? c->nodata : 0.0;
-    fill_values(req->out, c->dtype, fill, need / lc_dtype_nbytes(c->dtype));
+    bool written = false; /* out holds the result (write_output) */
     if (need == 0)
         goto stats;
 
@@ -1859,10 +1866,14 @@ int lc_collection_read(struct lc_collection *c,
     if (status == LC_OK) {
         double write_t0 = lc__now_seconds();
         status = write_output(&rc, fill, &err);
+        written = status == LC_OK;
         rc.st.mosaic_seconds += lc__now_seconds() - write_t0;
     }
 
 out:
+    /* No item, or a failure: out holds only the fill, never a part. */
+    if (!written)
+        fill_values(req->out, c->dtype, fill, need / lc_dtype_nbytes(c->dtype));
     if (stats_ret != NULL && rc.stop_pos != SIZE_MAX && rc.fail_item[0]) {
         lc__copy_str(stats_ret->failed_item, sizeof stats_ret->failed_item,
                      rc.fail_item);

@@ -754,10 +754,6 @@ static size_t max_row_values(const struct lc_mosaic *m)
 int lc__mosaic_get(struct lc_mosaic *m, enum lc_dtype out_dtype, double fill,
                    void *out, size_t out_nbytes, struct lc__errbuf *err)
 {
-    const struct lc__mosaic_options *o = &m->opts;
-    size_t w = o->width;
-    double *vals = NULL;
-
     LC_RETURN_IF(m->nfed == 0, err, LC_EINVAL,
                  "No data has been fed to the mosaic method.");
     LC_RETURN_IF(!dtype_ok(out_dtype), err, LC_EINVAL,
@@ -769,6 +765,38 @@ int lc__mosaic_get(struct lc_mosaic *m, enum lc_dtype out_dtype, double fill,
                  err, LC_ENOSPACE,
                  "mosaic output needs %zu bytes, the buffer has %zu",
                  m->nvalues * oes, out_nbytes);
+    /* nvalues = nbands x height x width fits: so does each plane's offset */
+    size_t plane_nbytes = m->opts.height * m->opts.width * oes;
+    void *stack_planes[16];
+    void **planes = stack_planes;
+    if (m->opts.nbands > LC_ARRAY_SIZE(stack_planes)) {
+        planes = lc__malloc_array(&m->opts.allocator, m->opts.nbands,
+                                  sizeof *planes);
+        LC_RETURN_IF(planes == NULL, err, LC_ENOMEM,
+                     "out of memory for %zu planes", m->opts.nbands);
+    }
+    for (size_t b = 0; b < m->opts.nbands; b++)
+        planes[b] = (uint8_t *)out + b * plane_nbytes;
+    int status = lc__mosaic_get_planes(m, out_dtype, fill, planes, err);
+    if (planes != stack_planes)
+        lc__free(&m->opts.allocator, planes);
+    return status;
+}
+
+int lc__mosaic_get_planes(struct lc_mosaic *m, enum lc_dtype out_dtype,
+                          double fill, void *const *planes,
+                          struct lc__errbuf *err)
+{
+    const struct lc__mosaic_options *o = &m->opts;
+    size_t w = o->width;
+    double *vals = NULL;
+
+    LC_RETURN_IF(m->nfed == 0, err, LC_EINVAL,
+                 "No data has been fed to the mosaic method.");
+    LC_RETURN_IF(!dtype_ok(out_dtype), err, LC_EINVAL,
+                 "mosaic output dtype %d is not a numeric dtype",
+                 (int)out_dtype);
+    size_t oes = lc_dtype_nbytes(out_dtype);
     if (o->method == LC_MOSAIC_MEDIAN) {
         size_t nvals = max_row_values(m);
         vals = lc__malloc_array(&o->allocator, nvals, sizeof(double));
@@ -786,7 +814,7 @@ int lc__mosaic_get(struct lc_mosaic *m, enum lc_dtype out_dtype, double fill,
     for (size_t plane = 0; plane < o->nbands; plane++) {
         for (size_t y = 0; y < o->height; y++) {
             size_t off = (plane * o->height + y) * w;
-            uint8_t *dst = (uint8_t *)out + off * oes;
+            uint8_t *dst = (uint8_t *)planes[plane] + y * w * oes;
             const uint32_t *cnt = m->count == NULL ? NULL : m->count + off;
             switch (o->method) {
             case LC_MOSAIC_FIRST:

@@ -234,4 +234,12 @@ bool lc__mosaic_rect_done(const struct lc_mosaic *m, size_t band, size_t x0,
 int lc__mosaic_get(struct lc_mosaic *m, enum lc_dtype out_dtype, double fill,
                    void *out, size_t out_nbytes, struct lc__errbuf *err);
 
+/* As lc__mosaic_get, with each band's plane (height x width values of
+ * out_dtype) written to planes[band] instead of one after the other: the
+ * engine writes a step's bands straight into their places in a (band,
+ * time, y, x) output. */
+int lc__mosaic_get_planes(struct lc_mosaic *m, enum lc_dtype out_dtype,
+                          double fill, void *const *planes,
+                          struct lc__errbuf *err);
+
 #endif /* LC_MOSAIC_H */
