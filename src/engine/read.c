@@ -1654,9 +1654,25 @@ static size_t uniq(const size_t *v, size_t n, size_t *u, size_t *map)
     return nu;
 }
 
-/* Writes each step's mosaic straight into its (band, time) planes of out;
- * the planes of a step no item was fed into get the fill. A band or time
- * step the request lists twice gets a copy of its first plane. */
+/* The planes of out where step s's unique bands go: those of the first
+ * request band and time that name them. */
+static void step_planes(const struct read_ctx *rc, size_t s, void **planes)
+{
+    const struct lc_read_request *req = rc->req;
+    size_t plane = (size_t)req->width * req->height * rc->es;
+    size_t t0 = 0;
+    while (rc->time_map[t0] != s)
+        t0++;
+    /* Going down, the last assignment is the first request band. */
+    for (size_t i = req->nbands; i-- > 0;)
+        planes[rc->band_map[i]] =
+            (char *)req->out + (i * req->ntimes + t0) * plane;
+}
+
+/* Writes each step's mosaic into its (band, time) planes of out (where
+ * first, highest and lowest already keep their values: see
+ * lc_collection_read); the planes of a step no item was fed into get the
+ * fill. A band or time step the request lists twice gets a copy. */
 static int write_output(struct read_ctx *rc, double fill,
                         struct lc__errbuf *err)
 {
@@ -1673,10 +1689,7 @@ static int write_output(struct read_ctx *rc, double fill,
         size_t t0 = 0;
         while (rc->time_map[t0] != s)
             t0++;
-        /* Each unique band's plane: that of its first request band (the
-         * last assignment, going down, is the first). */
-        for (size_t i = req->nbands; i-- > 0;)
-            planes[rc->band_map[i]] = out + (i * req->ntimes + t0) * plane;
+        step_planes(rc, s, planes);
         if (st->m != NULL && lc__mosaic_nfed(st->m) > 0)
             status =
                 lc__mosaic_get_planes(st->m, rc->c->dtype, fill, planes, err);
@@ -1831,15 +1844,32 @@ int lc_collection_read(struct lc_collection *c,
     if (rc.nitems == 0)
         goto out;
 
+    /* first, highest and lowest keep their values (of the output dtype)
+     * in out itself: no buffer of their own, no copy at the end. */
+    bool in_place = c->method == LC_MOSAIC_FIRST ||
+                    c->method == LC_MOSAIC_HIGHEST ||
+                    c->method == LC_MOSAIC_LOWEST;
+    void **planes = NULL;
+    if (in_place &&
+        (planes = lc__malloc_array(rc.alloc, rc.nub, sizeof *planes)) == NULL) {
+        status = lc__error(&err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
     struct lc__mosaic_options mo = {.method = c->method,
                                     .dtype = c->dtype,
                                     .nbands = rc.nub,
                                     .width = req->width,
                                     .height = req->height,
-                                    .allocator = c->alloc};
-    for (size_t s = 0; s < rc.nus && status == LC_OK; s++)
-        if (rc.steps[s].count > 0)
-            status = lc__mosaic_new(&mo, &rc.steps[s].m, &err);
+                                    .allocator = c->alloc,
+                                    .value_planes = planes};
+    for (size_t s = 0; s < rc.nus && status == LC_OK; s++) {
+        if (rc.steps[s].count == 0)
+            continue;
+        if (in_place)
+            step_planes(&rc, s, planes);
+        status = lc__mosaic_new(&mo, &rc.steps[s].m, &err);
+    }
+    lc__free(rc.alloc, planes);
     if (status < 0)
         goto out;
 

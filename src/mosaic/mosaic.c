@@ -59,7 +59,7 @@ struct lc_mosaic {
     size_t nvalues; /* nbands * npixels */
     uint64_t nfed;
     struct lc__coverage cov;
-    void *values;
+    void **planes; /* first/highest/lowest: each band's values */
     double *acc;
     double *m2;
     uint32_t *count;
@@ -164,7 +164,8 @@ enum lc_dtype lc__mosaic_output_dtype(enum lc_mosaic_method method,
 
 /* Offsets of the regions in the workspace. */
 struct layout {
-    size_t bits, counts, values, acc, m2, count, valid, scratch, row_off;
+    size_t bits, counts, values, planes, acc, m2, count, valid, scratch,
+        row_off;
     size_t total;
 };
 
@@ -189,6 +190,12 @@ static int check_options(const struct lc__mosaic_options *o,
                  o->nbands, o->height, o->width);
     LC_RETURN_IF(o->width > UINT32_MAX, err, LC_EINVAL,
                  "mosaic width %zu is 2^32 or more", o->width);
+    LC_RETURN_IF(o->value_planes != NULL && o->method != LC_MOSAIC_FIRST &&
+                     o->method != LC_MOSAIC_HIGHEST &&
+                     o->method != LC_MOSAIC_LOWEST,
+                 err, LC_EINVAL,
+                 "only first, highest and lowest keep their values in the "
+                 "caller's planes");
     return LC_OK;
 }
 
@@ -198,7 +205,7 @@ static int compute_layout(const struct lc__mosaic_options *o, struct layout *l,
     enum lc_mosaic_method mt = o->method;
     size_t esize = lc_dtype_nbytes(o->dtype);
     size_t npix = 0, nval = 0, bits_nb = 0, counts_nb = 0, values_nb = 0;
-    size_t acc_nb = 0;
+    size_t acc_nb = 0, planes_nb = 0;
     size_t m2_nb = 0, count_nb = 0, scratch_nb = 0, row_off_nb = 0;
     size_t cursor = sizeof(struct lc_mosaic);
     bool ok = lc__size_mul(o->width, o->height, &npix) &&
@@ -208,8 +215,11 @@ static int compute_layout(const struct lc__mosaic_options *o, struct layout *l,
               lc__size_mul(o->width, 8, &scratch_nb);
 
     if (ok && (mt == LC_MOSAIC_FIRST || mt == LC_MOSAIC_HIGHEST ||
-               mt == LC_MOSAIC_LOWEST))
-        ok = lc__size_mul(nval, esize, &values_nb);
+               mt == LC_MOSAIC_LOWEST)) {
+        ok = lc__size_mul(o->nbands, sizeof(void *), &planes_nb);
+        if (ok && o->value_planes == NULL)
+            ok = lc__size_mul(nval, esize, &values_nb);
+    }
     if (ok && (mt == LC_MOSAIC_MEAN || mt == LC_MOSAIC_STDEV))
         ok = lc__size_mul(nval, sizeof(double), &acc_nb);
     if (ok && mt == LC_MOSAIC_STDEV)
@@ -222,6 +232,7 @@ static int compute_layout(const struct lc__mosaic_options *o, struct layout *l,
     ok = ok && region(&cursor, bits_nb, &l->bits) &&
          region(&cursor, counts_nb, &l->counts) &&
          region(&cursor, values_nb, &l->values) &&
+         region(&cursor, planes_nb, &l->planes) &&
          region(&cursor, acc_nb, &l->acc) && region(&cursor, m2_nb, &l->m2) &&
          region(&cursor, count_nb, &l->count) &&
          region(&cursor, o->width, &l->valid) &&
@@ -233,6 +244,8 @@ static int compute_layout(const struct lc__mosaic_options *o, struct layout *l,
     l->total = cursor;
     if (values_nb == 0)
         l->values = 0;
+    if (planes_nb == 0)
+        l->planes = 0;
     if (acc_nb == 0)
         l->acc = 0;
     if (m2_nb == 0)
@@ -283,7 +296,13 @@ int lc__mosaic_new(const struct lc__mosaic_options *opts,
     m->nvalues = m->npixels * opts->nbands;
     lc__coverage_attach(&m->cov, opts->width, opts->height, opts->nbands,
                         region_ptr(block, l.bits), region_ptr(block, l.counts));
-    m->values = region_ptr(block, l.values);
+    m->planes = region_ptr(block, l.planes);
+    for (size_t b = 0; m->planes != NULL && b < opts->nbands; b++)
+        m->planes[b] = opts->value_planes != NULL
+                           ? opts->value_planes[b]
+                           : (uint8_t *)region_ptr(block, l.values) +
+                                 b * m->npixels * m->esize;
+    m->opts.value_planes = NULL; /* borrowed: copied into planes */
     m->acc = region_ptr(block, l.acc);
     m->m2 = region_ptr(block, l.m2);
     m->count = region_ptr(block, l.count);
@@ -476,6 +495,12 @@ static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
     }
 }
 
+/* Row y of the values of plane (first, highest, lowest). */
+static uint8_t *value_row(const struct lc_mosaic *m, size_t plane, size_t y)
+{
+    return (uint8_t *)m->planes[plane] + y * m->opts.width * m->esize;
+}
+
 /* Feeds one row of width values at (plane, y, x0) for every method but
  * median. */
 static void feed_row(struct lc_mosaic *m, size_t plane, size_t y, size_t x0,
@@ -489,15 +514,15 @@ static void feed_row(struct lc_mosaic *m, size_t plane, size_t y, size_t x0,
 
     switch (m->opts.method) {
     case LC_MOSAIC_FIRST:
-        added = first_row(m->esize, (uint8_t *)m->values + off * m->esize, srow,
-                          valid, n, cov, x0);
+        added = first_row(m->esize, value_row(m, plane, y) + x0 * m->esize,
+                          srow, valid, n, cov, x0);
         lc__coverage_add(&m->cov, plane, y, added);
         return;
     case LC_MOSAIC_HIGHEST:
     case LC_MOSAIC_LOWEST:
         added = lc__maxmin_row(
             m->opts.dtype, m->opts.method == LC_MOSAIC_HIGHEST,
-            (uint8_t *)m->values + off * m->esize, srow, valid, n, cov, x0);
+            value_row(m, plane, y) + x0 * m->esize, srow, valid, n, cov, x0);
         lc__coverage_add(&m->cov, plane, y, added);
         return;
     case LC_MOSAIC_MEAN: {
@@ -820,9 +845,10 @@ int lc__mosaic_get_planes(struct lc_mosaic *m, enum lc_dtype out_dtype,
             case LC_MOSAIC_FIRST:
             case LC_MOSAIC_HIGHEST:
             case LC_MOSAIC_LOWEST:
-                lc__convert_row(o->dtype,
-                                (const uint8_t *)m->values + off * m->esize,
-                                out_dtype, dst, w, m->scratch);
+                /* Kept in the caller's planes: already in place. */
+                if (value_row(m, plane, y) != dst || out_dtype != o->dtype)
+                    lc__convert_row(o->dtype, value_row(m, plane, y), out_dtype,
+                                    dst, w, m->scratch);
                 break;
             case LC_MOSAIC_MEAN:
                 for (size_t x = 0; x < w; x++)

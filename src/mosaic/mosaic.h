@@ -127,6 +127,12 @@ struct lc__mosaic_options {
      * NBYTES]. Ignored by the other methods, whose state is fixed. */
     size_t max_stack_nbytes;
     struct lc_allocator allocator; /* [malloc/free] */
+    /* first, highest and lowest: where the values are kept, nbands planes
+     * of height x width values of dtype owned by the caller (the engine's
+     * output buffer: lc__mosaic_get_planes into the same planes then only
+     * writes the fill where nothing was fed). The array is copied; the
+     * planes must outlive the mosaic. NULL: inside the mosaic. */
+    void *const *value_planes;
 };
 
 /*
