@@ -913,6 +913,80 @@ static int oracle(void)
     return rc;
 }
 
+/* first, highest and lowest keeping their values in the caller's planes
+ * (as the engine keeps them in its output) give what an internal mosaic
+ * gives; other methods refuse them. */
+static void test_value_planes(void)
+{
+    static const float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {9, 0, 7, 1, 8, 2};
+    static const uint8_t va[6] = {1, 0, 1, 0, 0, 1}, vb[6] = {1, 1, 0, 0, 1, 1};
+    const enum lc_mosaic_method methods[] = {LC_MOSAIC_FIRST, LC_MOSAIC_HIGHEST,
+                                             LC_MOSAIC_LOWEST};
+    for (size_t k = 0; k < LC_ARRAY_SIZE(methods); k++) {
+        /* Two bands of 2 x 3; planes apart and out of order in memory,
+         * holding garbage before the first feed. */
+        float mem[20];
+        for (size_t i = 0; i < 20; i++)
+            mem[i] = -77.0f;
+        void *planes[2] = {mem + 12, mem + 2};
+        struct lc__mosaic_options o = {.method = methods[k],
+                                       .dtype = LC_DTYPE_FLOAT32,
+                                       .nbands = 2,
+                                       .width = 3,
+                                       .height = 2,
+                                       .value_planes = planes};
+        struct lc_mosaic *m = NULL, *ref = NULL;
+        struct lc__errbuf err = {0};
+        LC_ASSERT_EQ(lc__mosaic_new(&o, &m, &err), LC_OK);
+        o.value_planes = NULL;
+        LC_ASSERT_EQ(lc__mosaic_new(&o, &ref, &err), LC_OK);
+        if (m == NULL || ref == NULL)
+            goto next;
+        for (size_t band = 0; band < 2; band++) {
+            for (int f = 0; f < 2; f++) {
+                struct lc__mosaic_src s = {.data = f == 0 ? a : b,
+                                           .dtype = LC_DTYPE_FLOAT32,
+                                           .band0 = band,
+                                           .nbands = 1,
+                                           .width = 3,
+                                           .height = 2,
+                                           .mask = f == 0 ? va : vb};
+                LC_ASSERT_EQ(lc__mosaic_feed(m, &s, &err), LC_OK);
+                LC_ASSERT_EQ(lc__mosaic_feed(ref, &s, &err), LC_OK);
+            }
+        }
+        float want[12];
+        LC_ASSERT_EQ(
+            lc__mosaic_get(ref, LC_DTYPE_FLOAT32, -1, want, sizeof want, &err),
+            LC_OK);
+        LC_ASSERT_EQ(
+            lc__mosaic_get_planes(m, LC_DTYPE_FLOAT32, -1, planes, &err),
+            LC_OK);
+        for (size_t i = 0; i < 6; i++) {
+            LC_ASSERT_TRUE(((float *)planes[0])[i] == want[i]);
+            LC_ASSERT_TRUE(((float *)planes[1])[i] == want[6 + i]);
+        }
+        /* Nothing outside the planes was written. */
+        LC_ASSERT_TRUE(mem[0] == -77.0f && mem[1] == -77.0f &&
+                       mem[8] == -77.0f && mem[11] == -77.0f &&
+                       mem[18] == -77.0f && mem[19] == -77.0f);
+    next:
+        lc__mosaic_free(m);
+        lc__mosaic_free(ref);
+    }
+    void *planes[1] = {NULL};
+    struct lc__mosaic_options o = {.method = LC_MOSAIC_MEAN,
+                                   .dtype = LC_DTYPE_FLOAT32,
+                                   .nbands = 1,
+                                   .width = 1,
+                                   .height = 1,
+                                   .value_planes = planes};
+    struct lc_mosaic *m = NULL;
+    struct lc__errbuf err = {0};
+    LC_ASSERT_EQ(lc__mosaic_new(&o, &m, &err), LC_EINVAL);
+    LC_ASSERT_TRUE(m == NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--oracle") == 0)
@@ -930,5 +1004,6 @@ int main(int argc, char **argv)
     test_errors_and_reset();
     test_allocation_failures();
     test_median_selection();
+    test_value_planes();
     LC_TEST_END();
 }
