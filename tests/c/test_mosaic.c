@@ -955,6 +955,10 @@ static void test_value_planes(void)
                 LC_ASSERT_EQ(lc__mosaic_feed(ref, &s, &err), LC_OK);
             }
         }
+        /* Kept in place: the planes hold the values before any get
+         * (pixel 0 is valid in both sources: 1 and 9). */
+        LC_ASSERT_TRUE(((float *)planes[0])[0] ==
+                       (methods[k] == LC_MOSAIC_HIGHEST ? 9.0f : 1.0f));
         float want[12];
         LC_ASSERT_EQ(
             lc__mosaic_get(ref, LC_DTYPE_FLOAT32, -1, want, sizeof want, &err),
