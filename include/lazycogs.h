@@ -557,6 +557,16 @@ struct lc_limits {
 };
 
 /*
+ * Sets the cap of limits called name (a field name above, e.g.
+ * "max_block_nbytes") to value (0: the default). For callers that take
+ * caps by name (the CLI's --limit, Python's limits=). Returns LC_OK, or
+ * LC_EINVAL for an unknown name, with lc_errmsg() listing the names.
+ * Added in 0.2.
+ */
+LC_API int lc_limits_set(struct lc_limits *limits, const char *name,
+                         size_t value);
+
+/*
  * Options of lc_collection_open. All-zero (after struct_size) is not
  * enough: crs, bbox and resolution are required. Strings are copied.
  */

@@ -790,23 +790,6 @@ static const char *const collection_keys[] = {
     "errors",      "nthreads", "path_from_href", "allowed_local_roots",
     "limits",      NULL};
 
-/* The caps of struct lc_limits a limits= dict may set, by field name. */
-static const struct {
-    const char *name;
-    size_t offset;
-} limit_fields[] = {
-    {"max_ifds", offsetof(struct lc_limits, max_ifds)},
-    {"max_block_nbytes", offsetof(struct lc_limits, max_block_nbytes)},
-    {"max_tag_nbytes", offsetof(struct lc_limits, max_tag_nbytes)},
-    {"max_footer_nbytes", offsetof(struct lc_limits, max_footer_nbytes)},
-    {"max_page_nbytes", offsetof(struct lc_limits, max_page_nbytes)},
-    {"max_chunk_nbytes", offsetof(struct lc_limits, max_chunk_nbytes)},
-    {"max_thrift_depth", offsetof(struct lc_limits, max_thrift_depth)},
-    {"max_json_nbytes", offsetof(struct lc_limits, max_json_nbytes)},
-    {"max_json_depth", offsetof(struct lc_limits, max_json_depth)},
-    {"max_geometry_points", offsetof(struct lc_limits, max_geometry_points)},
-};
-
 /* limits: absent or None keeps every default; else a dict of cap name ->
  * int > 0 (None: that cap's default). An unknown name is a ValueError
  * listing the known ones. */
@@ -824,34 +807,27 @@ static bool coll_limits(PyObject *d, struct lc_limits *out)
     Py_ssize_t pos = 0;
     while (PyDict_Next(v, &pos, &key, &value)) {
         const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-        size_t i = 0;
-        while (k != NULL && i < sizeof limit_fields / sizeof *limit_fields &&
-               strcmp(k, limit_fields[i].name) != 0)
-            i++;
-        if (k == NULL || i == sizeof limit_fields / sizeof *limit_fields) {
+        if (k == NULL) {
             if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "unknown limit %R", key);
+            return false;
+        }
+        /* None: the default (0), once the name is known. */
+        Py_ssize_t x = 0;
+        if (value != Py_None) {
+            x = PyNumber_AsSsize_t(value, PyExc_OverflowError);
+            if (x == -1 && PyErr_Occurred())
+                return false;
+            if (x <= 0) {
                 PyErr_Format(PyExc_ValueError,
-                             "unknown limit %R; the limits are max_ifds, "
-                             "max_block_nbytes, max_tag_nbytes, "
-                             "max_footer_nbytes, max_page_nbytes, "
-                             "max_chunk_nbytes, max_thrift_depth, "
-                             "max_json_nbytes, max_json_depth, "
-                             "max_geometry_points (docs/limits.md)",
-                             key);
+                             "limit %s must be a positive int, got %zd", k, x);
+                return false;
+            }
+        }
+        if (lc_limits_set(out, k, (size_t)x) != LC_OK) {
+            PyErr_SetString(PyExc_ValueError, lc_errmsg());
             return false;
         }
-        if (value == Py_None)
-            continue;
-        Py_ssize_t x = PyNumber_AsSsize_t(value, PyExc_OverflowError);
-        if (x == -1 && PyErr_Occurred())
-            return false;
-        if (x <= 0) {
-            PyErr_Format(PyExc_ValueError,
-                         "limit %s must be a positive int, got %zd", k, x);
-            return false;
-        }
-        size_t cap = (size_t)x;
-        memcpy((char *)out + limit_fields[i].offset, &cap, sizeof cap);
     }
     return true;
 }

@@ -89,37 +89,18 @@ bool cli_parse_numbers(const char *text, double *v, int n)
 /* Splits a copy of text at commas; empty parts are dropped. */
 static const char *const confine_names[] = {"on", "off", "auto"};
 
-/* NAME=N into the field NAME of limits (N > 0). */
+/* NAME=N into the cap NAME of limits (N > 0). */
 static bool parse_limit(const char *text, struct lc_limits *limits)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-    } fields[] = {
-        {"max_ifds", offsetof(struct lc_limits, max_ifds)},
-        {"max_block_nbytes", offsetof(struct lc_limits, max_block_nbytes)},
-        {"max_tag_nbytes", offsetof(struct lc_limits, max_tag_nbytes)},
-        {"max_footer_nbytes", offsetof(struct lc_limits, max_footer_nbytes)},
-        {"max_page_nbytes", offsetof(struct lc_limits, max_page_nbytes)},
-        {"max_chunk_nbytes", offsetof(struct lc_limits, max_chunk_nbytes)},
-        {"max_thrift_depth", offsetof(struct lc_limits, max_thrift_depth)},
-        {"max_json_nbytes", offsetof(struct lc_limits, max_json_nbytes)},
-        {"max_json_depth", offsetof(struct lc_limits, max_json_depth)},
-        {"max_geometry_points",
-         offsetof(struct lc_limits, max_geometry_points)},
-    };
     const char *eq = strchr(text, '=');
     size_t value;
-    if (eq == NULL || !parse_size(eq + 1, &value) || value == 0)
+    char name[64];
+    if (eq == NULL || (size_t)(eq - text) >= sizeof name ||
+        !parse_size(eq + 1, &value) || value == 0)
         return false;
-    for (size_t i = 0; i < LC_ARRAY_SIZE(fields); i++) {
-        if (strlen(fields[i].name) == (size_t)(eq - text) &&
-            strncmp(text, fields[i].name, (size_t)(eq - text)) == 0) {
-            memcpy((char *)limits + fields[i].offset, &value, sizeof value);
-            return true;
-        }
-    }
-    return false;
+    memcpy(name, text, (size_t)(eq - text));
+    name[eq - text] = '\0';
+    return lc_limits_set(limits, name, value) == LC_OK;
 }
 
 static bool split_list(const char *text, char **copy_ret,

@@ -51,6 +51,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1004,6 +1005,46 @@ int lc__collection_open(const char *href,
     }
     *collection_ret = c;
     return LC_OK;
+}
+
+int lc_limits_set(struct lc_limits *limits, const char *name, size_t value)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+        {"max_ifds", offsetof(struct lc_limits, max_ifds)},
+        {"max_block_nbytes", offsetof(struct lc_limits, max_block_nbytes)},
+        {"max_tag_nbytes", offsetof(struct lc_limits, max_tag_nbytes)},
+        {"max_footer_nbytes", offsetof(struct lc_limits, max_footer_nbytes)},
+        {"max_page_nbytes", offsetof(struct lc_limits, max_page_nbytes)},
+        {"max_chunk_nbytes", offsetof(struct lc_limits, max_chunk_nbytes)},
+        {"max_thrift_depth", offsetof(struct lc_limits, max_thrift_depth)},
+        {"max_json_nbytes", offsetof(struct lc_limits, max_json_nbytes)},
+        {"max_json_depth", offsetof(struct lc_limits, max_json_depth)},
+        {"max_geometry_points",
+         offsetof(struct lc_limits, max_geometry_points)},
+    };
+    struct lc__errbuf err = {0};
+    if (limits == NULL || name == NULL)
+        return lc__publish(NULL, LC_EINVAL);
+    for (size_t i = 0; i < LC_ARRAY_SIZE(fields); i++) {
+        if (strcmp(name, fields[i].name) == 0) {
+            memcpy((char *)limits + fields[i].offset, &value, sizeof value);
+            return lc__publish(NULL, LC_OK);
+        }
+    }
+    char names[256] = "";
+    for (size_t i = 0; i < LC_ARRAY_SIZE(fields); i++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", i > 0 ? ", " : "",
+                 fields[i].name);
+    }
+    int status = lc__error(&err, LC_EINVAL,
+                           "unknown limit '%.100s'; the limits are %s "
+                           "(docs/limits.md)",
+                           name, names);
+    return lc__publish(&err, status);
 }
 
 int lc_collection_open(const char *href,

@@ -1904,30 +1904,18 @@ out:
     /* No item, or a failure: out holds only the fill, never a part. */
     if (!written)
         fill_values(req->out, c->dtype, fill, need / lc_dtype_nbytes(c->dtype));
-    if (stats_ret != NULL && rc.stop_pos != SIZE_MAX && rc.fail_item[0]) {
-        lc__copy_str(stats_ret->failed_item, sizeof stats_ret->failed_item,
-                     rc.fail_item);
-        lc__copy_str(stats_ret->failed_bands, sizeof stats_ret->failed_bands,
+    if (rc.stop_pos != SIZE_MAX && rc.fail_item[0]) {
+        lc__copy_str(rc.st.failed_item, sizeof rc.st.failed_item, rc.fail_item);
+        lc__copy_str(rc.st.failed_bands, sizeof rc.st.failed_bands,
                      rc.fail_bands);
-        stats_ret->contract_violation = rc.fail_contract;
+        rc.st.contract_violation = rc.fail_contract;
     }
     read_ctx_free(&rc);
 stats:
     if (stats_ret != NULL) {
-        stats_ret->items_matched = rc.st.items_matched;
-        stats_ret->items_read = rc.st.items_read;
-        stats_ret->items_skipped = rc.st.items_skipped;
-        stats_ret->items_failed = rc.st.items_failed;
-        stats_ret->cogs_opened = rc.st.cogs_opened;
-        stats_ret->requests = rc.st.requests;
-        stats_ret->bytes = rc.st.bytes;
-        stats_ret->seconds = lc__now_seconds() - t0;
-        stats_ret->header_seconds = rc.st.header_seconds;
-        stats_ret->fetch_seconds = rc.st.fetch_seconds;
-        stats_ret->decode_seconds = rc.st.decode_seconds;
-        stats_ret->warp_seconds = rc.st.warp_seconds;
-        stats_ret->match_seconds = rc.st.match_seconds;
-        stats_ret->mosaic_seconds = rc.st.mosaic_seconds;
+        rc.st.struct_size = sizeof rc.st;
+        rc.st.seconds = lc__now_seconds() - t0;
+        *stats_ret = rc.st;
     }
     /* Messages name hrefs, which may carry signatures or passwords. */
     lc__redact_urls(err.msg, sizeof err.msg);

@@ -776,14 +776,22 @@ static size_t max_row_values(const struct lc_mosaic *m)
     return best;
 }
 
-int lc__mosaic_get(struct lc_mosaic *m, enum lc_dtype out_dtype, double fill,
-                   void *out, size_t out_nbytes, struct lc__errbuf *err)
+/* What every get checks first. */
+static int check_get(const struct lc_mosaic *m, enum lc_dtype out_dtype,
+                     struct lc__errbuf *err)
 {
     LC_RETURN_IF(m->nfed == 0, err, LC_EINVAL,
                  "No data has been fed to the mosaic method.");
     LC_RETURN_IF(!dtype_ok(out_dtype), err, LC_EINVAL,
                  "mosaic output dtype %d is not a numeric dtype",
                  (int)out_dtype);
+    return LC_OK;
+}
+
+int lc__mosaic_get(struct lc_mosaic *m, enum lc_dtype out_dtype, double fill,
+                   void *out, size_t out_nbytes, struct lc__errbuf *err)
+{
+    LC_FORWARD_IF_ERROR(check_get(m, out_dtype, err));
     size_t oes = lc_dtype_nbytes(out_dtype);
     size_t need = 0;
     LC_RETURN_IF(!lc__size_mul(m->nvalues, oes, &need) || out_nbytes < need,
@@ -816,11 +824,7 @@ int lc__mosaic_get_planes(struct lc_mosaic *m, enum lc_dtype out_dtype,
     size_t w = o->width;
     double *vals = NULL;
 
-    LC_RETURN_IF(m->nfed == 0, err, LC_EINVAL,
-                 "No data has been fed to the mosaic method.");
-    LC_RETURN_IF(!dtype_ok(out_dtype), err, LC_EINVAL,
-                 "mosaic output dtype %d is not a numeric dtype",
-                 (int)out_dtype);
+    LC_FORWARD_IF_ERROR(check_get(m, out_dtype, err));
     size_t oes = lc_dtype_nbytes(out_dtype);
     if (o->method == LC_MOSAIC_MEDIAN) {
         size_t nvals = max_row_values(m);
