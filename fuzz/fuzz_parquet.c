@@ -52,15 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lc__io_open_memory(data, size, "fuzz.parquet", NULL, &io, &err) < 0)
         return 0;
     struct lc__parquet_source src = lc_glue_source(io);
-    struct lc__parquet_limits lim = {
-        .max_footer_nbytes = 1 << 20,
-        .max_page_nbytes = 1 << 20,
-        .max_chunk_nbytes = 4 << 20,
-        .max_row_groups = 1000,
-        .max_schema_elements = 2000,
-        .max_chunk_values = 1 << 18,
-        .max_decoded_nbytes = 64 << 20,
-    };
+    struct lc__parquet_limits lim = lc_glue_fuzz_limits();
     struct lc__parquet_file *f = NULL;
     if (lc__parquet_open(&src, NULL, &lim, &f, &err) < 0)
         return 0;

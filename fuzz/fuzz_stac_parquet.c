@@ -92,15 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct input in = {data, size};
     struct lc__parquet_opener opener = {.opaque = &in, .open = open_input};
-    struct lc__parquet_limits lim = {
-        .max_footer_nbytes = 1 << 20,
-        .max_page_nbytes = 1 << 20,
-        .max_chunk_nbytes = 4 << 20,
-        .max_row_groups = 1000,
-        .max_schema_elements = 2000,
-        .max_chunk_values = 1 << 18,
-        .max_decoded_nbytes = 64 << 20,
-    };
+    struct lc__parquet_limits lim = lc_glue_fuzz_limits();
     struct lc__errbuf err = {0};
     struct lc__parquet_dataset *ds = NULL;
 

@@ -1250,7 +1250,8 @@ static void prewarm_run(struct pool_job *job)
     struct lc__crs *crs = NULL;
     bool owned = false;
     /* Errors are left to the band tasks, which report them. */
-    if (!cancel_requested(rc) && crs_get(p->code, &crs, &owned, NULL) == 0) {
+    if (!cancel_requested(rc) &&
+        crs_get(p->code, &crs, &owned, NULL) == LC_OK) {
         struct lc__transform *tf = NULL;
         if (lc__transform_get(rc->c->crs, crs, &tf, NULL) == LC_OK)
             lc__transform_release(tf);

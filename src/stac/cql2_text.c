@@ -620,6 +620,20 @@ static int parse_geometry(struct parser *p, struct lc__cql2_node **out)
     return LC_OK;
 }
 
+/* A call of the function name[0..len), the current token, followed by
+ * '(': its arguments, then the node. at: where the name starts. */
+static int parse_call(struct parser *p, const char *name, size_t len, size_t at,
+                      struct lc__cql2_node **out)
+{
+    next(p); /* the name */
+    next(p); /* '(' */
+    LC_FORWARD_IF_ERROR(enter(p));
+    struct node_list l = {0};
+    LC_FORWARD_IF_ERROR(parse_list(p, &l, true));
+    p->depth--;
+    return lc__cql2_call(p->b, name, len, l.items, l.n, at, out);
+}
+
 static int parse_primary(struct parser *p, struct lc__cql2_node **out)
 {
     struct token t = p->tok;
@@ -648,14 +662,7 @@ static int parse_primary(struct parser *p, struct lc__cql2_node **out)
         if (lex_at(p, t.end).type == TOK_LPAREN) {
             /* A quoted function name ("-f"(x)), as the grammar allows and
              * as names from CQL2-JSON are written. */
-            next(p); /* the name */
-            next(p); /* '(' */
-            LC_FORWARD_IF_ERROR(enter(p));
-            struct node_list l = {0};
-            LC_FORWARD_IF_ERROR(parse_list(p, &l, true));
-            p->depth--;
-            return lc__cql2_call(p->b, p->s + at + 1, t.end - at - 2, l.items,
-                                 l.n, at, out);
+            return parse_call(p, p->s + at + 1, t.end - at - 2, at, out);
         }
         LC_FORWARD_IF_ERROR(
             lc__cql2_property(p->b, p->s + at + 1, t.end - at - 2, at, out));
@@ -744,16 +751,8 @@ static int parse_primary(struct parser *p, struct lc__cql2_node **out)
         !(call && (at_word(p, "LIKE") || at_word(p, "IN") ||
                    at_word(p, "BETWEEN") || at_word(p, "DIV"))))
         return fail(p, "a property, a literal, a function or '('");
-    if (call) {
-        next(p); /* the name */
-        next(p); /* '(' */
-        LC_FORWARD_IF_ERROR(enter(p));
-        struct node_list l = {0};
-        LC_FORWARD_IF_ERROR(parse_list(p, &l, true));
-        p->depth--;
-        return lc__cql2_call(p->b, p->s + at, t.end - at, l.items, l.n, at,
-                             out);
-    }
+    if (call)
+        return parse_call(p, p->s + at, t.end - at, at, out);
     LC_FORWARD_IF_ERROR(
         lc__cql2_property(p->b, p->s + at, t.end - at, at, out));
     next(p);

@@ -52,6 +52,22 @@ static inline int lc_glue_open(void *opaque, const char *href,
     return 0;
 }
 
+/* Caps small enough that a fuzzer's input cannot make one run slow or
+ * large, and big enough for every seed file. */
+static inline struct lc__parquet_limits lc_glue_fuzz_limits(void)
+{
+    struct lc__parquet_limits lim = {
+        .max_footer_nbytes = 1 << 20,
+        .max_page_nbytes = 1 << 20,
+        .max_chunk_nbytes = 4 << 20,
+        .max_row_groups = 1000,
+        .max_schema_elements = 2000,
+        .max_chunk_values = 1 << 18,
+        .max_decoded_nbytes = 64 << 20,
+    };
+    return lim;
+}
+
 static inline struct lc__parquet_opener lc_glue_opener(void)
 {
     struct lc__parquet_opener o = {.opaque = NULL, .open = lc_glue_open};
