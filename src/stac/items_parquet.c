@@ -129,10 +129,11 @@ struct loader {
     bool times1, bbox1; /* the times, the bbox are phase-1 columns */
     const struct lc__parquet_table *t1; /* the row group being scanned */
     uint8_t *bits;
-    uint8_t *mask;   /* [rows of a row group] */
-    size_t mask_cap; /* bytes of mask */
-    size_t seg;      /* the segment being scanned */
-    size_t cursor;   /* the phase-2 filter's segment */
+    uint8_t *head_bits; /* the first max_items rows (one phase) */
+    uint8_t *mask;      /* [rows of a row group] */
+    size_t mask_cap;    /* bytes of mask */
+    size_t seg;         /* the segment being scanned */
+    size_t cursor;      /* the phase-2 filter's segment */
     /* Candidates: their rows (counted as segments count them) and what
      * phase 1 read of them; the first bad time of each column and the
      * first bad bbox, reported when the table is filled. */
@@ -859,11 +860,32 @@ static bool keep_row_group(void *opaque, const struct lc__parquet_file *f,
     return true;
 }
 
+/* The one-phase filter. With max_items, the row group reaching it keeps
+ * only the rows up to it: pages of flat columns past them are not even
+ * decompressed, and strings are copied for the rows kept only (the first
+ * item of a large catalogue costs a fraction of the whole row group). */
 static bool keep_row_group_rows(void *opaque, const struct lc__parquet_file *f,
                                 size_t fi, size_t rg, const uint8_t **rows_ret)
 {
+    struct loader *L = opaque;
     *rows_ret = NULL;
-    return keep_row_group(opaque, f, fi, rg);
+    size_t before = L->loaded, max = L->opts->max_items;
+    if (!keep_row_group(opaque, f, fi, rg))
+        return false;
+    if (L->two_phase || max == 0 || L->loaded <= max)
+        return true;
+    /* keep_row_group let it through: before < max. Only one row group
+     * ends past max, so one bitmap serves. */
+    size_t keep = max - before, rows = L->loaded - before;
+    L->head_bits = lc__calloc(L->alloc, rows / 8 + 1, 1); /* covers them all */
+    if (L->head_bits == NULL)
+        return true; /* the whole row group, then: slower, not wrong */
+    for (size_t r = 0; r < keep; r++)
+        L->head_bits[r >> 3] |= (uint8_t)(1u << (r & 7));
+    L->segs[L->nsegs - 1].rows = keep;
+    L->loaded = max;
+    *rows_ret = L->head_bits;
+    return true;
 }
 
 /* The phase-2 filter: the row groups with candidates, and which rows. */
@@ -2479,6 +2501,7 @@ out:
     lc__free(L.alloc, L.in_phase1);
     lc__free(L.alloc, L.col_of);
     lc__free(L.alloc, L.bits);
+    lc__free(L.alloc, L.head_bits);
     lc__free(L.alloc, L.cand);
     lc__free(L.alloc, L.ctime);
     lc__free(L.alloc, L.cbox);
