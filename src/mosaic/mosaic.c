@@ -816,6 +816,52 @@ int lc__mosaic_get(struct lc_mosaic *m, enum lc_dtype out_dtype, double fill,
     return status;
 }
 
+/* n copies of the value of oes bytes at fill from dst on (a size known to
+ * the compiler per case, so that the loops vectorise). */
+static void fill_run(uint8_t *dst, size_t oes, const uint8_t *fill, size_t n)
+{
+    switch (oes) {
+    case 1:
+        memset(dst, fill[0], n);
+        return;
+    case 2:
+        for (size_t i = 0; i < n; i++)
+            memcpy(dst + i * 2, fill, 2);
+        return;
+    case 4:
+        for (size_t i = 0; i < n; i++)
+            memcpy(dst + i * 4, fill, 4);
+        return;
+    default:
+        for (size_t i = 0; i < n; i++)
+            memcpy(dst + i * oes, fill, oes);
+        return;
+    }
+}
+
+/* Writes fill into the pixels of a row of w that no feed covered (clear
+ * bits of cov), a run of clear bits at a time: large uncovered areas are
+ * the common case (no item there), and a test per pixel cost more than
+ * the stores. */
+static void fill_uncovered(uint8_t *dst, size_t oes, const uint8_t *fill,
+                           const uint64_t *cov, size_t w)
+{
+    for (size_t x0 = 0; x0 < w; x0 += 64) {
+        uint64_t holes = ~cov[x0 >> 6];
+        if (w - x0 < 64)
+            holes &= (UINT64_C(1) << (w - x0)) - 1; /* not past the row */
+        while (holes != 0) {
+            unsigned start = (unsigned)__builtin_ctzll(holes);
+            uint64_t rest = ~(holes >> start); /* its first set bit ends it */
+            unsigned len =
+                rest == 0 ? 64 - start : (unsigned)__builtin_ctzll(rest);
+            fill_run(dst + (x0 + start) * oes, oes, fill, len);
+            holes =
+                start + len >= 64 ? 0 : holes & (~UINT64_C(0) << (start + len));
+        }
+    }
+}
+
 int lc__mosaic_get_planes(struct lc_mosaic *m, enum lc_dtype out_dtype,
                           double fill, void *const *planes,
                           struct lc__errbuf *err)
@@ -875,13 +921,9 @@ int lc__mosaic_get_planes(struct lc_mosaic *m, enum lc_dtype out_dtype,
                 lc__store_f64_row(out_dtype, d, w, dst);
                 break;
             }
-            if (m->cov.row_count[plane * o->height + y] == w)
-                continue;
-            const uint64_t *cov = lc__coverage_row(&m->cov, plane, y);
-            for (size_t x = 0; x < w; x++) {
-                if (!((cov[x >> 6] >> (x & 63)) & 1))
-                    memcpy(dst + x * oes, fill_bytes, oes);
-            }
+            if (m->cov.row_count[plane * o->height + y] != w)
+                fill_uncovered(dst, oes, fill_bytes,
+                               lc__coverage_row(&m->cov, plane, y), w);
         }
     }
     lc__free(&o->allocator, vals);

@@ -444,6 +444,59 @@ static void test_subrect_and_bands(void)
     lc__mosaic_free(m);
 }
 
+/* The fill of uncovered pixels goes a run of clear coverage bits at a time:
+ * every width around a 64-pixel word, every output width of value, and
+ * coverage patterns with whole words covered, whole words not, runs that
+ * cross words and single pixels, checked pixel by pixel. */
+static void test_fill_runs(void)
+{
+    const enum lc_dtype dtypes[] = {LC_DTYPE_UINT8, LC_DTYPE_INT16,
+                                    LC_DTYPE_FLOAT32, LC_DTYPE_FLOAT64};
+    const size_t widths[] = {1, 2, 63, 64, 65, 127, 128, 129, 200};
+    uint32_t seed = 12345;
+    for (size_t wi = 0; wi < LC_ARRAY_SIZE(widths); wi++) {
+        size_t w = widths[wi];
+        for (int pattern = 0; pattern < 6; pattern++) {
+            float data[200];
+            uint8_t valid[200];
+            size_t x = 0;
+            while (x < w) {
+                /* Runs of 1..80 pixels, alternating; pattern 0 none
+                 * valid, 1 all valid, the others random. */
+                seed = seed * 1103515245u + 12345u;
+                size_t run = 1 + (seed >> 16) % (pattern == 2 ? 3 : 80);
+                bool on = pattern == 1 || (pattern > 1 && (seed >> 8) & 1);
+                for (size_t k = 0; k < run && x < w; k++, x++) {
+                    valid[x] = pattern != 0 && on;
+                    data[x] = (float)(x % 50 + 1);
+                }
+            }
+            for (size_t d = 0; d < LC_ARRAY_SIZE(dtypes); d++) {
+                struct lc_mosaic *m =
+                    make(LC_MOSAIC_FIRST, LC_DTYPE_FLOAT32, 1, 1, w, 0);
+                feed_f32(m, data, valid, w);
+                double out_f64[200];
+                uint8_t out[200 * 8];
+                struct lc__errbuf err = {0};
+                LC_ASSERT_EQ(lc__mosaic_get(m, dtypes[d], 77.0, out,
+                                            w * lc_dtype_nbytes(dtypes[d]),
+                                            &err),
+                             LC_OK);
+                lc__load_f64_row(dtypes[d], out, w, out_f64);
+                for (size_t i = 0; i < w; i++) {
+                    double want = valid[i] ? data[i] : 77.0;
+                    if (out_f64[i] != want)
+                        LC_CHECK_FAIL_("width %zu pattern %d dtype %d px %zu: "
+                                       "%g != %g",
+                                       w, pattern, (int)dtypes[d], i,
+                                       out_f64[i], want);
+                }
+                lc__mosaic_free(m);
+            }
+        }
+    }
+}
+
 /* ---- nodata, NaN, exactness of wide integers ----------------------------- */
 
 static void test_nodata_and_nan(void)
@@ -1003,6 +1056,7 @@ int main(int argc, char **argv)
     test_method_table();
     test_coverage();
     test_subrect_and_bands();
+    test_fill_runs();
     test_nodata_and_nan();
     test_conversions();
     test_errors_and_reset();
