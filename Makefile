@@ -38,7 +38,8 @@ test: setup
 
 test-c:
 	cmake -S . -B build/asan -G "$(CMAKE_GENERATOR)" -DCMAKE_BUILD_TYPE=Debug \
-	    -DLC_ASAN=ON -DLC_UBSAN=ON -DLC_WERROR=$(WERROR) > build-asan.log
+	    -DLC_ASAN=ON -DLC_UBSAN=ON -DLC_TEST_HOOKS=ON -DLC_WERROR=$(WERROR) \
+	    > build-asan.log
 	cmake --build build/asan
 	# Some C tests read the ci world (they skip without it).
 	$(PY) tools/make_world.py --size ci --out _world/ci > /dev/null

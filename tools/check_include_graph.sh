@@ -9,7 +9,8 @@ status=0
 allowed() {
     case $1 in
     common) echo "" ;;
-    io | codec | index | geo | time) echo "common" ;;
+    io | index | geo | time | x86) echo "common" ;;
+    codec) echo "common x86" ;;
     tiff) echo "common io codec" ;;
     parquet) echo "common codec" ;;
     stac) echo "common codec parquet geo" ;;

@@ -135,4 +135,8 @@ int lc__block_decode(struct lc__codec_ctx *ctx,
  */
 void lc__half_to_float(const uint16_t *in, float *out, size_t n);
 
+/* Which kernel undoes predictor 2 on 16-bit rows of one channel:
+ * "sse2" or "portable" (for tests). */
+const char *lc__codec_kernel_name(void);
+
 #endif /* LC_CODEC_H */

@@ -121,6 +121,13 @@ static inline void lc__copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/*
+ * True when SIMD kernels must not run: test builds (LC_TEST_HOOKS) read
+ * LAZYCOGS_DISABLE_SIMD (set and not "0"), so that CI exercises the
+ * portable kernels too; other builds always return false.
+ */
+bool lc__simd_disabled(void);
+
 /* Seconds on the monotonic clock, for measuring durations. */
 static inline double lc__now_seconds(void)
 {

@@ -5,6 +5,7 @@
 #include "../../src/common/common.h"
 
 #include "../../src/codec/codec.h"
+#include "../../src/x86/x86_internal.h"
 
 #include <Lerc_c_api.h>
 #include <libdeflate.h>
@@ -733,37 +734,70 @@ static void test_predictors(void)
     f.big_endian = true;
     decode_check(&f, z, zn, &w3, LC_OK);
 
-    /* Round trips for every depth, 1 and 3 samples, both byte orders. */
+    /* Round trips for every depth, 1 and 3 samples, both byte orders, and
+     * widths below, at and across the 8 samples of a vector (16-bit rows
+     * of one sample are summed 8 at a time). */
     const unsigned depths[] = {8, 16, 32, 64};
+    const uint32_t widths[] = {1, 8, 37};
     for (size_t d = 0; d < LC_ARRAY_SIZE(depths); d++)
         for (unsigned s = 1; s <= 3; s += 2)
             for (int be = 0; be <= 1; be++)
-                for (int pred = 2; pred <= 3; pred++) {
-                    unsigned bits = depths[d];
-                    if (pred == 3 && bits == 8)
-                        continue;
-                    f = fmt(LC_COMPRESSION_DEFLATE, bits, pred == 3 ? 3 : 1, s,
-                            37, 5);
-                    f.predictor = (uint16_t)pred;
-                    f.big_endian = be;
-                    size_t n = nbytes_of(&f);
-                    uint8_t *native = malloc(n), *file = malloc(n), *c;
-                    fill_field(native, n, bits / 8);
-                    if (pred == 2)
-                        apply_predictor2(file, native, &f);
-                    else
-                        apply_predictor3(file, native, &f);
-                    size_t cn = zlib_compress(file, n, &c);
-                    decode_check(&f, c, cn, native, LC_OK);
-                    f.compression = LC_COMPRESSION_LZW;
-                    uint8_t *l = malloc(2 * n + 64);
-                    size_t ln = lzw_encode(file, n, l, 2 * n + 64, true);
-                    decode_check(&f, l, ln, native, LC_OK);
-                    free(l);
-                    free(c);
-                    free(native);
-                    free(file);
-                }
+                for (int pred = 2; pred <= 3; pred++)
+                    for (size_t wi = 0; wi < LC_ARRAY_SIZE(widths); wi++) {
+                        unsigned bits = depths[d];
+                        if (pred == 3 && bits == 8)
+                            continue;
+                        f = fmt(LC_COMPRESSION_DEFLATE, bits, pred == 3 ? 3 : 1,
+                                s, widths[wi], 5);
+                        f.predictor = (uint16_t)pred;
+                        f.big_endian = be;
+                        size_t n = nbytes_of(&f);
+                        uint8_t *native = malloc(n), *file = malloc(n), *c;
+                        fill_field(native, n, bits / 8);
+                        if (pred == 2)
+                            apply_predictor2(file, native, &f);
+                        else
+                            apply_predictor3(file, native, &f);
+                        size_t cn = zlib_compress(file, n, &c);
+                        decode_check(&f, c, cn, native, LC_OK);
+                        f.compression = LC_COMPRESSION_LZW;
+                        uint8_t *l = malloc(2 * n + 64);
+                        size_t ln = lzw_encode(file, n, l, 2 * n + 64, true);
+                        decode_check(&f, l, ln, native, LC_OK);
+                        free(l);
+                        free(c);
+                        free(native);
+                        free(file);
+                    }
+}
+
+/* The kernel that undoes predictor 2 on one 16-bit channel: the one the
+ * environment asks for, and, for the SSE2 kernel, the same sums as the
+ * serial definition on rows of every length from 0 to 100 (vectors, tails
+ * and wraparound). */
+static void test_predictor_kernels(void)
+{
+    const char *off = getenv("LAZYCOGS_DISABLE_SIMD");
+    const char *want = off != NULL && *off != '\0' ? "portable" : "sse2";
+#ifndef LC_HAVE_X86_KERNELS
+    want = "portable";
+#endif
+    LC_ASSERT_STR_EQ(lc__codec_kernel_name(), want);
+#ifdef LC_HAVE_X86_KERNELS
+    uint32_t seed = 7;
+    for (size_t n = 0; n <= 100; n++) {
+        uint16_t row[100], ref[100];
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            row[i] = (uint16_t)(seed >> 16);
+        }
+        uint16_t sum = 0;
+        for (size_t i = 0; i < n; i++)
+            ref[i] = sum = (uint16_t)(sum + row[i]);
+        lc__x86_hor_acc16_sse2((uint8_t *)row, n);
+        LC_ASSERT_TRUE(n == 0 || memcmp(row, ref, n * 2) == 0);
+    }
+#endif
 }
 
 static void test_predictor_kats(void)
@@ -1424,6 +1458,7 @@ int main(void)
     test_lzw_kat();
     test_packbits();
     test_predictors();
+    test_predictor_kernels();
     test_predictor_kats();
     test_half_to_float();
     test_jpeg();
