@@ -91,20 +91,23 @@ def markdown(result: dict) -> str:
             if e:
                 stages = " | ".join(
                     f"{e[k]:.3f}" if k in e else "-" for k in STAGE_KEYS)
+                warped = (f"{e['pixels_warped'] / 1e6:.1f}" if "pixels_warped" in e
+                          else "-")
                 eng.append(f"| {lat} | {wl} | {e['reads']} | {e['items_matched']} | "
                            f"{e['items_read']} | {e['items_skipped']} | {e['cogs_opened']} | "
                            f"{e['requests']} | {e['bytes'] / 1e6:.2f} | {e['seconds']:.3f} | "
-                           f"{stages} |")
+                           f"{stages} | {warped} |")
     if eng:
         lines += ["Our engine's own statistics (lc_read_stats summed over the reads of "
                   "the first repetition; seconds summed over concurrent reads). Stages: "
                   "header and fetch are wall time waiting (summed over worker threads), "
                   "decode and warp CPU time of the workers, match and mosaic time on the "
-                  "reading thread:", "",
+                  "reading thread; Mpx warped: pixels the resampling kernels produced "
+                  "(none for a COG read on its own grid):", "",
                   "| latency ms | workload | reads | items matched | read | skipped | "
                   "headers fetched | requests | MB | engine s | header s | fetch s | "
-                  "decode s | warp s | match s | mosaic s |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "decode s | warp s | match s | mosaic s | Mpx warped |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         lines += eng + [""]
     return "\n".join(lines) + "\n"
 

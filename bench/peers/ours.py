@@ -62,7 +62,7 @@ def after(da, extra):
     keys = ("items_matched", "items_read", "items_skipped", "cogs_opened",
             "requests", "bytes", "seconds", "header_seconds", "fetch_seconds",
             "decode_seconds", "warp_seconds", "match_seconds",
-            "mosaic_seconds")
+            "mosaic_seconds", "pixels_warped")
     extra["engine"] = {k: sum(r[k] for r in reads) for k in keys}
     extra["engine"]["reads"] = len(reads)
     extra["engine_io"] = _ext.process_stats()

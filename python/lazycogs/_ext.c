@@ -1266,9 +1266,10 @@ static size_t *index_array(PyObject *obj, const char *what, size_t *n_ret)
 static PyObject *read_stats_dict(const struct lc_read_stats *st)
 {
     return Py_BuildValue(
-        "{sn sn sn sn sn sK sK sd ss ss sO sd sd sd sd sd sd}", "items_matched",
-        (Py_ssize_t)st->items_matched, "items_read", (Py_ssize_t)st->items_read,
-        "items_skipped", (Py_ssize_t)st->items_skipped, "items_failed",
+        "{sn sn sn sn sn sK sK sd ss ss sO sd sd sd sd sd sd sK}",
+        "items_matched", (Py_ssize_t)st->items_matched, "items_read",
+        (Py_ssize_t)st->items_read, "items_skipped",
+        (Py_ssize_t)st->items_skipped, "items_failed",
         (Py_ssize_t)st->items_failed, "cogs_opened",
         (Py_ssize_t)st->cogs_opened, "requests",
         (unsigned long long)st->requests, "bytes",
@@ -1278,7 +1279,8 @@ static PyObject *read_stats_dict(const struct lc_read_stats *st)
         st->header_seconds, "fetch_seconds", st->fetch_seconds,
         "decode_seconds", st->decode_seconds, "warp_seconds", st->warp_seconds,
         "match_seconds", st->match_seconds, "mosaic_seconds",
-        st->mosaic_seconds);
+        st->mosaic_seconds, "pixels_warped",
+        (unsigned long long)st->pixels_warped);
 }
 
 /* Raises the error of a failed read; when an item failed, the exception

@@ -713,6 +713,7 @@ struct read_totals {
     size_t matched, read, skipped, failed;
     uint64_t requests, bytes;
     double header_s, fetch_s, decode_s, warp_s, match_s, mosaic_s;
+    uint64_t pixels_warped;
 };
 
 /* Reads the window block by block into the writer. Returns 0 or 1. */
@@ -794,6 +795,7 @@ static int copy_blocks(struct lc_collection *c, struct lc_tiff_writer *w,
             tot->fetch_s += st.fetch_seconds;
             tot->decode_s += st.decode_seconds;
             tot->warp_s += st.warp_seconds;
+            tot->pixels_warped += st.pixels_warped;
             tot->match_s += st.match_seconds;
             tot->mosaic_s += st.mosaic_seconds;
             if (show)
@@ -908,10 +910,10 @@ static int run_read(struct read_args *a, struct lc_collection *c)
                 tot.requests, now_s() - t0);
         fprintf(stderr,
                 "stages: headers %.2f s, fetch %.2f s, decode %.2f s, warp "
-                "%.2f s (summed over worker threads); match %.2f s, mosaic "
-                "%.2f s\n",
+                "%.2f s (%" PRIu64 " pixels; summed over worker threads); "
+                "match %.2f s, mosaic %.2f s\n",
                 tot.header_s, tot.fetch_s, tot.decode_s, tot.warp_s,
-                tot.match_s, tot.mosaic_s);
+                tot.pixels_warped, tot.match_s, tot.mosaic_s);
     }
     return rc;
 }

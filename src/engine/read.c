@@ -657,12 +657,20 @@ struct band_task {
     uint64_t requests, bytes;
     /* Seconds spent per stage (lc_read_stats). */
     double header_s, fetch_s, decode_s, warp_s;
+    uint64_t pixels_warped;
     /* The result: the window pixels [x0, x0 + width) x [y0, y0 + height)
      * the source covers, values in the collection's dtype. */
     bool has_data;
     uint32_t x0, y0, width, height;
     void *values;
     uint8_t *valid;
+    /* Where the result starts in values and valid, in pixels, and their
+     * row strides (0: width). Non-zero for a source window handed over as
+     * it is (aligned_result); such a result has no validity array of its
+     * own but the COG's mask (valid, may be NULL) and the nodata value. */
+    size_t offset, stride;
+    bool has_nodata;
+    double nodata;
 };
 
 struct item_job {
@@ -844,6 +852,108 @@ static void add_read_time(struct band_task *t, double cpu_t0, double io_t0)
     t->decode_s += lc__thread_cpu_seconds() - cpu_t0;
 }
 
+/* Bits and signedness of an integer dtype of at most 32 bits. */
+static bool small_int(enum lc_dtype d, unsigned *bits, bool *is_signed)
+{
+    *bits = 0;
+    switch (d) {
+    case LC_DTYPE_UINT8:
+    case LC_DTYPE_INT8:
+        *bits = 8;
+        break;
+    case LC_DTYPE_UINT16:
+    case LC_DTYPE_INT16:
+        *bits = 16;
+        break;
+    case LC_DTYPE_UINT32:
+    case LC_DTYPE_INT32:
+        *bits = 32;
+        break;
+    case LC_DTYPE_UINT64:
+    case LC_DTYPE_INT64:
+    case LC_DTYPE_FLOAT32:
+    case LC_DTYPE_FLOAT64:
+    case LC_DTYPE_UNKNOWN:
+        return false;
+    }
+    *is_signed =
+        d == LC_DTYPE_INT8 || d == LC_DTYPE_INT16 || d == LC_DTYPE_INT32;
+    return *bits != 0;
+}
+
+/*
+ * Whether values of dtype from become the collection's dtype to by keeping
+ * their bits - integers of one width, as convert_values casts them - and
+ * the nodata value (has, nd: compared in from, as the warp does) as the
+ * mosaic must then compare it in to (*has_ret, *nd_ret).
+ */
+static bool same_bits(enum lc_dtype from, enum lc_dtype to, bool has, double nd,
+                      bool *has_ret, double *nd_ret)
+{
+    unsigned fb, tb;
+    bool fs, ts;
+    if (!small_int(from, &fb, &fs) || !small_int(to, &tb, &ts) || fb != tb)
+        return false;
+    *has_ret = false;
+    *nd_ret = 0.0;
+    double lo = fs ? -ldexp(1.0, (int)fb - 1) : 0.0;
+    double hi = fs ? ldexp(1.0, (int)fb - 1) - 1 : ldexp(1.0, (int)fb) - 1;
+    /* A nodata value from cannot hold matches nothing, as in the warp. */
+    if (!has || !(nd == floor(nd) && nd >= lo && nd <= hi))
+        return true;
+    uint64_t mask = (UINT64_C(1) << fb) - 1;
+    uint64_t u = (uint64_t)(int64_t)nd & mask;
+    bool negative = ts && ((u >> (fb - 1)) & 1) != 0;
+    *nd_ret = negative ? (double)(int64_t)(u | ~mask) : (double)u;
+    *has_ret = true;
+    return true;
+}
+
+/*
+ * The result without a warp, when the window sub of the chunk maps onto
+ * the source window w by whole pixels (same CRS and pixel grid) and the
+ * values keep their bits: the source window (and its mask) become the
+ * result as they are. That saves a copy of every pixel and the validity
+ * array - half the memory a native-grid read touches. Takes src and mask
+ * (set to NULL) and returns true, or leaves everything as it was.
+ */
+static bool aligned_result(struct band_task *t, struct lc__transform *tf,
+                           const struct lc__grid *sub,
+                           const struct lc_cog_level *lv,
+                           const struct lc_window *w, enum lc_dtype sdt,
+                           const struct lc__approx_options *mo, void **src,
+                           uint8_t **mask, const struct lc_cog_info *info)
+{
+    struct read_ctx *rc = t->rc;
+    const struct lc_collection *c = rc->c;
+    bool has_nd, mosaic_has_nd;
+    double nd, mosaic_nd;
+    effective_nodata(c, info, &has_nd, &nd);
+    if (!same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd))
+        return false;
+    struct lc__errbuf err = {0};
+    struct lc__srcmap *map = NULL;
+    if (lc__srcmap_new(tf, sub, lv->geotransform, w->col_off, w->row_off, mo,
+                       rc->alloc, &map, &err) < 0)
+        return false; /* the usual path says why */
+    int64_t col, row;
+    bool aligned = lc__srcmap_aligned(map, &col, &row);
+    lc__srcmap_free(map);
+    if (!aligned || col < 0 || row < 0 ||
+        (uint64_t)col + sub->width > w->width ||
+        (uint64_t)row + sub->height > w->height)
+        return false;
+    t->values = *src;
+    t->valid = *mask;
+    *src = NULL;
+    *mask = NULL;
+    t->offset = (size_t)row * w->width + (size_t)col;
+    t->stride = w->width;
+    t->has_nodata = mosaic_has_nd;
+    t->nodata = mosaic_nd;
+    return true;
+}
+
 /* Everything between the header and the result, for one opened COG. */
 static int task_warp(struct band_task *t, struct lc_cog *cog,
                      const struct lc_cog_info *info, struct lc__transform *tf)
@@ -948,6 +1058,25 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         goto done;
     }
 
+    t->x0 = dr[0];
+    t->y0 = dr[1];
+    t->width = sub.width;
+    t->height = sub.height;
+    if (identity && sub.width > 0 && sub.height > 0) {
+        const struct lc__approx_options whole = {
+            .anchor_gt = c->grid.gt,
+            .anchor_col = (int64_t)rc->req->x0 + dr[0],
+            .anchor_row = (int64_t)rc->req->y0 + dr[1],
+            .has_scale_ref = true,
+            .scale_ref_x = sel.ref[0],
+            .scale_ref_y = sel.ref[1]};
+        if (aligned_result(t, tf, &sub, &lv, &w, sdt, &whole, &src, &mask,
+                           info)) {
+            t->has_data = true;
+            goto done;
+        }
+    }
+
     /* Warp into the sub-window, then cast to the output dtype: in strips
      * of rows, each with its own source map, so that a cancellation is
      * seen between strips. */
@@ -1011,11 +1140,8 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     }
     if (warped != NULL)
         convert_values(warped, sdt, t->values, c->dtype, dst_npx);
+    t->pixels_warped = dst_npx;
     t->has_data = true;
-    t->x0 = dr[0];
-    t->y0 = dr[1];
-    t->width = sub.width;
-    t->height = sub.height;
     goto done;
 
 fail_nomem:
@@ -1138,6 +1264,7 @@ static void task_run(struct pool_job *job)
     rc->st.fetch_seconds += t->fetch_s;
     rc->st.decode_seconds += t->decode_s;
     rc->st.warp_seconds += t->warp_s;
+    rc->st.pixels_warped += t->pixels_warped;
     pthread_cond_signal(&rc->cv);
     /* rc may be freed as soon as the lock is released. */
     pthread_mutex_unlock(&rc->mu);
@@ -1477,15 +1604,20 @@ static int resolve_item(struct read_ctx *rc, struct item_job *it,
         struct band_task *t = &it->tasks[j];
         if (t->state != TASK_DONE || !t->has_data)
             continue;
-        struct lc__mosaic_src src = {.data = t->values,
-                                     .dtype = rc->c->dtype,
-                                     .band0 = j,
-                                     .nbands = 1,
-                                     .x0 = t->x0,
-                                     .y0 = t->y0,
-                                     .width = t->width,
-                                     .height = t->height,
-                                     .mask = t->valid};
+        struct lc__mosaic_src src = {
+            .data = (const char *)t->values + t->offset * rc->es,
+            .dtype = rc->c->dtype,
+            .band0 = j,
+            .nbands = 1,
+            .x0 = t->x0,
+            .y0 = t->y0,
+            .width = t->width,
+            .height = t->height,
+            .row_stride = t->stride,
+            .mask = t->valid != NULL ? t->valid + t->offset : NULL,
+            .mask_stride = t->stride,
+            .has_nodata = t->has_nodata,
+            .nodata = t->nodata};
         status = lc__mosaic_feed(st->m, &src, err);
     }
     if (rc->first && lc__mosaic_is_done(st->m)) {

@@ -702,3 +702,81 @@ def test_explicit_dtype_converts_as_numpy(synthetic_cog, tmp_path, dtype):
     assert ref.dtype == np.uint16 and got.dtype == np.dtype(dtype)
     assert ref.max() > 32767
     np.testing.assert_array_equal(got, ref.astype(dtype))
+
+
+def _masked_cog(path):
+    """A 512 x 512 uint8 COG (EPSG:32632, 10 m) without nodata whose
+    internal mask hides a diagonal band of pixels."""
+    from rasterio.transform import from_origin
+
+    n = 512
+    arr = (np.arange(n * n).reshape(n, n) % 251 + 1).astype(np.uint8)
+    rows, cols = np.indices((n, n))
+    mask = np.where(np.abs(rows - cols) < 40, 0, 255).astype(np.uint8)
+    profile = dict(driver="GTiff", width=n, height=n, count=1, dtype="uint8",
+                   crs="EPSG:32632", tiled=True, blockxsize=64, blockysize=64,
+                   transform=from_origin(500000.0, 5600000.0, 10.0, 10.0))
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(arr, 1)
+        dst.write_mask(mask)
+    rasterio.shutil.copy(tmp, path, driver="GTiff", tiled=True,
+                         blockxsize=64, blockysize=64, compress="deflate")
+    tmp.unlink()
+    return path, arr, mask != 0
+
+
+@pytest.mark.parametrize("dtype", [None, "int16"])
+def test_native_grid_reads_hand_over_the_source(tmp_path, dtype):
+    """A read on the COG's own pixel grid needs no warp: the source window
+    becomes the result as it is (no pixels warped, in the stats). It must equal
+    rasterio's read of the same pixels: values cast as numpy's astype
+    (uint16 past 32767 wraps into int16), nodata 65535 compared before the
+    cast, masked pixels left out, and the chunk's pixels past the COG's
+    edge filled - while a read off the grid still warps."""
+    import rasterio.shutil  # noqa: F401 - used by _masked_cog
+    from conftest import stac_item, write_catalogue, write_synthetic_cog
+
+    cog16 = write_synthetic_cog(tmp_path / "u16.tif", nodata=65535,
+                                overviews=())
+    cog8, arr8, valid8 = _masked_cog(tmp_path / "u8.tif")
+    cat = write_catalogue([stac_item("a", {"b16": cog16, "b8": cog8})],
+                          tmp_path / "items.parquet")
+    # 700 x 300 px from column 1800, row 100: the COG ends at column 2048
+    # (u16) and 512 (u8), so most of the chunk lies past their edges.
+    x0, top = 500000.0 + 1800 * 10, 5600000.0 - 100 * 10
+    opts = dict(crs="EPSG:32632", resolution=10.0,
+                bbox=(x0, top - 300 * 10, x0 + 700 * 10, top))
+    if dtype:
+        opts["dtype"] = dtype
+    coll = collection(cat, **opts)
+    out, stats = read(coll, ["b16"], [0], 0, 0, 700, 300)
+    assert stats["pixels_warped"] == 0 and stats["items_read"] == 1
+    with rasterio.open(cog16) as src:
+        arr = src.read(1, window=((100, 400), (1800, 2048)))
+    assert (arr == 65535).any() and (arr > 32767).any()
+    info = coll.info()
+    out_dtype = np.dtype(info["dtype"])
+    assert info["has_nodata"] and info["nodata"] == 65535
+    fill = np.array(65535).clip(np.iinfo(out_dtype).min,
+                                np.iinfo(out_dtype).max).astype(out_dtype)
+    expected = np.full((300, 700), fill, dtype=out_dtype)
+    expected[:, :248] = np.where(arr == 65535, fill, arr.astype(out_dtype))
+    np.testing.assert_array_equal(out[0, 0], expected)
+
+    # The masked uint8 COG, on its grid from its corner: mask honoured.
+    coll8 = collection(cat, crs="EPSG:32632", resolution=10.0,
+                       bbox=(500000.0 + 100, 5600000.0 - 5120,
+                             500000.0 + 5120 + 100, 5600000.0), bands=["b8"])
+    out8, stats8 = read(coll8, ["b8"], [0], 0, 0, 512, 512)
+    assert stats8["pixels_warped"] == 0
+    expected8 = np.zeros((512, 512), dtype=np.uint8)
+    expected8[:, :502] = np.where(valid8[:, 10:], arr8[:, 10:], 0)
+    np.testing.assert_array_equal(out8[0, 0], expected8)
+
+    # Off the grid (half a pixel): warped, the same values where it lands.
+    half = collection(cat, crs="EPSG:32632", resolution=10.0,
+                      bbox=(x0 + 5, top - 300 * 10 + 5, x0 + 700 * 10 + 5,
+                            top + 5), **({"dtype": dtype} if dtype else {}))
+    _, stats_half = read(half, ["b16"], [0], 0, 0, 700, 300)
+    assert stats_half["pixels_warped"] == 248 * 300  # the COG's part
