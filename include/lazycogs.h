@@ -760,9 +760,10 @@ struct lc_read_stats {
     double match_seconds;  /* finding the items (R-tree, footprints) */
     double mosaic_seconds; /* feeding the mosaics and writing out */
     /* Pixels the resampling kernels produced (one per band and item, for
-     * the part of the window a COG covers). A COG read on its own pixel
-     * grid (same CRS, resolution and origin modulo whole pixels) hands its
-     * decoded window over as it is and adds none. Added in 0.2. */
+     * the part of the window a COG covers). An integer COG read on its own
+     * pixel grid (same CRS, resolution and origin modulo whole pixels) into
+     * an integer dtype of the same width hands its decoded window over as
+     * it is and adds none. Added in 0.2. */
     uint64_t pixels_warped;
 };
 
