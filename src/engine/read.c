@@ -1079,19 +1079,30 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
 
     /* Warp into the sub-window, then cast to the output dtype: in strips
      * of rows, each with its own source map, so that a cancellation is
-     * seen between strips. */
+     * seen between strips. Integers that keep their bits are warped
+     * straight into values (the cast would copy them unchanged). With
+     * nearest and a nodata value, the pixels left out get that value and
+     * the mosaic tells them by it: no validity array (a value nearest
+     * picks is never the nodata value; an interpolated one could be). */
+    bool has_nd, keep_bits, mosaic_has_nd;
+    double nd, mosaic_nd;
+    effective_nodata(c, info, &has_nd, &nd);
+    keep_bits =
+        same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd);
+    bool by_nodata =
+        keep_bits && mosaic_has_nd && c->resampling == LC_WARP_NEAREST;
     t->values = lc__malloc(a, dst_npx * rc->es);
-    t->valid = lc__malloc(a, dst_npx);
-    if (sdt != c->dtype)
+    if (!by_nodata)
+        t->valid = lc__malloc(a, dst_npx);
+    if (sdt != c->dtype && !keep_bits)
         warped = lc__malloc(a, dst_npx * ses);
-    if (t->values == NULL || t->valid == NULL ||
-        (sdt != c->dtype && warped == NULL)) {
+    if (t->values == NULL || (!by_nodata && t->valid == NULL) ||
+        (sdt != c->dtype && !keep_bits && warped == NULL)) {
         status = LC_ENOMEM;
         goto fail_nomem;
     }
-    bool has_nd;
-    double nd;
-    effective_nodata(c, info, &has_nd, &nd);
+    t->has_nodata = by_nodata;
+    t->nodata = mosaic_nd;
     struct lc__warp_src ws = {.data = src,
                               .dtype = sdt,
                               .width = w.width,
@@ -1130,8 +1141,9 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         size_t off = (size_t)r * sub.width;
         struct lc__warp_dst wd = {.data = wbase + off * ses,
                                   .data_nbytes = (size_t)rows * sub.width * ses,
-                                  .valid = t->valid + off,
-                                  .fill = 0.0};
+                                  .valid =
+                                      t->valid != NULL ? t->valid + off : NULL,
+                                  .fill = by_nodata ? nd : 0.0};
         status = lc__warp(map, &ws, c->resampling, &wd, a, &err);
         lc__srcmap_free(map);
         map = NULL;
