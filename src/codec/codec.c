@@ -374,6 +374,9 @@ void lc__codec_swap(uint8_t *p, size_t n, unsigned nbytes_per_sample)
     }
 LC_DEFINE_HOR_ACC(8)
 LC_DEFINE_HOR_ACC(16)
+LC_DEFINE_HOR_ACC(32)
+LC_DEFINE_HOR_ACC(64)
+#undef LC_DEFINE_HOR_ACC
 
 /*
  * The row kernel of predictor 2 for one 16-bit channel - the commonest
@@ -412,9 +415,6 @@ const char *lc__codec_kernel_name(void)
 {
     return hor_acc16_best() == hor_acc16_portable ? "portable" : "sse2";
 }
-LC_DEFINE_HOR_ACC(32)
-LC_DEFINE_HOR_ACC(64)
-#undef LC_DEFINE_HOR_ACC
 
 static void undo_predictor2(const struct lc__block_format *f, uint8_t *out)
 {
