@@ -665,9 +665,10 @@ struct band_task {
     void *values;
     uint8_t *valid;
     /* Where the result starts in values and valid, in pixels, and their
-     * row strides (0: width). Non-zero for a source window handed over as
-     * it is (aligned_result); such a result has no validity array of its
-     * own but the COG's mask (valid, may be NULL) and the nodata value. */
+     * row strides (0: width): non-zero for a source window handed over as
+     * it is (aligned_result), whose valid is the COG's mask (may be NULL).
+     * With has_nodata, values equal to nodata are not valid: the handed
+     * over window, and nearest warps without a validity array. */
     size_t offset, stride;
     bool has_nodata;
     double nodata;
@@ -892,10 +893,10 @@ static bool same_bits(enum lc_dtype from, enum lc_dtype to, bool has, double nd,
 {
     unsigned fb, tb;
     bool fs, ts;
-    if (!small_int(from, &fb, &fs) || !small_int(to, &tb, &ts) || fb != tb)
-        return false;
     *has_ret = false;
     *nd_ret = 0.0;
+    if (!small_int(from, &fb, &fs) || !small_int(to, &tb, &ts) || fb != tb)
+        return false;
     double lo = fs ? -ldexp(1.0, (int)fb - 1) : 0.0;
     double hi = fs ? ldexp(1.0, (int)fb - 1) - 1 : ldexp(1.0, (int)fb) - 1;
     /* A nodata value from cannot hold matches nothing, as in the warp. */
@@ -910,27 +911,41 @@ static bool same_bits(enum lc_dtype from, enum lc_dtype to, bool has, double nd,
 }
 
 /*
+ * Source positions anchored on the collection's grid, with the COG's
+ * footprint scale at its reference point: every pixel gets the same source
+ * position and kernel whatever window it is read in. (x, y) is the
+ * window pixel where the map's block starts.
+ */
+static struct lc__approx_options anchored(const struct read_ctx *rc,
+                                          const struct lc__source *sel,
+                                          uint32_t x, uint32_t y)
+{
+    return (struct lc__approx_options){.anchor_gt = rc->c->grid.gt,
+                                       .anchor_col = (int64_t)rc->req->x0 + x,
+                                       .anchor_row = (int64_t)rc->req->y0 + y,
+                                       .has_scale_ref = true,
+                                       .scale_ref_x = sel->ref[0],
+                                       .scale_ref_y = sel->ref[1]};
+}
+
+/*
  * The result without a warp, when the window sub of the chunk maps onto
- * the source window w by whole pixels (same CRS and pixel grid) and the
- * values keep their bits: the source window (and its mask) become the
- * result as they are. That saves a copy of every pixel and the validity
- * array - half the memory a native-grid read touches. Takes src and mask
- * (set to NULL) and returns true, or leaves everything as it was.
+ * the source window w by whole pixels (same CRS and pixel grid); the
+ * caller has checked that the values keep their bits (same_bits, which
+ * gave the nodata value the mosaic compares). The source window (and its
+ * mask) become the result as they are. That saves a copy of every pixel
+ * and the validity array - half the memory a native-grid read touches.
+ * Takes src and mask (set to NULL) and returns true, or leaves everything
+ * as it was.
  */
 static bool aligned_result(struct band_task *t, struct lc__transform *tf,
                            const struct lc__grid *sub,
                            const struct lc_cog_level *lv,
-                           const struct lc_window *w, enum lc_dtype sdt,
+                           const struct lc_window *w,
                            const struct lc__approx_options *mo, void **src,
-                           uint8_t **mask, const struct lc_cog_info *info)
+                           uint8_t **mask, bool mosaic_has_nd, double mosaic_nd)
 {
     struct read_ctx *rc = t->rc;
-    const struct lc_collection *c = rc->c;
-    bool has_nd, mosaic_has_nd;
-    double nd, mosaic_nd;
-    effective_nodata(c, info, &has_nd, &nd);
-    if (!same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd))
-        return false;
     struct lc__errbuf err = {0};
     struct lc__srcmap *map = NULL;
     if (lc__srcmap_new(tf, sub, lv->geotransform, w->col_off, w->row_off, mo,
@@ -1062,16 +1077,16 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     t->y0 = dr[1];
     t->width = sub.width;
     t->height = sub.height;
-    if (identity && sub.width > 0 && sub.height > 0) {
-        const struct lc__approx_options whole = {
-            .anchor_gt = c->grid.gt,
-            .anchor_col = (int64_t)rc->req->x0 + dr[0],
-            .anchor_row = (int64_t)rc->req->y0 + dr[1],
-            .has_scale_ref = true,
-            .scale_ref_x = sel.ref[0],
-            .scale_ref_y = sel.ref[1]};
-        if (aligned_result(t, tf, &sub, &lv, &w, sdt, &whole, &src, &mask,
-                           info)) {
+    bool has_nd, mosaic_has_nd;
+    double nd, mosaic_nd;
+    effective_nodata(c, info, &has_nd, &nd);
+    bool keep_bits =
+        same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd);
+    if (identity && keep_bits && sub.width > 0 && sub.height > 0) {
+        const struct lc__approx_options whole =
+            anchored(rc, &sel, dr[0], dr[1]);
+        if (aligned_result(t, tf, &sub, &lv, &w, &whole, &src, &mask,
+                           mosaic_has_nd, mosaic_nd)) {
             t->has_data = true;
             goto done;
         }
@@ -1084,11 +1099,6 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
      * nearest and a nodata value, the pixels left out get that value and
      * the mosaic tells them by it: no validity array (a value nearest
      * picks is never the nodata value; an interpolated one could be). */
-    bool has_nd, keep_bits, mosaic_has_nd;
-    double nd, mosaic_nd;
-    effective_nodata(c, info, &has_nd, &nd);
-    keep_bits =
-        same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd);
     bool by_nodata =
         keep_bits && mosaic_has_nd && c->resampling == LC_WARP_NEAREST;
     t->values = lc__malloc(a, dst_npx * rc->es);
@@ -1123,16 +1133,8 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         struct lc__grid part;
         status = lc__grid_window(&rc->win, dr[0], dr[1] + r, sub.width, rows,
                                  &part, &err);
-        /* Anchored on the collection's grid, with the COG's footprint scale
-         * at its reference point: every pixel gets the same source position
-         * and kernel whatever window it is read in. */
-        const struct lc__approx_options mo = {
-            .anchor_gt = c->grid.gt,
-            .anchor_col = (int64_t)rc->req->x0 + dr[0],
-            .anchor_row = (int64_t)rc->req->y0 + dr[1] + r,
-            .has_scale_ref = true,
-            .scale_ref_x = sel.ref[0],
-            .scale_ref_y = sel.ref[1]};
+        const struct lc__approx_options mo =
+            anchored(rc, &sel, dr[0], dr[1] + r);
         if (status == LC_OK)
             status = lc__srcmap_new(tf, &part, lv.geotransform, w.col_off,
                                     w.row_off, &mo, a, &map, &err);
@@ -1800,8 +1802,9 @@ static size_t uniq(const size_t *v, size_t n, size_t *u, size_t *map)
 }
 
 /* The planes of out where step s's unique bands go: those of the first
- * request band and time that name them. */
-static void step_planes(const struct read_ctx *rc, size_t s, void **planes)
+ * request band and time that name them. Returns that time (its index in
+ * the request). */
+static size_t step_planes(const struct read_ctx *rc, size_t s, void **planes)
 {
     const struct lc_read_request *req = rc->req;
     size_t plane = (size_t)req->width * req->height * rc->es;
@@ -1812,6 +1815,7 @@ static void step_planes(const struct read_ctx *rc, size_t s, void **planes)
     for (size_t i = req->nbands; i-- > 0;)
         planes[rc->band_map[i]] =
             (char *)req->out + (i * req->ntimes + t0) * plane;
+    return t0;
 }
 
 /* Writes each step's mosaic into its (band, time) planes of out (where
@@ -1831,10 +1835,7 @@ static int write_output(struct read_ctx *rc, double fill,
     int status = LC_OK;
     for (size_t s = 0; s < rc->nus && status == LC_OK; s++) {
         const struct step_state *st = &rc->steps[s];
-        size_t t0 = 0;
-        while (rc->time_map[t0] != s)
-            t0++;
-        step_planes(rc, s, planes);
+        size_t t0 = step_planes(rc, s, planes);
         if (st->m != NULL && lc__mosaic_nfed(st->m) > 0)
             status =
                 lc__mosaic_get_planes(st->m, rc->c->dtype, fill, planes, err);
@@ -2011,7 +2012,7 @@ int lc_collection_read(struct lc_collection *c,
         if (rc.steps[s].count == 0)
             continue;
         if (in_place)
-            step_planes(&rc, s, planes);
+            (void)step_planes(&rc, s, planes);
         status = lc__mosaic_new(&mo, &rc.steps[s].m, &err);
     }
     lc__free(rc.alloc, planes);

@@ -832,6 +832,10 @@ static void fill_run(uint8_t *dst, size_t oes, const uint8_t *fill, size_t n)
         for (size_t i = 0; i < n; i++)
             memcpy(dst + i * 4, fill, 4);
         return;
+    case 8:
+        for (size_t i = 0; i < n; i++)
+            memcpy(dst + i * 8, fill, 8);
+        return;
     default:
         for (size_t i = 0; i < n; i++)
             memcpy(dst + i * oes, fill, oes);
