@@ -60,9 +60,8 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Whether href names parquet without looking inside: by its name, or as a
- * local directory or glob (which only parquet datasets can be). */
-static bool named_parquet(const char *href)
+/* (A local directory or glob can only be a parquet dataset.) */
+bool lc__catalog_named_parquet(const char *href)
 {
     if (ends_with(href, ".parquet") || ends_with(href, ".geoparquet"))
         return true;
@@ -138,7 +137,7 @@ int lc__catalog_load(const char *href, struct lc_store *store,
     if (max_json_nbytes == 0)
         max_json_nbytes = DEFAULT_MAX_JSON_NBYTES;
     *items_ret = NULL;
-    if (named_parquet(href))
+    if (lc__catalog_named_parquet(href))
         return load_parquet(href, store, opts, items_ret, err);
 
     /* Look at the first bytes: parquet starts with its magic. */

@@ -27,6 +27,10 @@ int lc__catalog_load(const char *href, struct lc_store *store,
                      size_t max_json_nbytes, struct lc__stac_items **items_ret,
                      struct lc__errbuf *err);
 
+/* Whether href names stac-geoparquet without reading it: by its name
+ * (".parquet", ".geoparquet"), or as a local directory or glob. */
+bool lc__catalog_named_parquet(const char *href);
+
 /*
  * Parses a STAC datetime argument: an instant, a date, or an interval
  * "start/end" with ".." or "" for an open end. A bare date stands for its

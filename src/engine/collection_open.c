@@ -237,10 +237,14 @@ static int no_match(const struct lc_collection *c,
     return status;
 }
 
-/* The asset keys to load: the requested bands without repeats, or NULL
- * (every key) when bands are chosen from the first item. */
+/* Loads and queries the catalogue: at most max_items of the candidates
+ * the pushdown lets through (0: all), without the bbox test unless
+ * with_bbox (c->bbox_4326 is read only then). The asset keys to load: the
+ * requested bands without repeats, or NULL (every key) when bands are
+ * chosen from the first item. */
 static int load_catalog(struct lc_collection *c, const char *href,
-                        const struct lc_collection_options *o,
+                        const struct lc_collection_options *o, size_t max_items,
+                        bool with_bbox, struct lc__catalog **catalog_ret,
                         struct lc__errbuf *err)
 {
     const char **keys = NULL;
@@ -274,24 +278,24 @@ static int load_catalog(struct lc_collection *c, const char *href,
         .parquet_limits = &pq_limits,
         .max_json_nbytes = o->limits.max_json_nbytes,
         .max_json_depth = o->limits.max_json_depth,
+        .max_items = max_items,
     };
     struct lc__catalog_query query = {
         .filter = o->filter,
         .sortby = o->sortby,
         .datetime = o->datetime,
-        .has_bbox = true,
-        .bbox = {c->bbox_4326[0], c->bbox_4326[1], c->bbox_4326[2],
-                 c->bbox_4326[3]},
         .ids = o->ids,
         .nids = o->nids,
     };
+    if (with_bbox) {
+        query.has_bbox = true;
+        query.bbox = (struct lc__envelope){c->bbox_4326[0], c->bbox_4326[1],
+                                           c->bbox_4326[2], c->bbox_4326[3]};
+    }
     int status = lc__catalog_open(href, o->catalog_store, &load, &query,
-                                  &c->catalog, err);
+                                  catalog_ret, err);
     lc__free(&c->alloc, keys);
-    if (status < 0)
-        return status;
-    c->items = c->catalog->items;
-    return LC_OK;
+    return status;
 }
 
 /* ---- bands (§2.4) ------------------------------------------------------- */
@@ -330,13 +334,14 @@ static int set_bands(struct lc_collection *c, const size_t *index, size_t n,
     return LC_OK;
 }
 
-/* Chooses the bands on the first item in sort order, item table row
- * first. */
-static int choose_bands(struct lc_collection *c,
-                        const struct lc_collection_options *o, size_t first,
-                        struct lc__errbuf *err)
+/* The asset index of each band, chosen on row first of items (the first
+ * item in sort order): *index_ret has *count_ret entries, to be freed. */
+static int pick_bands(struct lc_collection *c,
+                      const struct lc__stac_items *items,
+                      const struct lc_collection_options *o, size_t first,
+                      size_t **index_ret, size_t *count_ret,
+                      struct lc__errbuf *err)
 {
-    const struct lc__stac_items *items = c->items;
     const struct lc__stac_asset *row = &items->assets[first * items->nassets];
     size_t n = o->bands != NULL ? o->nbands : items->nassets;
     size_t *index = lc__calloc(&c->alloc, n, sizeof *index);
@@ -387,8 +392,24 @@ static int choose_bands(struct lc_collection *c,
                                "Asset '%s' on the first matching item does "
                                "not have an href.",
                                items->asset_keys[index[i]]);
-    if (status == LC_OK)
-        status = set_bands(c, index, count, err);
+    if (status < 0) {
+        lc__free(&c->alloc, index);
+        return status;
+    }
+    *index_ret = index;
+    *count_ret = count;
+    return LC_OK;
+}
+
+/* Chooses the bands on the first item in sort order, item table row
+ * first. */
+static int choose_bands(struct lc_collection *c,
+                        const struct lc_collection_options *o, size_t first,
+                        struct lc__errbuf *err)
+{
+    size_t *index = NULL, count = 0;
+    LC_FORWARD_IF_ERROR(pick_bands(c, c->items, o, first, &index, &count, err));
+    int status = set_bands(c, index, count, err);
     lc__free(&c->alloc, index);
     return status;
 }
@@ -548,6 +569,159 @@ static void run_probes(struct probe *probes, size_t n)
                 run_probe(&probes[i]);
         }
     }
+}
+
+/*
+ * The first item's headers, fetched while the catalogue loads
+ * ===========================================================
+ *
+ * Without sortby, the first matching item is the first row of the
+ * catalogue that matches the query. open() loads the first row that can
+ * meet the datetime on a thread while PROJ works out the EPSG:4326 box;
+ * if that row meets the whole query, the same thread fetches its bands'
+ * headers while the whole catalogue loads:
+ *
+ *   calling thread:  output CRS, 4326 box | whole catalogue ...  | dtype
+ *   early thread:    first row            | headers (round trip)
+ *
+ * so the round trip overlaps the catalogue's parsing instead of following
+ * it. The headers are used only when the item chosen after the whole load
+ * has the same id and band hrefs; the fetch makes no request that the
+ * open would not make, unless the open fails later for another reason.
+ *
+ * Not tried with sortby (the first item is known only after the sort),
+ * path_from_href (it is called once per item, after the load), a JSON
+ * catalogue (read whole either way), or local hrefs under confinement
+ * (refused or allowed only after the whole load).
+ */
+struct early_probe {
+    struct lc_collection *c;
+    const char *href;
+    const struct lc_collection_options *o;
+    struct lc__catalog *head; /* the first row, or NULL */
+    struct probe *probes;     /* one per band of head's item */
+    size_t nprobes;
+    pthread_t thread; /* loads head; then, anew, runs the probes */
+    bool running;
+    bool probed; /* the probes ran: they hold results */
+};
+
+static bool confinement_on(const char *href,
+                           const struct lc_collection_options *o);
+
+static void *head_thread(void *arg)
+{
+    struct early_probe *e = arg;
+    struct lc__errbuf quiet = {0};
+    (void)load_catalog(e->c, e->href, e->o, 1, false, &e->head, &quiet);
+    return NULL;
+}
+
+static void *early_probe_thread(void *arg)
+{
+    struct early_probe *e = arg;
+    run_probes(e->probes, e->nprobes);
+    return NULL;
+}
+
+/* Joins the thread, if one runs; true when one ran. */
+static bool join_early(struct early_probe *e)
+{
+    if (!e->running)
+        return false;
+    (void)pthread_join(e->thread, NULL);
+    e->running = false;
+    return true;
+}
+
+/* Starts loading the first row when the conditions hold. Nothing here
+ * fails the open: the whole load reports what is wrong. */
+static void begin_early_probe(struct lc_collection *c, const char *href,
+                              const struct lc_collection_options *o,
+                              struct early_probe *e)
+{
+    *e = (struct early_probe){.c = c, .href = href, .o = o};
+    if (o->sortby != NULL || o->map_href != NULL ||
+        !lc__catalog_named_parquet(href))
+        return;
+    e->running = pthread_create(&e->thread, NULL, head_thread, e) == 0;
+}
+
+/* With c's 4326 box known: when the first row meets the whole query,
+ * starts fetching its bands' headers. */
+static void start_early_probe(struct early_probe *e)
+{
+    if (!join_early(e) || e->head == NULL || e->head->count == 0)
+        return;
+    struct lc_collection *c = e->c;
+    const struct lc__stac_items *items = e->head->items;
+    size_t row = e->head->order[0], *index = NULL, n = 0, *kept = NULL,
+           nkept = 0;
+    struct lc__stac_query box = {
+        .has_bbox = true,
+        .bbox = {c->bbox_4326[0], c->bbox_4326[1], c->bbox_4326[2],
+                 c->bbox_4326[3]},
+    };
+    struct lc__errbuf quiet = {0};
+    int status =
+        lc__stac_items_filter(items, &box, &c->alloc, &kept, &nkept, &quiet);
+    bool ok = status == LC_OK && nkept == 1 && kept[0] == row;
+    lc__free(&c->alloc, kept);
+    if (!ok || pick_bands(c, items, e->o, row, &index, &n, &quiet) < 0)
+        return;
+    e->probes = lc__calloc(&c->alloc, n, sizeof *e->probes);
+    ok = e->probes != NULL;
+    bool confined = confinement_on(e->href, e->o);
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *band_href =
+            items->assets[row * items->nassets + index[i]].href;
+        char path[PATH_MAX];
+        bool local = false;
+        if (confined &&
+            (lc__store_local_path(c->store, band_href, path, sizeof path,
+                                  &local, &quiet) < 0 ||
+             local))
+            ok = false;
+        e->probes[i] = (struct probe){
+            .href = band_href, .store = c->store, .limits = &c->limits};
+    }
+    lc__free(&c->alloc, index);
+    if (!ok)
+        return;
+    e->nprobes = n;
+    e->running = pthread_create(&e->thread, NULL, early_probe_thread, e) == 0;
+}
+
+/* Waits for the early fetch; true when its headers are those of the
+ * bands of item first. */
+static bool early_probe_matches(const struct lc_collection *c, size_t first,
+                                struct early_probe *e)
+{
+    if (join_early(e))
+        e->probed = true;
+    if (!e->probed || e->nprobes != c->nbands)
+        return false;
+    const struct lc__stac_items *head = e->head->items;
+    if (strcmp(head->ids[e->head->order[0]], c->items->ids[first]) != 0)
+        return false;
+    for (size_t i = 0; i < c->nbands; i++) {
+        const char *href =
+            c->items->assets[first * c->items->nassets + c->band_asset[i]].href;
+        if (strcmp(e->probes[i].href, href) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void finish_early_probe(struct early_probe *e)
+{
+    (void)join_early(e);
+    for (size_t i = 0; e->probes != NULL && i < e->nprobes; i++)
+        lc__header_cache_release(e->probes[i].cog);
+    if (e->c != NULL)
+        lc__free(&e->c->alloc, e->probes);
+    lc__catalog_free(e->head);
+    *e = (struct early_probe){0};
 }
 
 static unsigned dtype_bits(enum lc_dtype d)
@@ -734,14 +908,16 @@ static void source_pixel_size(struct lc_collection *c,
     c->src_pixel_m = best;
 }
 
-/* Opens one header per band of the first item and infers dtype and
- * nodata from them. */
+/* Opens one header per band of the first item (or takes the early
+ * fetch's) and infers dtype and nodata from them. */
 static int sample_bands(struct lc_collection *c,
                         const struct lc_collection_options *o, size_t first,
-                        struct lc__errbuf *err)
+                        struct early_probe *early, struct lc__errbuf *err)
 {
     size_t n = c->nbands;
-    struct probe *probes = lc__calloc(&c->alloc, n, sizeof *probes);
+    bool reuse = early_probe_matches(c, first, early);
+    struct probe *probes =
+        reuse ? early->probes : lc__calloc(&c->alloc, n, sizeof *probes);
     struct lc_cog_info *infos = lc__calloc(&c->alloc, n, sizeof *infos);
     int status = LC_OK;
     if (probes == NULL || infos == NULL) {
@@ -750,12 +926,13 @@ static int sample_bands(struct lc_collection *c,
     }
     const struct lc__stac_asset *row =
         &c->items->assets[first * c->items->nassets];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !reuse; i++) {
         probes[i].href = row[c->band_asset[i]].href;
         probes[i].store = c->store;
         probes[i].limits = &c->limits;
     }
-    run_probes(probes, n);
+    if (!reuse)
+        run_probes(probes, n);
     for (size_t i = 0; i < n && status == LC_OK; i++) {
         struct probe *p = &probes[i];
         if (p->status < 0) {
@@ -779,9 +956,10 @@ static int sample_bands(struct lc_collection *c,
     if (status == LC_OK)
         source_pixel_size(c, infos);
 out:
-    for (size_t i = 0; probes != NULL && i < n; i++)
+    for (size_t i = 0; !reuse && probes != NULL && i < n; i++)
         lc__header_cache_release(probes[i].cog);
-    lc__free(&c->alloc, probes);
+    if (!reuse)
+        lc__free(&c->alloc, probes);
     lc__free(&c->alloc, infos);
     return status;
 }
@@ -864,6 +1042,14 @@ static bool path_under(const char *path, const char *root)
     return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* Whether local band hrefs must lie in the allowed roots. */
+static bool confinement_on(const char *href,
+                           const struct lc_collection_options *o)
+{
+    return o->confine_local_hrefs > 0 ||
+           (o->confine_local_hrefs == 0 && catalogue_is_remote(href, o));
+}
+
 /*
  * With confinement on, refuses every selected item's band href that would
  * be read from the local file system unless, resolved (symlinks, ".."), it
@@ -873,9 +1059,7 @@ static int confine_local_hrefs(struct lc_collection *c, const char *href,
                                const struct lc_collection_options *o,
                                struct lc__errbuf *err)
 {
-    bool on = o->confine_local_hrefs > 0 ||
-              (o->confine_local_hrefs == 0 && catalogue_is_remote(href, o));
-    if (!on)
+    if (!confinement_on(href, o))
         return LC_OK;
     LC_RETURN_IF(o->nallowed_local_roots > 0 && o->allowed_local_roots == NULL,
                  err, LC_EINVAL, "allowed_local_roots is NULL");
@@ -932,6 +1116,27 @@ static int confine_local_hrefs(struct lc_collection *c, const char *href,
     return status;
 }
 
+/* The catalogue and everything open() makes of it. */
+static int open_items(struct lc_collection *c, const char *href,
+                      const struct lc_collection_options *o,
+                      struct early_probe *early, struct lc__errbuf *err)
+{
+    LC_FORWARD_IF_ERROR(load_catalog(c, href, o, 0, true, &c->catalog, err));
+    c->items = c->catalog->items;
+    if (c->catalog->count == 0)
+        return no_match(c, o, href, err);
+    size_t first = c->catalog->order[0];
+    LC_FORWARD_IF_ERROR(choose_bands(c, o, first, err));
+    keep_usable_items(c);
+    if (c->nitems == 0)
+        return no_match(c, o, href, err);
+    LC_FORWARD_IF_ERROR(map_hrefs(c, o, err));
+    LC_FORWARD_IF_ERROR(confine_local_hrefs(c, href, o, err));
+    LC_FORWARD_IF_ERROR(build_steps(c, err));
+    LC_FORWARD_IF_ERROR(build_rtree(c, err));
+    return sample_bands(c, o, first, early, err);
+}
+
 static int open_collection(struct lc_collection *c, const char *href,
                            const struct lc_collection_options *o,
                            struct lc__errbuf *err)
@@ -968,20 +1173,15 @@ static int open_collection(struct lc_collection *c, const char *href,
         c->store = o->store;
     }
 
-    LC_FORWARD_IF_ERROR(open_grid(c, o, err));
-    LC_FORWARD_IF_ERROR(load_catalog(c, href, o, err));
-    if (c->catalog->count == 0)
-        return no_match(c, o, href, err);
-    size_t first = c->catalog->order[0];
-    LC_FORWARD_IF_ERROR(choose_bands(c, o, first, err));
-    keep_usable_items(c);
-    if (c->nitems == 0)
-        return no_match(c, o, href, err);
-    LC_FORWARD_IF_ERROR(map_hrefs(c, o, err));
-    LC_FORWARD_IF_ERROR(confine_local_hrefs(c, href, o, err));
-    LC_FORWARD_IF_ERROR(build_steps(c, err));
-    LC_FORWARD_IF_ERROR(build_rtree(c, err));
-    return sample_bands(c, o, first, err);
+    struct early_probe early = {0};
+    begin_early_probe(c, href, o, &early);
+    int status = open_grid(c, o, err);
+    if (status == LC_OK) {
+        start_early_probe(&early);
+        status = open_items(c, href, o, &early, err);
+    }
+    finish_early_probe(&early);
+    return status;
 }
 
 int lc__collection_open(const char *href,

@@ -595,6 +595,40 @@ def test_open_fetches_one_header_per_band(http_world):
     assert result["info"]["width"] == 40000
 
 
+@pytest.mark.parametrize("sortby", [None, "-eo:cloud_cover"])
+def test_first_headers_overlap_the_catalogue_load(http_world, http_server,
+                                                  sortby):
+    """Without sortby, the first matching item is the catalogue's first
+    matching row: open() loads that row alone, then fetches its headers
+    while the whole catalogue loads. With the catalogue on a slow server,
+    the first header request therefore comes before the catalogue's last
+    request, and each band's header is still fetched once. With sortby the
+    first item is known only after the whole load, so every header request
+    comes after the catalogue's."""
+    catalogue = http_server(http_world.catalog_dir, latency_ms=40)
+    href = f"{catalogue.url}/{http_world.items_parquet.name}"
+    bands = ["red", "green", "blue"]
+    options = dict(crs="EPSG:5070", bbox=BBOX_5070, resolution=1000.0,
+                   bands=bands)
+    if sortby:
+        options["sortby"] = sortby
+    script = textwrap.dedent(f"""
+        from lazycogs import _ext
+        _ext.Collection({href!r}, {options!r})
+    """)
+    http_world.server.clear_log()
+    subprocess.run([sys.executable, "-c", script], check=True)
+    headers = http_world.server.log
+    cat_times = [e["time"] for e in catalogue.log]
+    assert len(headers) == len(bands)
+    assert len({e["path"] for e in headers}) == len(bands)
+    first_header = min(e["time"] for e in headers)
+    if sortby:
+        assert first_header > max(cat_times)
+    else:
+        assert first_header < max(cat_times)
+
+
 # ---- read() binding ----------------------------------------------------------
 
 def test_read_failure_names_the_item(tmp_path):
