@@ -1352,15 +1352,55 @@ static int check_with_proj(struct resolver *r, const char *definition)
                      definition);
 }
 
+/*
+ * The kinds of the EPSG CRS codes found so far, for the whole process.
+ * The headers of an archive name a few codes over and over, and a thread
+ * asking PROJ first needs a context of its own (about a millisecond, more
+ * when the threads that fetch the first headers of an open all start at
+ * once). Lookups run under the lock, so threads that want one code at the
+ * same time wait for a single lookup. Codes PROJ does not know are asked
+ * again (a broken file's code is no reason to keep a slot).
+ */
+#define CRS_KINDS_CAP 64
+
+struct crs_kind {
+    int code;
+    PJ_TYPE type;
+};
+
+static struct crs_kind crs_kinds[CRS_KINDS_CAP];
+static size_t ncrs_kinds;
+static pthread_mutex_t crs_kinds_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The kind of EPSG CRS code (PJ_TYPE_UNKNOWN when PROJ has none). */
+static int epsg_crs_type(struct resolver *r, int code, PJ_TYPE *type_ret)
+{
+    (void)pthread_mutex_lock(&crs_kinds_lock);
+    for (size_t i = 0; i < ncrs_kinds; i++) {
+        if (crs_kinds[i].code == code) {
+            *type_ret = crs_kinds[i].type;
+            (void)pthread_mutex_unlock(&crs_kinds_lock);
+            return LC_OK;
+        }
+    }
+    PJ *crs = NULL;
+    int status = db_object(r, code, PJ_CATEGORY_CRS, &crs);
+    bool found = crs != NULL;
+    *type_ret = found ? proj_get_type(crs) : PJ_TYPE_UNKNOWN;
+    proj_destroy(crs);
+    if (found && ncrs_kinds < CRS_KINDS_CAP)
+        crs_kinds[ncrs_kinds++] = (struct crs_kind){code, *type_ret};
+    (void)pthread_mutex_unlock(&crs_kinds_lock);
+    return status;
+}
+
 /* EPSG:<code> when PROJ's database has it as the expected kind of CRS. */
 static int epsg_crs(struct resolver *r, int code, bool projected,
                     struct lc__crs_info *out)
 {
-    PJ *crs = NULL;
+    PJ_TYPE type = PJ_TYPE_UNKNOWN;
 
-    LC_FORWARD_IF_ERROR(db_object(r, code, PJ_CATEGORY_CRS, &crs));
-    PJ_TYPE type = crs != NULL ? proj_get_type(crs) : PJ_TYPE_UNKNOWN;
-    proj_destroy(crs);
+    LC_FORWARD_IF_ERROR(epsg_crs_type(r, code, &type));
     bool ok = projected ? type == PJ_TYPE_PROJECTED_CRS
                         : (type == PJ_TYPE_GEOGRAPHIC_2D_CRS ||
                            type == PJ_TYPE_GEOGRAPHIC_3D_CRS);

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <proj.h>
+#include <pthread.h>
 
 #include "test_util.h"
 
@@ -1167,10 +1168,66 @@ static int run_stdin(void)
     }
 }
 
+/* ---- threads ------------------------------------------------------- */
+
+/*
+ * Threads that parse at once, each with a PROJ context of its own, ask for
+ * the same EPSG code: the process-wide record of codes already looked up
+ * must give each the right answer, as a geographic CRS and refused as a
+ * projected one. Run first, so that the first lookups race.
+ */
+#define NTHREADS 8
+
+struct parse_job {
+    bool projected;
+    int status;
+    char text[LC_ERRMSG_CAP]; /* the definition, or the error message */
+};
+
+static void *parse_thread(void *arg)
+{
+    struct parse_job *job = arg;
+    static const struct key_spec as_pcs[MAX_KEYS] = {S(MODEL, 1), S(PCS, 4269)};
+    static const struct key_spec as_gcs[MAX_KEYS] = {S(MODEL, 2),
+                                                     S(GEOG_TYPE, 4269)};
+    struct built b;
+    struct lc__crs_info info;
+    struct lc__errbuf err = {0};
+    build(&b, job->projected ? as_pcs : as_gcs);
+    job->status = lc__geokeys_parse(&b.in, &info, &err);
+    lc__copy_str(job->text, sizeof job->text,
+                 job->status == LC_OK ? info.definition : err.msg);
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    pthread_t threads[NTHREADS];
+    struct parse_job jobs[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++) {
+        jobs[i] = (struct parse_job){.projected = i % 2 == 1};
+        LC_ASSERT_EQ(pthread_create(&threads[i], NULL, parse_thread, &jobs[i]),
+                     0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        LC_ASSERT_EQ(pthread_join(threads[i], NULL), 0);
+        if (jobs[i].projected) {
+            LC_ASSERT_EQ(jobs[i].status, LC_EUNSUPPORTED);
+            LC_ASSERT(strstr(jobs[i].text,
+                             "ProjectedCSTypeGeoKey 4269 is not a projected "
+                             "CRS") != NULL);
+        } else {
+            LC_ASSERT_EQ(jobs[i].status, LC_OK);
+            LC_ASSERT_STR_EQ(jobs[i].text, "EPSG:4269");
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--stdin") == 0)
         return run_stdin();
+    test_threads();
     for (size_t i = 0; i < LC_ARRAY_SIZE(real_cases); i++)
         check_real_case(&real_cases[i]);
     for (size_t i = 0; i < LC_ARRAY_SIZE(synth_cases); i++)
