@@ -1936,8 +1936,12 @@ static int bank_wait(struct lc__pq_reader *r, struct pq_bank *bank,
 }
 
 /* Below this many bytes of chunks, a batch is decoded on the calling
- * thread alone: starting threads would cost more than they save. */
-#define PQ_PARALLEL_MIN_NBYTES ((size_t)256 * 1024)
+ * thread alone: starting threads would cost more than they save. Chunks
+ * decode to many times their size (dictionaries expand, every value is
+ * copied into fresh memory): decoding the 10k-item bench catalogue's 200
+ * KB of chunks is about half of its 28 ms load in a fresh process, and
+ * open() of it gains 2-3 ms from a second thread. */
+#define PQ_PARALLEL_MIN_NBYTES ((size_t)64 * 1024)
 
 /*
  * Starts decoding a bank: on up to r->nthreads threads (each column chunk
