@@ -587,7 +587,8 @@ static void run_probes(struct probe *probes, size_t n)
  * so the round trip overlaps the catalogue's parsing instead of following
  * it. The headers are used only when the item chosen after the whole load
  * has the same id and band hrefs; the fetch makes no request that the
- * open would not make, unless the open fails later for another reason.
+ * open would not make, unless the open fails later for another reason
+ * (such an open then returns its error once the fetch has ended).
  *
  * Not tried with sortby (the first item is known only after the sort),
  * path_from_href (it is called once per item, after the load), a JSON
