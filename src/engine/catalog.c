@@ -371,7 +371,8 @@ int lc__catalog_store_info(const char *href, struct lc_store *store,
                            struct lc__errbuf *err)
 {
     memset(info, 0, sizeof *info);
-    struct lc__stac_load_options opts = {.max_items = 1};
+    struct lc__stac_load_options opts = {.without_raster_bands = true,
+                                         .max_items = 1};
     lc__stac_storage_request(&opts);
     struct lc__stac_items *items;
     LC_FORWARD_IF_ERROR(lc__catalog_load(href, store, &opts, 0, &items, err));

@@ -278,6 +278,7 @@ static int load_catalog(struct lc_collection *c, const char *href,
         .parquet_limits = &pq_limits,
         .max_json_nbytes = o->limits.max_json_nbytes,
         .max_json_depth = o->limits.max_json_depth,
+        .without_raster_bands = true,
         .max_items = max_items,
     };
     struct lc__catalog_query query = {

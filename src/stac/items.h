@@ -134,6 +134,9 @@ struct lc__stac_load_options {
      * ("storage:refs"). */
     const char *const *asset_fields;
     size_t nasset_fields;
+    /* Leave raster:bands out: open() and store_for() have no use for them,
+     * and they are several list columns per asset to decode. */
+    bool without_raster_bands;
     /* Stop after this many items (0: no limit); with a pushdown, the
      * items that pass it. */
     size_t max_items;

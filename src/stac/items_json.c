@@ -764,7 +764,8 @@ static int read_asset(struct loader *l, const json_t *asset,
     }
 
     LC_FORWARD_IF_ERROR(read_projection(l, asset, props, out));
-    LC_FORWARD_IF_ERROR(read_bands(l, asset, out));
+    if (!l->opts->without_raster_bands)
+        LC_FORWARD_IF_ERROR(read_bands(l, asset, out));
 
     /* lc__stac_items_new gave each asset record its own array of values:
      * filling it is this loader's job, hence the cast. */

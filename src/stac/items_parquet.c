@@ -453,7 +453,7 @@ static int want_asset(struct loader *L, const char *key, struct asset_cols *ac)
                            "a list of strings", &ac->roles);
     if (status == LC_OK)
         status = want_proj(L, ac->node, ac);
-    if (status == LC_OK)
+    if (status == LC_OK && !L->opts->without_raster_bands)
         status = want_bands(L, ac->node, ac);
     for (size_t i = 0; status == LC_OK && i < L->opts->nasset_fields; i++) {
         size_t f = child_named(L, ac->node, L->opts->asset_fields[i]);

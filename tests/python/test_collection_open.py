@@ -562,6 +562,30 @@ def test_missing_cog_and_empty_href(tmp_path):
                             "have an href.")
 
 
+def test_open_leaves_raster_bands_out(ci_world, tmp_path):
+    """open() has no use for raster:bands and does not load them: a
+    catalogue whose raster:bands are not the extension's list of structs
+    opens as the original does, while `lazycogs items`, which prints them,
+    refuses it naming the column."""
+    rustac = pytest.importorskip("rustac")
+    items = [json.loads(line) for line in
+             (ci_world / "items.ndjson").read_text().splitlines()]
+    for item in items:
+        for asset in item["assets"].values():
+            if "raster:bands" in asset:
+                asset["raster:bands"] = "not a list"
+    href = tmp_path / "items.parquet"
+    rustac.write_sync(str(href), items)
+    bands = ["red", "green", "blue"]
+    got = open_5070(href, bands=bands)
+    want = open_5070(ci_world / "items.parquet", bands=bands)
+    assert got.info() == want.info()
+    assert got.times() == want.times()
+    with pytest.raises(lazycogs.LazycogsError) as e:
+        _ext.items_json(str(href))
+    assert "raster:bands" in str(e.value)
+
+
 # ---- open reads no pixel -----------------------------------------------------
 
 def test_open_fetches_one_header_per_band(http_world):
