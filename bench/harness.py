@@ -17,7 +17,8 @@ usage: bench/run [--size ci|bench] [--latency-ms 0,20] [--only W2,W4]
 5. The floor (bench/floor.py): minimum requests, bytes and wall time any
    reader needs for each workload.
 6. Writes bench/results/<UTC date-time>.json, .md and .png, and the table
-   into bench/RESULTS.md (between the bench/run markers).
+   into bench/RESULTS.md (between the bench/run markers). A run of some
+   workloads (--only) leaves RESULTS.md alone: its blocks hold whole runs.
 """
 # SPDX-License-Identifier: MIT
 from __future__ import annotations
@@ -279,12 +280,15 @@ def main(argv=None) -> int:
     import report
     md = report.markdown(result)
     (results_dir / f"{stamp}.md").write_text(md)
-    report.update_results_md(BENCH / "RESULTS.md", md,
-                             f"{args.size} {','.join(f'{v:g}' for v in latencies)} ms")
+    if args.only is None:
+        report.update_results_md(BENCH / "RESULTS.md", md,
+                                 f"{args.size} {','.join(f'{v:g}' for v in latencies)} ms")
     png = report.chart(result, results_dir / f"{stamp}.png")
     log(f"bench/run: wrote {json_path.relative_to(ROOT)}, "
         f"{(results_dir / f'{stamp}.md').relative_to(ROOT)}"
-        + (f", {png.relative_to(ROOT)}" if png else "") + " and bench/RESULTS.md")
+        + (f", {png.relative_to(ROOT)}" if png else "")
+        + (" and bench/RESULTS.md" if args.only is None else
+           "; bench/RESULTS.md is left alone (--only: not a whole run)"))
     return 0
 
 
