@@ -562,6 +562,29 @@ def test_missing_cog_and_empty_href(tmp_path):
                             "have an href.")
 
 
+def test_missing_cog_in_a_parquet_catalogue(tmp_path):
+    """From stac-geoparquet the first item's headers are fetched while the
+    catalogue loads; a failed fetch still fails open() with the same
+    message as from NDJSON (which fetches after the load)."""
+    rustac = pytest.importorskip("rustac")
+    href = _catalog(tmp_path, [("a", "uint8", 0), ("b", "uint8", 0)])
+    item = json.loads(href.read_text())
+    w, s, e, n = item["bbox"]
+    item["geometry"] = {"type": "Polygon", "coordinates": [
+        [[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+    parquet = tmp_path / "items.parquet"
+    rustac.write_sync(str(parquet), [item])
+    cog = tmp_path / "b.tif"
+    cog.rename(tmp_path / "b.away")
+    for catalogue in (parquet, href):
+        with pytest.raises(lazycogs.NotFoundError) as e:
+            _open_small(catalogue)
+        assert str(e.value).startswith(f"Store cannot open '{cog}'")
+    # (a failed open caches nothing: with the file back, it opens)
+    (tmp_path / "b.away").rename(cog)
+    assert _open_small(parquet).info()["dtype"] == "uint8"
+
+
 def test_open_leaves_raster_bands_out(ci_world, tmp_path):
     """open() has no use for raster:bands and does not load them: a
     catalogue whose raster:bands are not the extension's list of structs
