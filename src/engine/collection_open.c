@@ -237,6 +237,13 @@ static int no_match(const struct lc_collection *c,
     return status;
 }
 
+/* c->bbox_4326 as an envelope. */
+static struct lc__envelope query_box(const struct lc_collection *c)
+{
+    return (struct lc__envelope){c->bbox_4326[0], c->bbox_4326[1],
+                                 c->bbox_4326[2], c->bbox_4326[3]};
+}
+
 /* Loads and queries the catalogue: at most max_items of the candidates
  * the pushdown lets through (0: all), without the bbox test unless
  * with_bbox (c->bbox_4326 is read only then). The asset keys to load: the
@@ -290,8 +297,7 @@ static int load_catalog(struct lc_collection *c, const char *href,
     };
     if (with_bbox) {
         query.has_bbox = true;
-        query.bbox = (struct lc__envelope){c->bbox_4326[0], c->bbox_4326[1],
-                                           c->bbox_4326[2], c->bbox_4326[3]};
+        query.bbox = query_box(c);
     }
     int status = lc__catalog_open(href, o->catalog_store, &load, &query,
                                   catalog_ret, err);
@@ -593,8 +599,10 @@ static void run_probes(struct probe *probes, size_t n)
  *
  * Not tried with sortby (the first item is known only after the sort),
  * path_from_href (it is called once per item, after the load), a JSON
- * catalogue (read whole either way), or local hrefs under confinement
- * (refused or allowed only after the whole load).
+ * catalogue (read whole either way), a remote catalogue (loading the first
+ * row would fetch its footer and column chunks twice, in round trips the
+ * whole load then waits for), or local hrefs under confinement (refused
+ * or allowed only after the whole load).
  */
 struct early_probe {
     struct lc_collection *c;
@@ -608,8 +616,22 @@ struct early_probe {
     bool probed; /* the probes ran: they hold results */
 };
 
+/* Whether the catalogue comes from elsewhere than the local file system. */
+static bool catalogue_is_remote(const char *href,
+                                const struct lc_collection_options *o)
+{
+    if (o->catalog_store != NULL && !lc__store_is_local(o->catalog_store))
+        return true;
+    return strstr(href, "://") != NULL && strncmp(href, "file://", 7) != 0;
+}
+
+/* Whether local band hrefs must lie in the allowed roots. */
 static bool confinement_on(const char *href,
-                           const struct lc_collection_options *o);
+                           const struct lc_collection_options *o)
+{
+    return o->confine_local_hrefs > 0 ||
+           (o->confine_local_hrefs == 0 && catalogue_is_remote(href, o));
+}
 
 static void *head_thread(void *arg)
 {
@@ -644,7 +666,7 @@ static void begin_early_probe(struct lc_collection *c, const char *href,
 {
     *e = (struct early_probe){.c = c, .href = href, .o = o};
     if (o->sortby != NULL || o->map_href != NULL ||
-        !lc__catalog_named_parquet(href))
+        !lc__catalog_named_parquet(href) || catalogue_is_remote(href, o))
         return;
     e->running = pthread_create(&e->thread, NULL, head_thread, e) == 0;
 }
@@ -659,11 +681,7 @@ static void start_early_probe(struct early_probe *e)
     const struct lc__stac_items *items = e->head->items;
     size_t row = e->head->order[0], *index = NULL, n = 0, *kept = NULL,
            nkept = 0;
-    struct lc__stac_query box = {
-        .has_bbox = true,
-        .bbox = {c->bbox_4326[0], c->bbox_4326[1], c->bbox_4326[2],
-                 c->bbox_4326[3]},
-    };
+    struct lc__stac_query box = {.has_bbox = true, .bbox = query_box(c)};
     struct lc__errbuf quiet = {0};
     int status =
         lc__stac_items_filter(items, &box, &c->alloc, &kept, &nkept, &quiet);
@@ -1026,15 +1044,6 @@ static int map_hrefs(struct lc_collection *c,
 
 /* ---- local hrefs: confinement to allowed roots --------------------------- */
 
-/* Whether the catalogue comes from elsewhere than the local file system. */
-static bool catalogue_is_remote(const char *href,
-                                const struct lc_collection_options *o)
-{
-    if (o->catalog_store != NULL && !lc__store_is_local(o->catalog_store))
-        return true;
-    return strstr(href, "://") != NULL && strncmp(href, "file://", 7) != 0;
-}
-
 /* Whether the resolved path lies in the resolved folder root. */
 static bool path_under(const char *path, const char *root)
 {
@@ -1042,14 +1051,6 @@ static bool path_under(const char *path, const char *root)
     if (n > 0 && root[n - 1] == '/')
         n--; /* "/" itself */
     return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
-/* Whether local band hrefs must lie in the allowed roots. */
-static bool confinement_on(const char *href,
-                           const struct lc_collection_options *o)
-{
-    return o->confine_local_hrefs > 0 ||
-           (o->confine_local_hrefs == 0 && catalogue_is_remote(href, o));
 }
 
 /*
