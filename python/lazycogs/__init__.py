@@ -7,7 +7,20 @@ into xarray objects.
 # SPDX-License-Identifier: MIT
 from __future__ import annotations
 
-from . import _ext, store
+import os as _os
+import threading as _threading
+
+from . import _ext
+
+# A process's first PROJ context reads proj.db's schema, 7-10 ms that the
+# first open() would otherwise wait for: read it while the rest of the
+# package (and xarray) imports. A fork waits for the thread, so that no child
+# starts with PROJ's locks held by a thread it does not have.
+_prepare_geo = _threading.Thread(target=_ext.prepare_geo, name="lazycogs-proj")
+_prepare_geo.start()
+_os.register_at_fork(before=_prepare_geo.join)
+
+from . import store  # noqa: E402
 from ._cog import read_cog
 from ._mosaic import (
     CountMethod,

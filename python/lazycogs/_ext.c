@@ -10,6 +10,7 @@
  * library's base header defines LC_EXPERIMENTAL, includes lazycogs.h and
  * must come before it. */
 #include "../../src/common/common.h"
+#include "../../src/geo/crs.h"
 #include "../../src/mosaic/mosaic.h"
 
 /*
@@ -29,6 +30,14 @@ static PyObject *ext_version_string(PyObject *self, PyObject *args)
     (void)self;
     (void)args;
     return PyUnicode_FromString(lc_version_string());
+}
+
+static PyObject *ext_prepare_geo(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    Py_BEGIN_ALLOW_THREADS lc__geo_prepare();
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 /* Returns {code: (name, description)} for every status code, so Python maps
@@ -2042,6 +2051,9 @@ static PyMethodDef ext_methods[] = {
     {"version_string", ext_version_string, METH_NOARGS,
      "version_string() -> str\n\nThe C library's version, "
      "'MAJOR.MINOR.PATCH'."},
+    {"prepare_geo", ext_prepare_geo, METH_NOARGS,
+     "prepare_geo()\n\nOpens PROJ's database for the process (releases the "
+     "GIL); lazycogs runs it on a thread at import."},
     {"status_table", ext_status_table, METH_NOARGS,
      "status_table() -> dict[int, tuple[str, str]]\n\n"
      "Every status code with its name and description."},

@@ -171,6 +171,16 @@ void lc__geo_thread_cleanup(void)
     tls_destroy(t);
 }
 
+void lc__geo_prepare(void)
+{
+    struct lc__errbuf err = {0};
+    struct lc__crs *crs = NULL;
+
+    if (lc__crs_new("EPSG:4326", NULL, &crs, &err) == LC_OK)
+        lc__crs_free(crs);
+    lc__geo_thread_cleanup();
+}
+
 /* ---- small helpers --------------------------------------------------- */
 
 static char *dup_str(const struct lc_allocator *a, const char *s)

@@ -171,4 +171,14 @@ int lc__transform_bounds(struct lc__transform *tf, const double bounds[4],
  */
 void lc__geo_thread_cleanup(void);
 
+/*
+ * Opens PROJ's database for the process. The first PROJ context of a process
+ * reads proj.db's schema (7-10 ms); later contexts, on any thread, reuse
+ * what PROJ keeps of it (about 1 ms). The Python module calls this on a
+ * thread of its own while the rest of the package imports, so that the
+ * first open() does not wait for it. Errors are left for the first real use
+ * to report.
+ */
+void lc__geo_prepare(void);
+
 #endif /* LC_GEO_CRS_H */

@@ -95,3 +95,28 @@ def test_cli_installed_with_package():
     assert bad.returncode == 2
     assert "unknown command 'nonsense'" in bad.stderr
     assert bad.stdout == ""
+
+
+def test_fork_right_after_import_waits_for_the_proj_thread():
+    """Importing lazycogs opens PROJ's database on a thread. A fork right
+    after the import waits for that thread, and the child can use PROJ at
+    once (a child forked while the thread held PROJ's locks would hang)."""
+    code = (
+        "import os, sys\n"
+        "import lazycogs\n"
+        "from lazycogs import _ext\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    _ext.prepare_geo()\n"
+        "    os._exit(0)\n"
+        "alive = lazycogs._prepare_geo.is_alive()\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(alive, os.waitstatus_to_exitcode(status))\n"
+    )
+    for _ in range(3):
+        out = subprocess.run(
+            [subprocess.sys.executable, "-c", code],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == "False 0\n"
