@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_CONCURRENT_READS 32
+#define LC_PI 3.14159265358979323846
 /* Header fetches in flight at once while sampling the bands. */
 #define MAX_PROBE_THREADS 16
 
@@ -167,7 +168,7 @@ static int check_options(const char *href,
 
 /* ---- output grid -------------------------------------------------------- */
 
-/* The CRS, its WKT and EPSG code, the grid and the 4326 query box. */
+/* The CRS, its WKT and EPSG code, and the grid. */
 static int open_grid(struct lc_collection *c,
                      const struct lc_collection_options *o,
                      struct lc__errbuf *err)
@@ -176,9 +177,15 @@ static int open_grid(struct lc_collection *c,
     LC_FORWARD_IF_ERROR(lc__crs_wkt(c->crs, &c->alloc, &c->crs_wkt, err));
     c->epsg = lc__crs_epsg(c->crs);
     memcpy(c->bbox, o->bbox, sizeof c->bbox);
-    LC_FORWARD_IF_ERROR(
-        lc__grid_from_bbox(o->bbox, o->resolution, &c->grid, err));
+    return lc__grid_from_bbox(o->bbox, o->resolution, &c->grid, err);
+}
 
+/* The 4326 query box (PROJ's search for the operation from the CRS to
+ * EPSG:4326 takes most of it: 6-25 ms in a new process). */
+static int open_query_box(struct lc_collection *c,
+                          const struct lc_collection_options *o,
+                          struct lc__errbuf *err)
+{
     struct lc__crs *wgs84 = NULL;
     LC_FORWARD_IF_ERROR(lc__crs_new("EPSG:4326", &c->alloc, &wgs84, err));
     struct lc__transform *tf = NULL;
@@ -584,18 +591,28 @@ static void run_probes(struct probe *probes, size_t n)
  *
  * Without sortby, the first matching item is the first row of the
  * catalogue that matches the query. open() loads the first row that can
- * meet the datetime on a thread while PROJ works out the EPSG:4326 box;
- * if that row meets the whole query, the same thread fetches its bands'
- * headers while the whole catalogue loads:
+ * meet the datetime on a thread of its own; if that row meets the 4326
+ * query box, the same thread fetches its bands' headers while the whole
+ * catalogue loads:
  *
- *   calling thread:  output CRS, 4326 box | whole catalogue ...  | dtype
- *   early thread:    first row            | headers (round trip)
+ *   calling thread: CRS | own-datum box | 4326 box | whole catalogue | dtype
+ *   early thread:   first row | wait for a box | headers (round trip)
  *
  * so the round trip overlaps the catalogue's parsing instead of following
- * it. The headers are used only when the item chosen after the whole load
- * has the same id and band hrefs; the fetch makes no request that the
- * open would not make, unless the open fails later for another reason
- * (such an open then returns its error once the fetch has ended).
+ * it. The 4326 box waits for PROJ's search for a datum transformation
+ * (6-25 ms in a new process); the box in the CRS's own datum does not
+ * (lc__crs_bounds_own_datum: under a millisecond) and lies within
+ * LC_DATUM_SHIFT_MARGIN_DEG of it. Shrunk by that margin it is a "sure
+ * box", inside the query box: a first row that meets it meets the query
+ * box, and its headers are fetched at once. A row that misses it waits
+ * for the query box itself.
+ *
+ * The headers are used only when the item chosen after the whole load has
+ * the same id and band hrefs, so the margin only decides how early the
+ * fetch starts, never what open() returns. The fetch makes no request that
+ * the open would not make (for a datum shift within the margin), unless
+ * the open fails later for another reason (such an open then returns its
+ * error once the fetch has ended).
  *
  * Not tried with sortby (the first item is known only after the sort),
  * path_from_href (it is called once per item, after the load), a JSON
@@ -611,9 +628,17 @@ struct early_probe {
     struct lc__catalog *head; /* the first row, or NULL */
     struct probe *probes;     /* one per band of head's item */
     size_t nprobes;
-    pthread_t thread; /* loads head; then, anew, runs the probes */
-    bool running;
-    bool probed; /* the probes ran: they hold results */
+    pthread_t thread; /* loads head, tests it, runs the probes */
+    bool started;     /* the thread was started: mu and posted exist */
+    bool running;     /* ... and is not joined yet */
+    bool probed;      /* the probes ran: they hold results */
+    /* The boxes the calling thread hands over: "posted" once decided,
+     * "has" when there is one. */
+    pthread_mutex_t mu;
+    pthread_cond_t posted;
+    bool sure_posted, has_sure;
+    bool query_posted, has_query;
+    struct lc__envelope sure, query;
 };
 
 /* Whether the catalogue comes from elsewhere than the local file system. */
@@ -633,64 +658,47 @@ static bool confinement_on(const char *href,
            (o->confine_local_hrefs == 0 && catalogue_is_remote(href, o));
 }
 
-static void *head_thread(void *arg)
+/* Waits until a box is posted: the sure box or the query box, or with
+ * query_only the query box. False when the box posted is none; *query_ret
+ * tells which it was. */
+static bool wait_box(struct early_probe *e, bool query_only,
+                     struct lc__envelope *box, bool *query_ret)
 {
-    struct early_probe *e = arg;
-    struct lc__errbuf quiet = {0};
-    (void)load_catalog(e->c, e->href, e->o, 1, false, &e->head, &quiet);
-    return NULL;
+    pthread_mutex_lock(&e->mu);
+    while (!e->query_posted && (query_only || !e->sure_posted))
+        pthread_cond_wait(&e->posted, &e->mu);
+    *query_ret = e->query_posted;
+    bool has = e->query_posted ? e->has_query : e->has_sure;
+    *box = e->query_posted ? e->query : e->sure;
+    pthread_mutex_unlock(&e->mu);
+    return has;
 }
 
-static void *early_probe_thread(void *arg)
+/* Whether the first row meets box. */
+static bool head_meets(struct early_probe *e, const struct lc__envelope *box)
 {
-    struct early_probe *e = arg;
-    run_probes(e->probes, e->nprobes);
-    return NULL;
-}
-
-/* Joins the thread, if one runs; true when one ran. */
-static bool join_early(struct early_probe *e)
-{
-    if (!e->running)
-        return false;
-    (void)pthread_join(e->thread, NULL);
-    e->running = false;
-    return true;
-}
-
-/* Starts loading the first row when the conditions hold. Nothing here
- * fails the open: the whole load reports what is wrong. */
-static void begin_early_probe(struct lc_collection *c, const char *href,
-                              const struct lc_collection_options *o,
-                              struct early_probe *e)
-{
-    *e = (struct early_probe){.c = c, .href = href, .o = o};
-    if (o->sortby != NULL || o->map_href != NULL ||
-        !lc__catalog_named_parquet(href) || catalogue_is_remote(href, o))
-        return;
-    e->running = pthread_create(&e->thread, NULL, head_thread, e) == 0;
-}
-
-/* With c's 4326 box known: when the first row meets the whole query,
- * starts fetching its bands' headers. */
-static void start_early_probe(struct early_probe *e)
-{
-    if (!join_early(e) || e->head == NULL || e->head->count == 0)
-        return;
-    struct lc_collection *c = e->c;
     const struct lc__stac_items *items = e->head->items;
-    size_t row = e->head->order[0], *index = NULL, n = 0, *kept = NULL,
-           nkept = 0;
-    struct lc__stac_query box = {.has_bbox = true, .bbox = query_box(c)};
+    size_t *kept = NULL, nkept = 0;
+    struct lc__stac_query q = {.has_bbox = true, .bbox = *box};
     struct lc__errbuf quiet = {0};
     int status =
-        lc__stac_items_filter(items, &box, &c->alloc, &kept, &nkept, &quiet);
-    bool ok = status == LC_OK && nkept == 1 && kept[0] == row;
-    lc__free(&c->alloc, kept);
-    if (!ok || pick_bands(c, items, e->o, row, &index, &n, &quiet) < 0)
-        return;
+        lc__stac_items_filter(items, &q, &e->c->alloc, &kept, &nkept, &quiet);
+    bool meets = status == LC_OK && nkept == 1 && kept[0] == e->head->order[0];
+    lc__free(&e->c->alloc, kept);
+    return meets;
+}
+
+/* The probes of the first row's bands; false when there are none to run. */
+static bool make_probes(struct early_probe *e)
+{
+    struct lc_collection *c = e->c;
+    const struct lc__stac_items *items = e->head->items;
+    size_t row = e->head->order[0], *index = NULL, n = 0;
+    struct lc__errbuf quiet = {0};
+    if (pick_bands(c, items, e->o, row, &index, &n, &quiet) < 0)
+        return false;
     e->probes = lc__calloc(&c->alloc, n, sizeof *e->probes);
-    ok = e->probes != NULL;
+    bool ok = e->probes != NULL;
     bool confined = confinement_on(e->href, e->o);
     for (size_t i = 0; ok && i < n; i++) {
         const char *band_href =
@@ -706,10 +714,109 @@ static void start_early_probe(struct early_probe *e)
             .href = band_href, .store = c->store, .limits = &c->limits};
     }
     lc__free(&c->alloc, index);
-    if (!ok)
+    if (ok)
+        e->nprobes = n;
+    return ok;
+}
+
+static void *early_thread(void *arg)
+{
+    struct early_probe *e = arg;
+    struct lc__errbuf quiet = {0};
+    if (load_catalog(e->c, e->href, e->o, 1, false, &e->head, &quiet) < 0 ||
+        e->head->count == 0)
+        return NULL;
+    struct lc__envelope box;
+    bool query = false;
+    bool meets = wait_box(e, false, &box, &query) && head_meets(e, &box);
+    if (!meets && !query)
+        meets = wait_box(e, true, &box, &query) && head_meets(e, &box);
+    if (meets && make_probes(e)) {
+        run_probes(e->probes, e->nprobes);
+        e->probed = true;
+    }
+    return NULL;
+}
+
+static void post_box(struct early_probe *e, bool query,
+                     const struct lc__envelope *box)
+{
+    if (!e->running)
         return;
-    e->nprobes = n;
-    e->running = pthread_create(&e->thread, NULL, early_probe_thread, e) == 0;
+    pthread_mutex_lock(&e->mu);
+    if (query && !e->query_posted) {
+        e->query_posted = true;
+        e->has_query = box != NULL;
+        if (box != NULL)
+            e->query = *box;
+    } else if (!query && !e->sure_posted) {
+        e->sure_posted = true;
+        e->has_sure = box != NULL;
+        if (box != NULL)
+            e->sure = *box;
+    }
+    pthread_cond_broadcast(&e->posted);
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Posts the sure box: the box in the CRS's own datum shrunk by the margin
+ * a datum shift can move it (or none). */
+static void post_sure_box(struct early_probe *e)
+{
+    if (!e->running)
+        return;
+    double own[4];
+    struct lc__errbuf quiet = {0};
+    bool ok =
+        lc__crs_bounds_own_datum(e->c->crs, e->c->bbox, own, &quiet) == LC_OK;
+    struct lc__envelope sure = {0};
+    if (ok) {
+        /* A shift of LC_DATUM_SHIFT_MARGIN_DEG of latitude in metres is
+         * more degrees of longitude away from the equator. */
+        double m = LC_DATUM_SHIFT_MARGIN_DEG;
+        double lat = fmax(fabs(own[1]), fabs(own[3])) * (LC_PI / 180.0);
+        double mlon = m / cos(lat);
+        sure = (struct lc__envelope){own[0] + mlon, own[1] + m, own[2] - mlon,
+                                     own[3] - m};
+        ok = sure.minx < sure.maxx && sure.miny < sure.maxy;
+    }
+    post_box(e, false, ok ? &sure : NULL);
+}
+
+/* Joins the thread, if one runs, posting "no box" for what is not posted
+ * yet so that it cannot wait for ever. */
+static void join_early(struct early_probe *e)
+{
+    if (!e->running)
+        return;
+    post_box(e, false, NULL);
+    post_box(e, true, NULL);
+    (void)pthread_join(e->thread, NULL);
+    e->running = false;
+}
+
+/* Starts the early thread when the conditions hold. Nothing here fails the
+ * open: the whole load reports what is wrong. */
+static void begin_early_probe(struct lc_collection *c, const char *href,
+                              const struct lc_collection_options *o,
+                              struct early_probe *e)
+{
+    *e = (struct early_probe){.c = c, .href = href, .o = o};
+    if (o->sortby != NULL || o->map_href != NULL ||
+        !lc__catalog_named_parquet(href) || catalogue_is_remote(href, o))
+        return;
+    if (pthread_mutex_init(&e->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&e->posted, NULL) != 0) {
+        pthread_mutex_destroy(&e->mu);
+        return;
+    }
+    e->started = pthread_create(&e->thread, NULL, early_thread, e) == 0;
+    e->running = e->started;
+    if (!e->started) {
+        pthread_cond_destroy(&e->posted);
+        pthread_mutex_destroy(&e->mu);
+    }
 }
 
 /* Waits for the early fetch; true when its headers are those of the
@@ -717,8 +824,7 @@ static void start_early_probe(struct early_probe *e)
 static bool early_probe_matches(const struct lc_collection *c, size_t first,
                                 struct early_probe *e)
 {
-    if (join_early(e))
-        e->probed = true;
+    join_early(e);
     if (!e->probed || e->nprobes != c->nbands)
         return false;
     const struct lc__stac_items *head = e->head->items;
@@ -735,7 +841,11 @@ static bool early_probe_matches(const struct lc_collection *c, size_t first,
 
 static void finish_early_probe(struct early_probe *e)
 {
-    (void)join_early(e);
+    join_early(e);
+    if (e->started) {
+        pthread_cond_destroy(&e->posted);
+        pthread_mutex_destroy(&e->mu);
+    }
     for (size_t i = 0; e->probes != NULL && i < e->nprobes; i++)
         lc__header_cache_release(e->probes[i].cog);
     if (e->c != NULL)
@@ -1180,7 +1290,12 @@ static int open_collection(struct lc_collection *c, const char *href,
     begin_early_probe(c, href, o, &early);
     int status = open_grid(c, o, err);
     if (status == LC_OK) {
-        start_early_probe(&early);
+        post_sure_box(&early);
+        status = open_query_box(c, o, err);
+    }
+    if (status == LC_OK) {
+        struct lc__envelope box = query_box(c);
+        post_box(&early, true, &box);
         status = open_items(c, href, o, &early, err);
     }
     finish_early_probe(&early);

@@ -1000,3 +1000,73 @@ int lc__transform_bounds(struct lc__transform *tf, const double bounds[4],
     out[3] = rmaxy;
     return LC_OK;
 }
+
+/* ---- bounds in the CRS's own datum ------------------------------------ */
+
+/* The geographic CRS of crs's datum, when its unit is the degree and its
+ * prime meridian Greenwich; else NULL. */
+static PJ *own_geographic_crs(PJ_CONTEXT *ctx, const PJ *horiz)
+{
+    PJ *geo = proj_crs_get_geodetic_crs(ctx, horiz);
+    if (geo == NULL || !type_is_geographic(proj_get_type(geo))) {
+        proj_destroy(geo);
+        return NULL;
+    }
+    PJ *cs = proj_crs_get_coordinate_system(ctx, geo);
+    PJ *pm = proj_get_prime_meridian(ctx, geo);
+    double factor = 0.0, pm_lon = 1.0;
+    bool ok =
+        cs != NULL && pm != NULL &&
+        proj_cs_get_axis_info(ctx, cs, 0, NULL, NULL, NULL, &factor, NULL, NULL,
+                              NULL) &&
+        fabs(factor - LC_PI / 180.0) < 1e-12 &&
+        proj_prime_meridian_get_parameters(ctx, pm, &pm_lon, NULL, NULL) &&
+        pm_lon == 0.0;
+    proj_destroy(pm);
+    proj_destroy(cs);
+    if (!ok) {
+        proj_destroy(geo);
+        return NULL;
+    }
+    return geo;
+}
+
+int lc__crs_bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
+                             double out[4], struct lc__errbuf *err)
+{
+    struct geo_tls *t = NULL;
+    LC_FORWARD_IF_ERROR(tls_get(&t, err));
+    PJ *pj = proj_create(t->ctx, crs->definition);
+    PJ *horiz = pj != NULL ? horizontal_crs(t->ctx, pj) : NULL;
+    PJ *geo = horiz != NULL ? own_geographic_crs(t->ctx, horiz) : NULL;
+    PJ *op = geo != NULL ? proj_create_crs_to_crs_from_pj(t->ctx, horiz, geo,
+                                                          NULL, NULL)
+                         : NULL;
+    PJ *norm = op != NULL ? proj_normalize_for_visualization(t->ctx, op) : NULL;
+    int status = LC_OK;
+    if (norm == NULL) {
+        status = lc__error(err, LC_EUNSUPPORTED,
+                           "\"%.120s\" has no geographic CRS of its own in "
+                           "degrees from Greenwich",
+                           crs->definition);
+    } else {
+        struct lc__transform tf = {.pj = norm,
+                                   .src_geographic = crs->geographic,
+                                   .dst_geographic = true,
+                                   .src_lon_period = lc__crs_lon_period(crs),
+                                   .dst_lon_period = 360.0};
+        status = lc__transform_bounds(&tf, bounds, LC_DENSIFY_PTS, out, err);
+        if (status == LC_OK &&
+            (out[0] > out[2] || out[0] < -180.0 || out[2] > 180.0 ||
+             out[1] < -80.0 || out[3] > 80.0))
+            status = lc__error(err, LC_EUNSUPPORTED,
+                               "the bounds cross the antimeridian or come "
+                               "near a pole");
+    }
+    proj_destroy(norm);
+    proj_destroy(op);
+    proj_destroy(geo);
+    proj_destroy(horiz);
+    proj_destroy(pj);
+    return status;
+}

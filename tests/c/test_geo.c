@@ -646,6 +646,75 @@ static void test_transform_bounds(void)
     lc__crs_free(b);
 }
 
+/* Bounds in a CRS's own datum lie within LC_DATUM_SHIFT_MARGIN_DEG of the
+ * EPSG:4326 bounds, and are found without a datum transformation. */
+static void test_bounds_own_datum(void)
+{
+    static const struct {
+        const char *crs;
+        double in[4];
+        double min_shift; /* degrees the two boxes differ by, at least */
+    } cases[] = {
+        /* NAD83 -> WGS 84 is a null transformation, and UTM/Web Mercator
+         * are on WGS 84 already: the boxes agree. */
+        {"EPSG:5070", {-700000, 2220000, 600000, 2930000}, 0.0},
+        {"EPSG:32615", {400000, 4900000, 600000, 5100000}, 0.0},
+        {"EPSG:3857", {-1e6, 4e6, 1e6, 6e6}, 0.0},
+        {"EPSG:4326", {-100, 40, -90, 50}, 0.0},
+        /* OSGB36, CH1903+ and Tokyo are tens to hundreds of metres off. */
+        {"EPSG:27700", {300000, 200000, 500000, 400000}, 1e-4},
+        {"EPSG:2056", {2580000, 1180000, 2620000, 1220000}, 1e-5},
+        {"EPSG:30169", {-20000, -20000, 20000, 20000}, 1e-3},
+    };
+    struct lc__crs *wgs84 = crs_of("EPSG:4326");
+    for (size_t k = 0; k < LC_ARRAY_SIZE(cases); k++) {
+        struct lc__crs *crs = crs_of(cases[k].crs);
+        struct lc__transform *tf = crs && wgs84 ? tf_of(crs, wgs84) : NULL;
+        double exact[4] = {0}, own[4] = {0};
+        struct lc__errbuf err = {0};
+        if (tf != NULL) {
+            LC_ASSERT_EQ(lc__transform_bounds(tf, cases[k].in, 0, exact, &err),
+                         LC_OK);
+            LC_ASSERT_EQ(lc__crs_bounds_own_datum(crs, cases[k].in, own, &err),
+                         LC_OK);
+            double shift = 0.0;
+            for (int q = 0; q < 4; q++) {
+                double d = fabs(own[q] - exact[q]);
+                shift = d > shift ? d : shift;
+            }
+            if (!(shift <= LC_DATUM_SHIFT_MARGIN_DEG) ||
+                !(shift >= cases[k].min_shift) ||
+                (cases[k].min_shift == 0.0 && !(shift < 1e-9)))
+                LC_CHECK_FAIL_("%s: own datum box %.17g off", cases[k].crs,
+                               shift);
+        }
+        lc__transform_release(tf);
+        lc__crs_free(crs);
+    }
+    lc__crs_free(wgs84);
+
+    /* No box where degrees of the own datum are no bound: a Paris prime
+     * meridian in grads, the antimeridian, a pole, a geocentric CRS. */
+    static const struct {
+        const char *crs;
+        double in[4];
+    } refused[] = {
+        {"EPSG:27572", {500000, 1800000, 700000, 2000000}},
+        {"EPSG:4326", {170, -10, -170, 10}},
+        {"EPSG:3413", {-500000, -500000, 500000, 500000}},
+        {"EPSG:4978", {0, 0, 1, 1}},
+    };
+    for (size_t k = 0; k < LC_ARRAY_SIZE(refused); k++) {
+        struct lc__crs *crs = crs_of(refused[k].crs);
+        double out[4];
+        struct lc__errbuf err = {0};
+        if (crs != NULL && lc__crs_bounds_own_datum(crs, refused[k].in, out,
+                                                    &err) != LC_EUNSUPPORTED)
+            LC_CHECK_FAIL_("%s: an own datum box", refused[k].crs);
+        lc__crs_free(crs);
+    }
+}
+
 /* ---- threads ---------------------------------------------------------- */
 
 struct thread_arg {
@@ -1184,6 +1253,7 @@ int main(void)
     test_transform_points();
     test_transform_cache();
     test_transform_bounds();
+    test_bounds_own_datum();
     test_transform_reversed();
     test_threads();
     test_srcmap_misc();

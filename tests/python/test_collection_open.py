@@ -9,6 +9,7 @@ import calendar
 import json
 import math
 import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -683,6 +684,65 @@ def test_first_headers_are_fetched_while_the_catalogue_loads(http_world,
     assert "column 'geometry'" in out.stdout
     paths = sorted(e["path"] for e in http_world.server.log)
     if sortby:
+        assert paths == []
+    else:
+        assert paths == sorted("/" + first["assets"][b]["href"].split("/", 3)[3]
+                               for b in bands)
+
+
+@pytest.mark.parametrize("place", ["edge", "outside"])
+def test_first_row_near_the_box_edge(http_world, tmp_path, place):
+    """open() fetches the first row's headers as soon as the row surely
+    meets the query box: it meets the box in the CRS's own datum shrunk by
+    the most a datum shift can move it. A row near the edge waits for the
+    EPSG:4326 box itself: inside it, its headers are fetched; outside, none
+    is (the open would not fetch them). The other rows have broken
+    footprints, so the whole load fails after that decision."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pyproj = pytest.importorskip("pyproj")
+    west, south, east, north = pyproj.Transformer.from_crs(
+        "EPSG:5070", "EPSG:4326", always_xy=True).transform_bounds(
+            *BBOX_5070, densify_pts=21)
+    mid = (south + north) / 2
+    # Within 0.01 degrees of the east edge: inside the query box, outside
+    # the sure box (LC_DATUM_SHIFT_MARGIN_DEG is 0.05).
+    x0, x1 = (east - 0.01, east - 0.002) if place == "edge" else (
+        east + 0.002, east + 0.01)
+    ring = [(x0, mid - 0.01), (x1, mid - 0.01), (x1, mid + 0.01),
+            (x0, mid + 0.01), (x0, mid - 0.01)]
+    polygon = struct.pack("<BIII", 1, 3, 1, len(ring)) + b"".join(
+        struct.pack("<dd", x, y) for x, y in ring)
+    table = pq.read_table(http_world.items_parquet)
+    first = _first_item(http_world.items_parquet)
+    i = table.column_names.index("geometry")
+    n = table.num_rows
+    table = table.set_column(i, table.field(i), pa.array(
+        [polygon] + [b"\x01\x03\x00"] * (n - 1), table.field(i).type))
+    j = table.column_names.index("bbox")
+    boxes = table.column(j).to_pylist()
+    boxes[0] = dict(xmin=x0, ymin=mid - 0.01, xmax=x1, ymax=mid + 0.01)
+    table = table.set_column(j, table.field(j),
+                             pa.array(boxes, table.field(j).type))
+    href = tmp_path / "items.parquet"
+    pq.write_table(table, href)
+    bands = ["red", "green", "blue"]
+    options = dict(crs="EPSG:5070", bbox=BBOX_5070, resolution=1000.0,
+                   bands=bands)
+    script = textwrap.dedent(f"""
+        import lazycogs
+        from lazycogs import _ext
+        try:
+            _ext.Collection({str(href)!r}, {options!r})
+        except lazycogs.CorruptDataError as e:
+            print(e)
+    """)
+    http_world.server.clear_log()
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                         text=True, check=True)
+    assert "column 'geometry'" in out.stdout
+    paths = sorted(e["path"] for e in http_world.server.log)
+    if place == "outside":
         assert paths == []
     else:
         assert paths == sorted("/" + first["assets"][b]["href"].split("/", 3)[3]
