@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _ext
+from . import _ext, _output
 from .store import as_store
 
 
@@ -53,6 +53,6 @@ def read_cog(
         if any(s < 0 or s >= info["samples"] for s in samples):
             raise ValueError(f"{href}: bands must be in 1..{info['samples']}")
         nbands = len(samples)
-    out = np.empty((nbands, window[3], window[2]), dtype=info["dtype"])
+    out = _output.empty((nbands, window[3], window[2]), info["dtype"])
     cog.read_window(level, window, samples, out)
     return out

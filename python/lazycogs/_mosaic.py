@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _ext
+from . import _ext, _output
 
 #: The dtypes the C mosaic takes (enum lc_dtype).
 _DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64",
@@ -86,7 +86,7 @@ class MosaicMethodBase:
         """The mosaic so far, as a new (bands, height, width) ndarray."""
         if self._mosaic is None:
             raise ValueError("No data has been fed to the mosaic method.")
-        out = np.empty(self._mosaic.shape, dtype=self._mosaic.output_dtype)
+        out = _output.empty(self._mosaic.shape, self._mosaic.output_dtype)
         self._mosaic.get(out, float(self.fill_value))
         return out
 

@@ -22,7 +22,7 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from . import _ext
+from . import _ext, _output
 from ._errors import ChunkReadError
 from ._mosaic import MosaicMethodBase, method_id
 from .store import as_store
@@ -231,8 +231,8 @@ class CollectionArray(BackendArray):
         else:
             y0, y1 = min(ys), max(ys) + 1
             x0, x1 = min(xs), max(xs) + 1
-            out = np.empty((len(bands), len(times), y1 - y0, x1 - x0),
-                           dtype=self.dtype)
+            out = _output.empty((len(bands), len(times), y1 - y0, x1 - x0),
+                                self.dtype)
             self._warn_memory(bands, times, x1 - x0, y1 - y0)
             self._read_window(bands, times, x0, y0, x1 - x0, y1 - y0, out)
             # Stepped or reversed spatial slices: pick from the window.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import mmap
 import pickle
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import xarray as xr
 
 import lazycogs
+from lazycogs import _output
 
 CRS = "EPSG:5070"
 # A part of the ci world in CONUS Albers at 200 m: small enough for tests.
@@ -77,6 +79,22 @@ def test_indexing_agrees(da):
     stepped = da.isel(time=t, y=slice(300, 340, 3), x=slice(500, 560, 7))
     np.testing.assert_array_equal(stepped.values, block[:, ::3, ::7])
     assert da.isel(band=1, time=t, y=315, x=512).values.shape == ()
+
+
+def test_large_reads_fill_mapped_arrays(da):
+    """A read of 4 MiB and more fills an anonymous mapping (no huge pages:
+    lazycogs/_output.py), smaller ones np.empty; the pixels agree."""
+    pair = da.isel(time=slice(3, 5)).values
+    assert pair.nbytes >= _output.MAPPED_MIN_NBYTES
+    singles = [da.isel(time=t).values for t in (3, 4)]
+    assert singles[0].nbytes < _output.MAPPED_MIN_NBYTES
+    base = pair
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+    assert pair.flags.writeable and pair.flags.c_contiguous
+    assert np.count_nonzero(pair) > 0
+    np.testing.assert_array_equal(pair, np.stack(singles, axis=1))
 
 
 def test_chunked_point_keeps_scalar_coords(da):
