@@ -643,6 +643,42 @@ def test_open_fetches_one_header_per_band(http_world):
     assert result["info"]["width"] == 40000
 
 
+FETCHED_BANDS = ["red", "green", "blue"]
+
+
+def _band_paths(item) -> list[str]:
+    """The server paths of item's FETCHED_BANDS, sorted."""
+    return sorted("/" + item["assets"][b]["href"].split("/", 3)[3]
+                  for b in FETCHED_BANDS)
+
+
+def _headers_fetched_by_failing_open(http_world, tmp_path, table,
+                                     sortby=None) -> list[str]:
+    """Writes table (rows after the first with broken footprints) and opens
+    it in a fresh process (no header cached), which must fail on those
+    rows; returns the paths the server was asked for, sorted."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    href = tmp_path / "items.parquet"
+    pq.write_table(table, href)
+    options = dict(crs="EPSG:5070", bbox=BBOX_5070, resolution=1000.0,
+                   bands=FETCHED_BANDS)
+    if sortby:
+        options["sortby"] = sortby
+    script = textwrap.dedent(f"""
+        import lazycogs
+        from lazycogs import _ext
+        try:
+            _ext.Collection({str(href)!r}, {options!r})
+        except lazycogs.CorruptDataError as e:
+            print(e)
+    """)
+    http_world.server.clear_log()
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                         text=True, check=True)
+    assert "column 'geometry'" in out.stdout
+    return sorted(e["path"] for e in http_world.server.log)
+
+
 @pytest.mark.parametrize("sortby", [None, "-eo:cloud_cover"])
 def test_first_headers_are_fetched_while_the_catalogue_loads(http_world,
                                                              tmp_path, sortby):
@@ -663,31 +699,12 @@ def test_first_headers_are_fetched_while_the_catalogue_loads(http_world,
     broken = wkb[:1] + [b"\x01\x03\x00"] * (len(wkb) - 1)  # cut short
     table = table.set_column(i, table.field(i),
                              pa.array(broken, table.field(i).type))
-    href = tmp_path / "items.parquet"
-    pq.write_table(table, href)
-    bands = ["red", "green", "blue"]
-    options = dict(crs="EPSG:5070", bbox=BBOX_5070, resolution=1000.0,
-                   bands=bands)
-    if sortby:
-        options["sortby"] = sortby
-    script = textwrap.dedent(f"""
-        import lazycogs
-        from lazycogs import _ext
-        try:
-            _ext.Collection({str(href)!r}, {options!r})
-        except lazycogs.CorruptDataError as e:
-            print(e)
-    """)
-    http_world.server.clear_log()
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                         text=True, check=True)
-    assert "column 'geometry'" in out.stdout
-    paths = sorted(e["path"] for e in http_world.server.log)
+    paths = _headers_fetched_by_failing_open(http_world, tmp_path, table,
+                                             sortby=sortby)
     if sortby:
         assert paths == []
     else:
-        assert paths == sorted("/" + first["assets"][b]["href"].split("/", 3)[3]
-                               for b in bands)
+        assert paths == _band_paths(first)
 
 
 @pytest.mark.parametrize("place", ["edge", "outside"])
@@ -724,29 +741,8 @@ def test_first_row_near_the_box_edge(http_world, tmp_path, place):
     boxes[0] = dict(xmin=x0, ymin=mid - 0.01, xmax=x1, ymax=mid + 0.01)
     table = table.set_column(j, table.field(j),
                              pa.array(boxes, table.field(j).type))
-    href = tmp_path / "items.parquet"
-    pq.write_table(table, href)
-    bands = ["red", "green", "blue"]
-    options = dict(crs="EPSG:5070", bbox=BBOX_5070, resolution=1000.0,
-                   bands=bands)
-    script = textwrap.dedent(f"""
-        import lazycogs
-        from lazycogs import _ext
-        try:
-            _ext.Collection({str(href)!r}, {options!r})
-        except lazycogs.CorruptDataError as e:
-            print(e)
-    """)
-    http_world.server.clear_log()
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                         text=True, check=True)
-    assert "column 'geometry'" in out.stdout
-    paths = sorted(e["path"] for e in http_world.server.log)
-    if place == "outside":
-        assert paths == []
-    else:
-        assert paths == sorted("/" + first["assets"][b]["href"].split("/", 3)[3]
-                               for b in bands)
+    paths = _headers_fetched_by_failing_open(http_world, tmp_path, table)
+    assert paths == ([] if place == "outside" else _band_paths(first))
 
 
 # ---- read() binding ----------------------------------------------------------
