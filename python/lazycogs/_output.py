@@ -11,8 +11,11 @@ import numpy as np
 # np.empty. numpy asks the kernel for transparent huge pages for arrays of
 # 4 MiB and more; on a VM whose memory the host backs only when first
 # touched (the bench machine), fresh 2 MiB pages made the first write into
-# W4's 108 MB output cost 0.02-0.3 s, 4 KiB pages 0.05 s. The engine writes
-# an output once, front to back, so huge pages buy it nothing later.
+# W4's 108 MB output cost 0.18-0.31 s in a new process, 4 KiB pages 0.05 s.
+# Huge pages freed earlier in the process are cheap again (0.02 s), but six
+# W4 reads in a row in one process took the same 0.50-0.55 s each either
+# way. The engine writes an output once, front to back, so huge pages buy
+# it nothing later.
 MAPPED_MIN_NBYTES = 4 << 20
 
 
