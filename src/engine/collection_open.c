@@ -57,7 +57,6 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_CONCURRENT_READS 32
-#define LC_PI 3.14159265358979323846
 /* Header fetches in flight at once while sampling the bands. */
 #define MAX_PROBE_THREADS 16
 
@@ -600,12 +599,11 @@ static void run_probes(struct probe *probes, size_t n)
  *
  * so the round trip overlaps the catalogue's parsing instead of following
  * it. The 4326 box waits for PROJ's search for a datum transformation
- * (6-25 ms in a new process); the box in the CRS's own datum does not
- * (lc__crs_bounds_own_datum: under a millisecond) and lies within
- * LC_DATUM_SHIFT_MARGIN_DEG of it. Shrunk by that margin it is a "sure
- * box", inside the query box: a first row that meets it meets the query
- * box, and its headers are fetched at once. A row that misses it waits
- * for the query box itself.
+ * (6-25 ms in a new process); a "sure box" inside it does not: the box in
+ * the CRS's own datum shrunk by the most a datum shift can move it
+ * (lc__crs_bounds_inside_4326, under a millisecond). A first row that
+ * meets the sure box meets the query box, and its headers are fetched at
+ * once. A row that misses it waits for the query box itself.
  *
  * The headers are used only when the item chosen after the whole load has
  * the same id and band hrefs, so the margin only decides how early the
@@ -759,27 +757,16 @@ static void post_box(struct early_probe *e, bool query,
     pthread_mutex_unlock(&e->mu);
 }
 
-/* Posts the sure box: the box in the CRS's own datum shrunk by the margin
- * a datum shift can move it (or none). */
+/* Posts the sure box (lc__crs_bounds_inside_4326), or none. */
 static void post_sure_box(struct early_probe *e)
 {
     if (!e->running)
         return;
-    double own[4];
+    double in[4] = {0};
     struct lc__errbuf quiet = {0};
     bool ok =
-        lc__crs_bounds_own_datum(e->c->crs, e->c->bbox, own, &quiet) == LC_OK;
-    struct lc__envelope sure = {0};
-    if (ok) {
-        /* A shift of LC_DATUM_SHIFT_MARGIN_DEG of latitude in metres is
-         * more degrees of longitude away from the equator. */
-        double m = LC_DATUM_SHIFT_MARGIN_DEG;
-        double lat = fmax(fabs(own[1]), fabs(own[3])) * (LC_PI / 180.0);
-        double mlon = m / cos(lat);
-        sure = (struct lc__envelope){own[0] + mlon, own[1] + m, own[2] - mlon,
-                                     own[3] - m};
-        ok = sure.minx < sure.maxx && sure.miny < sure.maxy;
-    }
+        lc__crs_bounds_inside_4326(e->c->crs, e->c->bbox, in, &quiet) == LC_OK;
+    struct lc__envelope sure = {in[0], in[1], in[2], in[3]};
     post_box(e, false, ok ? &sure : NULL);
 }
 
@@ -819,24 +806,28 @@ static void begin_early_probe(struct lc_collection *c, const char *href,
     }
 }
 
-/* Waits for the early fetch; true when its headers are those of the
- * bands of item first. */
-static bool early_probe_matches(const struct lc_collection *c, size_t first,
-                                struct early_probe *e)
+/* Waits for the early fetch; when its headers are those of the bands of
+ * item first, hands its probes over (n of them, freed by the caller),
+ * else returns NULL. */
+static struct probe *take_early_probes(const struct lc_collection *c,
+                                       size_t first, struct early_probe *e)
 {
     join_early(e);
     if (!e->probed || e->nprobes != c->nbands)
-        return false;
+        return NULL;
     const struct lc__stac_items *head = e->head->items;
     if (strcmp(head->ids[e->head->order[0]], c->items->ids[first]) != 0)
-        return false;
+        return NULL;
     for (size_t i = 0; i < c->nbands; i++) {
         const char *href =
             c->items->assets[first * c->items->nassets + c->band_asset[i]].href;
         if (strcmp(e->probes[i].href, href) != 0)
-            return false;
+            return NULL;
     }
-    return true;
+    struct probe *probes = e->probes;
+    e->probes = NULL;
+    e->nprobes = 0;
+    return probes;
 }
 
 static void finish_early_probe(struct early_probe *e)
@@ -1045,24 +1036,25 @@ static int sample_bands(struct lc_collection *c,
                         struct early_probe *early, struct lc__errbuf *err)
 {
     size_t n = c->nbands;
-    bool reuse = early_probe_matches(c, first, early);
-    struct probe *probes =
-        reuse ? early->probes : lc__calloc(&c->alloc, n, sizeof *probes);
+    struct probe *probes = take_early_probes(c, first, early);
+    bool fetched = probes != NULL;
+    if (!fetched)
+        probes = lc__calloc(&c->alloc, n, sizeof *probes);
     struct lc_cog_info *infos = lc__calloc(&c->alloc, n, sizeof *infos);
     int status = LC_OK;
     if (probes == NULL || infos == NULL) {
         status = lc__error(err, LC_ENOMEM, "out of memory for %zu bands", n);
         goto out;
     }
-    const struct lc__stac_asset *row =
-        &c->items->assets[first * c->items->nassets];
-    for (size_t i = 0; i < n && !reuse; i++) {
-        probes[i].href = row[c->band_asset[i]].href;
-        probes[i].store = c->store;
-        probes[i].limits = &c->limits;
-    }
-    if (!reuse)
+    if (!fetched) {
+        const struct lc__stac_asset *row =
+            &c->items->assets[first * c->items->nassets];
+        for (size_t i = 0; i < n; i++)
+            probes[i] = (struct probe){.href = row[c->band_asset[i]].href,
+                                       .store = c->store,
+                                       .limits = &c->limits};
         run_probes(probes, n);
+    }
     for (size_t i = 0; i < n && status == LC_OK; i++) {
         struct probe *p = &probes[i];
         if (p->status < 0) {
@@ -1086,10 +1078,9 @@ static int sample_bands(struct lc_collection *c,
     if (status == LC_OK)
         source_pixel_size(c, infos);
 out:
-    for (size_t i = 0; !reuse && probes != NULL && i < n; i++)
+    for (size_t i = 0; probes != NULL && i < n; i++)
         lc__header_cache_release(probes[i].cog);
-    if (!reuse)
-        lc__free(&c->alloc, probes);
+    lc__free(&c->alloc, probes);
     lc__free(&c->alloc, infos);
     return status;
 }

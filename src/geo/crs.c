@@ -1031,8 +1031,10 @@ static PJ *own_geographic_crs(PJ_CONTEXT *ctx, const PJ *horiz)
     return geo;
 }
 
-int lc__crs_bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
-                             double out[4], struct lc__errbuf *err)
+/* lc__transform_bounds of bounds to longitude/latitude in degrees of crs's
+ * own datum. */
+static int bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
+                            double out[4], struct lc__errbuf *err)
 {
     struct geo_tls *t = NULL;
     LC_FORWARD_IF_ERROR(tls_get(&t, err));
@@ -1069,4 +1071,22 @@ int lc__crs_bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
     proj_destroy(horiz);
     proj_destroy(pj);
     return status;
+}
+
+int lc__crs_bounds_inside_4326(const struct lc__crs *crs,
+                               const double bounds[4], double out[4],
+                               struct lc__errbuf *err)
+{
+    double own[4];
+    LC_FORWARD_IF_ERROR(bounds_own_datum(crs, bounds, own, err));
+    double m = LC_DATUM_SHIFT_MARGIN_DEG;
+    double mlon = m / cos(fmax(fabs(own[1]), fabs(own[3])) * (LC_PI / 180.0));
+    out[0] = own[0] + mlon;
+    out[1] = own[1] + m;
+    out[2] = own[2] - mlon;
+    out[3] = own[3] - m;
+    LC_RETURN_IF(!(out[0] < out[2] && out[1] < out[3]), err, LC_EUNSUPPORTED,
+                 "the bounds are within the datum-shift margin of %g degrees",
+                 m);
+    return LC_OK;
 }

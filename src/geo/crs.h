@@ -164,20 +164,25 @@ int lc__transform_bounds(struct lc__transform *tf, const double bounds[4],
                          struct lc__errbuf *err);
 
 /*
- * lc__transform_bounds of bounds in crs to longitude/latitude in degrees
- * of crs's own geodetic datum: the EPSG:4326 box but for the shift between
- * that datum and WGS 84 (at most a few hundred metres for the datums in
- * use; LC_DATUM_SHIFT_MARGIN_DEG is the bound callers allow for). It needs
- * no search of PROJ's database for a datum transformation (6-25 ms for a
- * CRS on another datum than WGS 84), so work that needs only a nearby box
- * can start while that search runs. Returns LC_OK, or LC_EUNSUPPORTED when
- * the datum is not geographic with the Greenwich meridian and degrees,
- * or the box crosses the antimeridian or reaches within 10 degrees of a
- * pole, where a shift in metres is no bound in degrees of longitude.
+ * A box in EPSG:4326 degrees that lies inside what lc__transform_bounds
+ * gives for bounds from crs to EPSG:4326, found without a search of PROJ's
+ * database for a datum transformation (that search takes 6-25 ms for a CRS
+ * on another datum than WGS 84 in a new process; this, under a
+ * millisecond). So work that needs only to know that something meets the
+ * 4326 box can start while the search runs. It is the box in longitude and
+ * latitude of crs's own datum, shrunk by the most the shift from that datum
+ * to WGS 84 can move it: LC_DATUM_SHIFT_MARGIN_DEG of latitude (the datums
+ * in use are at most a few hundred metres off), which is more degrees of
+ * longitude away from the equator. Returns LC_OK, or LC_EUNSUPPORTED when
+ * the datum is not geographic with the Greenwich meridian and degrees, the
+ * box crosses the antimeridian or reaches within 10 degrees of a pole
+ * (where a shift in metres is no bound in degrees of longitude), or
+ * nothing is left of it.
  */
 #define LC_DATUM_SHIFT_MARGIN_DEG 0.05
-int lc__crs_bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
-                             double out[4], struct lc__errbuf *err);
+int lc__crs_bounds_inside_4326(const struct lc__crs *crs,
+                               const double bounds[4], double out[4],
+                               struct lc__errbuf *err);
 
 /*
  * Frees the calling thread's PROJ context and transform cache. Safe to call

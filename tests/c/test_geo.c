@@ -646,9 +646,11 @@ static void test_transform_bounds(void)
     lc__crs_free(b);
 }
 
-/* Bounds in a CRS's own datum lie within LC_DATUM_SHIFT_MARGIN_DEG of the
- * EPSG:4326 bounds, and are found without a datum transformation. */
-static void test_bounds_own_datum(void)
+/* The box inside the EPSG:4326 bounds lies inside them, and comes from
+ * the bounds in the CRS's own datum (found without a datum
+ * transformation), which lie within LC_DATUM_SHIFT_MARGIN_DEG of the
+ * EPSG:4326 ones. */
+static void test_bounds_inside_4326(void)
 {
     static const struct {
         const char *crs;
@@ -670,13 +672,24 @@ static void test_bounds_own_datum(void)
     for (size_t k = 0; k < LC_ARRAY_SIZE(cases); k++) {
         struct lc__crs *crs = crs_of(cases[k].crs);
         struct lc__transform *tf = crs && wgs84 ? tf_of(crs, wgs84) : NULL;
-        double exact[4] = {0}, own[4] = {0};
+        double exact[4] = {0}, in[4] = {0};
         struct lc__errbuf err = {0};
         if (tf != NULL) {
             LC_ASSERT_EQ(lc__transform_bounds(tf, cases[k].in, 0, exact, &err),
                          LC_OK);
-            LC_ASSERT_EQ(lc__crs_bounds_own_datum(crs, cases[k].in, own, &err),
+            LC_ASSERT_EQ(lc__crs_bounds_inside_4326(crs, cases[k].in, in, &err),
                          LC_OK);
+            if (!(in[0] > exact[0] && in[1] > exact[1] && in[2] < exact[2] &&
+                  in[3] < exact[3]))
+                LC_CHECK_FAIL_("%s: the box is not inside the 4326 box",
+                               cases[k].crs);
+            /* The own-datum box, grown back by the margin. */
+            double m = LC_DATUM_SHIFT_MARGIN_DEG;
+            double own[4] = {0, in[1] - m, 0, in[3] + m};
+            double mlon = m / cos(fmax(fabs(own[1]), fabs(own[3])) *
+                                  (3.14159265358979323846 / 180.0));
+            own[0] = in[0] - mlon;
+            own[2] = in[2] + mlon;
             double shift = 0.0;
             for (int q = 0; q < 4; q++) {
                 double d = fabs(own[q] - exact[q]);
@@ -693,8 +706,9 @@ static void test_bounds_own_datum(void)
     }
     lc__crs_free(wgs84);
 
-    /* No box where degrees of the own datum are no bound: a Paris prime
-     * meridian in grads, the antimeridian, a pole, a geocentric CRS. */
+    /* No box where degrees of the own datum are no bound (a Paris prime
+     * meridian in grads, the antimeridian, a pole, a geocentric CRS), or
+     * where the margin leaves nothing (a kilometre wide). */
     static const struct {
         const char *crs;
         double in[4];
@@ -703,14 +717,15 @@ static void test_bounds_own_datum(void)
         {"EPSG:4326", {170, -10, -170, 10}},
         {"EPSG:3413", {-500000, -500000, 500000, 500000}},
         {"EPSG:4978", {0, 0, 1, 1}},
+        {"EPSG:5070", {0, 2500000, 1000, 2501000}},
     };
     for (size_t k = 0; k < LC_ARRAY_SIZE(refused); k++) {
         struct lc__crs *crs = crs_of(refused[k].crs);
         double out[4];
         struct lc__errbuf err = {0};
-        if (crs != NULL && lc__crs_bounds_own_datum(crs, refused[k].in, out,
-                                                    &err) != LC_EUNSUPPORTED)
-            LC_CHECK_FAIL_("%s: an own datum box", refused[k].crs);
+        if (crs != NULL && lc__crs_bounds_inside_4326(crs, refused[k].in, out,
+                                                      &err) != LC_EUNSUPPORTED)
+            LC_CHECK_FAIL_("%s: a box inside 4326", refused[k].crs);
         lc__crs_free(crs);
     }
 }
@@ -1253,7 +1268,7 @@ int main(void)
     test_transform_points();
     test_transform_cache();
     test_transform_bounds();
-    test_bounds_own_datum();
+    test_bounds_inside_4326();
     test_transform_reversed();
     test_threads();
     test_srcmap_misc();
