@@ -18,6 +18,7 @@ import weakref
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
@@ -347,17 +348,19 @@ def _dataarray(backend: CollectionArray, bbox, chunks) -> xr.DataArray:
     if info["has_nodata"]:
         attrs["_FillValue"] = backend.dtype.type(info["nodata"]).item() \
             if backend.dtype.kind in "iu" else float(info["nodata"])
-    return xr.DataArray(
-        var,
-        coords={
-            "band": np.array(backend.bands, dtype=str),
-            "time": _time_coord(backend.times),
-            "y": y,
-            "x": x,
-            "spatial_ref": spatial_ref,
-        },
-        attrs=attrs,
-    )
+    band = np.array(backend.bands, dtype=str)
+    coords = {"band": band, "time": _time_coord(backend.times), "y": y, "x": x}
+    # pandas 3 keeps an index of str in pyarrow, and a process's first such
+    # index costs 4-6 ms of imports and regular expressions, more than the
+    # rest of open()'s Python. An object index selects the same way, and the
+    # band coordinate keeps its unicode dtype.
+    indexes = {"band": xr.indexes.PandasIndex(
+        pd.Index(band, dtype=object), "band", coord_dtype=band.dtype)}
+    indexes.update((dim, xr.indexes.PandasIndex(values, dim))
+                   for dim, values in coords.items() if dim != "band")
+    coords["spatial_ref"] = spatial_ref
+    return xr.DataArray(var, coords=xr.Coordinates(coords, indexes=indexes),
+                        attrs=attrs)
 
 
 def open(  # noqa: A001 - the public name, as upstream

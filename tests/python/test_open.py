@@ -34,6 +34,12 @@ def test_structure(da):
     assert da.shape[:1] == (2,) and da.shape[2:] == (700, 1000)
     assert da.dtype == np.int16
     assert list(da.band.values) == ["red", "green"]
+    assert da.band.dtype.kind == "U"  # unicode, over an object index
+    assert list(da.indexes) == ["band", "time", "y", "x"]
+    assert da.sel(band="green").band.item() == "green"
+    assert da.sel(band=["green", "red"]).sizes["band"] == 2
+    with pytest.raises(KeyError):
+        da.sel(band="nir")
     assert da.time.dtype == np.dtype("datetime64[s]")
     assert np.all(np.diff(da.time.values) > np.timedelta64(0))
     np.testing.assert_allclose(da.x.values[:2], [100_100, 100_300])
