@@ -87,6 +87,17 @@ def test_indexing_agrees(da):
     assert da.isel(band=1, time=t, y=315, x=512).values.shape == ()
 
 
+def _mapping_flags(address: int) -> str:
+    """The permissions of the mapping holding address (/proc/self/maps)."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            span, flags = line.split()[:2]
+            lo, hi = (int(v, 16) for v in span.split("-"))
+            if lo <= address < hi:
+                return flags
+    raise AssertionError(f"no mapping holds {address:#x}")
+
+
 def test_large_reads_fill_mapped_arrays(da):
     """A read of 4 MiB and more fills an anonymous mapping (no huge pages:
     lazycogs/_output.py), smaller ones np.empty; the pixels agree."""
@@ -98,6 +109,7 @@ def test_large_reads_fill_mapped_arrays(da):
     while isinstance(base, np.ndarray) and base.base is not None:
         base = base.base
     assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+    assert _mapping_flags(pair.ctypes.data) == "rw-p"  # private, not shmem
     assert pair.flags.writeable and pair.flags.c_contiguous
     assert np.count_nonzero(pair) > 0
     np.testing.assert_array_equal(pair, np.stack(singles, axis=1))
