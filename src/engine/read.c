@@ -43,7 +43,9 @@
  * READ_INFLIGHT_BUDGET), and at most `slots` band tasks sit in the pool at
  * once (nthreads; more for remote assets, whose fetches mostly wait on
  * the network), so the dispatcher decides late, with the freshest
- * coverage, what still needs reading.
+ * coverage, what still needs reading. The tasks of remote reads pass a
+ * CPU gate: at most nthreads of them compute at once, the others wait for
+ * reads or for a place.
  *
  * Window independence. A pixel gets the same bits whatever window it is
  * read in (a point, a dask chunk, the whole grid):
@@ -123,11 +125,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Buffers of items dispatched and not yet fed, beyond which fewer items
- * are dispatched at once (at least 2 always are). */
+/* Buffers of items dispatched and not yet fed (item_nbytes), beyond
+ * which no more are dispatched (at least 2 always are). */
 #define READ_INFLIGHT_BUDGET ((size_t)512 << 20)
 /* Band tasks in the pool at once for remote assets, at most. */
-#define READ_REMOTE_SLOTS 16
+#define READ_REMOTE_SLOTS 48
 /* A source window read at once, at most, between cancellation checks. */
 #define READ_STRIP_NBYTES ((size_t)16 << 20)
 /* Segments per edge when a window edge is densified. */
@@ -648,7 +650,9 @@ struct band_task {
     struct item_job *item;
     size_t ub; /* index into the read's unique bands */
     enum task_state state;
-    bool abandoned; /* never ran: cancelled, or past a failed item */
+    uint64_t ticket; /* its place in the CPU gate's queue */
+    bool in_gate;    /* holds a place in the gate */
+    bool abandoned;  /* never ran: cancelled, or past a failed item */
     int status;
     bool contract;
     char msg[LC_ERRMSG_CAP];
@@ -680,6 +684,7 @@ struct item_job {
     size_t pos;       /* dispatch position (index in read_ctx.items) */
     size_t step;      /* index into read_ctx.steps */
     uint32_t rect[4]; /* footprint in window pixels: x0, y0, x1, y1 */
+    size_t nbytes;    /* its buffers, estimated (item_nbytes) */
     size_t nfinished; /* band tasks NONE or DONE */
     bool dispatched;
     bool resolved;           /* fed, skipped or failed; buffers released */
@@ -692,6 +697,13 @@ struct step_state {
     size_t first, count; /* its items: read_ctx.items[first ..+ count] */
     size_t next;         /* the next of them to feed */
     bool done;           /* first: every band covered */
+};
+
+/* A task waiting for a place; the one that leaves hands it its place. */
+struct gate_waiter {
+    uint64_t ticket;
+    bool granted;
+    pthread_cond_t cv; /* with read_ctx.mu */
 };
 
 struct read_ctx {
@@ -713,8 +725,17 @@ struct read_ctx {
     struct item_job *items; /* step by step, k ascending */
     struct band_task *tasks;
 
-    size_t slots;        /* band tasks in the pool at once */
-    size_t max_inflight; /* items dispatched and not yet resolved */
+    size_t slots; /* band tasks in the pool at once */
+    bool gated;   /* its tasks pass the CPU gate (remote reads) */
+    struct {
+        size_t places, used;
+        uint64_t next_ticket;
+        /* One task per pool thread at most. */
+        struct gate_waiter *waiting[POOL_MAX_THREADS];
+        size_t nwaiting;
+    } gate;
+    size_t max_inflight;    /* items dispatched and not yet resolved */
+    size_t inflight_nbytes; /* their item_nbytes, summed */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -748,6 +769,71 @@ static void task_free_buffers(struct read_ctx *rc, struct band_task *t)
     lc__free(rc->alloc, t->valid);
     t->values = NULL;
     t->valid = NULL;
+}
+
+/* ---- the CPU gate ------------------------------------------------------ */
+
+/*
+ * A remote read keeps many band tasks in the pool, since they mostly wait
+ * on the network. Left alone, a dozen of them would decode and warp at
+ * once on a few cores: more switches and cache misses, and none gets to
+ * its next fetch sooner. The gate lets at most nthreads of a read's tasks
+ * compute at a time. A task starts outside (its first act is a header
+ * open, a wait), enters to compute and leaves while it waits for reads
+ * (lc__io_set_wait_hook). A task that leaves hands its place to the
+ * waiting task with the lowest ticket; tickets are handed out in dispatch
+ * order, so items finish about in the order their mosaic takes them.
+ */
+
+static void gate_enter(struct band_task *t)
+{
+    struct read_ctx *rc = t->rc;
+    t->in_gate = true;
+    pthread_mutex_lock(&rc->mu);
+    struct gate_waiter w = {.ticket = t->ticket};
+    if (rc->gate.used < rc->gate.places ||
+        pthread_cond_init(&w.cv, NULL) != 0) {
+        rc->gate.used++; /* (no condition variable: past the bound) */
+        pthread_mutex_unlock(&rc->mu);
+        return;
+    }
+    rc->gate.waiting[rc->gate.nwaiting++] = &w;
+    while (!w.granted)
+        pthread_cond_wait(&w.cv, &rc->mu);
+    pthread_mutex_unlock(&rc->mu);
+    pthread_cond_destroy(&w.cv);
+}
+
+static void gate_leave(struct band_task *t)
+{
+    if (!t->in_gate)
+        return;
+    struct read_ctx *rc = t->rc;
+    t->in_gate = false;
+    pthread_mutex_lock(&rc->mu);
+    if (rc->gate.nwaiting == 0) {
+        rc->gate.used--;
+    } else {
+        size_t low = 0;
+        for (size_t i = 1; i < rc->gate.nwaiting; i++)
+            if (rc->gate.waiting[i]->ticket < rc->gate.waiting[low]->ticket)
+                low = i;
+        struct gate_waiter *w = rc->gate.waiting[low];
+        rc->gate.waiting[low] = rc->gate.waiting[--rc->gate.nwaiting];
+        w->granted = true;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&rc->mu);
+}
+
+static void gate_hook_begin(void *arg)
+{
+    gate_leave(arg);
+}
+
+static void gate_hook_end(void *arg)
+{
+    gate_enter(arg);
 }
 
 /* ---- one band task (runs on a worker) ----------------------------------- */
@@ -1187,9 +1273,12 @@ static int task_work(struct band_task *t)
     bool cached = false;
 
     double t0 = lc__now_seconds();
+    /* Opening the header is waiting for reads: outside the gate. */
+    lc__io_wait_begin();
     int status = lc__header_cache_get_ex(asset->href, c->store, &c->limits,
                                          &cog, &cached, &err);
     t->header_s = lc__now_seconds() - t0;
+    lc__io_wait_end();
     double cpu_t1 = lc__thread_cpu_seconds();
     if (status < 0) {
         lc__copy_str(t->msg, sizeof t->msg, err.msg);
@@ -1256,7 +1345,12 @@ static void task_run(struct pool_job *job)
     if (!skip && cancel_requested(rc))
         skip = true;
     if (!skip) {
+        struct lc__io_wait_hook hook = {gate_hook_begin, gate_hook_end, t};
+        if (rc->gated)
+            lc__io_set_wait_hook(&hook);
         t->status = task_work(t);
+        gate_leave(t);
+        lc__io_set_wait_hook(NULL);
         if (t->status == LC_ECANCELLED) {
             t->abandoned = true;
         } else if (t->status < 0) {
@@ -1286,6 +1380,19 @@ static void task_run(struct pool_job *job)
 
 /* ---- matching items ------------------------------------------------------ */
 
+/* What an item in flight holds, about: per band its values and validity
+ * over its footprint, and the source window (about as many pixels); at
+ * most the whole budget. */
+static size_t item_nbytes(const struct read_ctx *rc, const uint32_t rect[4])
+{
+    size_t px, n;
+    if (!lc__size_mul((size_t)(rect[2] - rect[0]), rect[3] - rect[1], &px) ||
+        !lc__size_mul(px, 2 * rc->es + 1, &n) ||
+        !lc__size_mul(n, rc->nub, &n) || n > READ_INFLIGHT_BUDGET)
+        return READ_INFLIGHT_BUDGET;
+    return n;
+}
+
 /*
  * Finds the items of the requested steps whose footprint meets the window
  * (lc__select_items) and lays out rc->items (step by step, k ascending)
@@ -1312,12 +1419,10 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
         return status;
     if (sel.count == 0)
         goto out;
-    if (rc->first) {
-        if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned,
-                                         err)) < 0 ||
-            (status = lc__transform_get(wgs84, c->crs, &to_out, err)) < 0)
-            goto out;
-    }
+    if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
+            0 ||
+        (status = lc__transform_get(wgs84, c->crs, &to_out, err)) < 0)
+        goto out;
     rc->st.items_matched = sel.count;
 
     size_t ntasks;
@@ -1351,10 +1456,9 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
         it->pos = pos;
         it->step = (size_t)(st - rc->steps);
         it->tasks = &rc->tasks[pos * rc->nub];
-        if (rc->first)
-            lc__footprint_rect(to_out, &rc->win, win_inv,
-                               &c->items->bbox[it->index], sel.margin,
-                               it->rect);
+        lc__footprint_rect(to_out, &rc->win, win_inv,
+                           &c->items->bbox[it->index], sel.margin, it->rect);
+        it->nbytes = item_nbytes(rc, it->rect);
         for (size_t j = 0; j < rc->nub; j++) {
             struct band_task *t = &it->tasks[j];
             t->job.run = task_run;
@@ -1471,14 +1575,20 @@ static void dispatch(struct read_ctx *rc, size_t *cursor, size_t *inflight)
     while (*cursor < rc->nitems && rc->nqueued < rc->slots &&
            *inflight < rc->max_inflight) {
         struct item_job *it = &rc->items[*cursor];
-        (*cursor)++;
         if (!item_needed(rc, it)) {
+            (*cursor)++;
             it->resolved = true;
             rc->st.items_skipped++;
             continue;
         }
+        /* Within the memory budget; two items always go. */
+        if (*inflight >= 2 &&
+            rc->inflight_nbytes + it->nbytes > READ_INFLIGHT_BUDGET)
+            break;
+        (*cursor)++;
         it->dispatched = true;
         (*inflight)++;
+        rc->inflight_nbytes += it->nbytes;
         for (size_t j = 0; j < rc->nub; j++) {
             struct band_task *t = &it->tasks[j];
             const struct lc__stac_asset *asset =
@@ -1490,6 +1600,7 @@ static void dispatch(struct read_ctx *rc, size_t *cursor, size_t *inflight)
                 continue;
             }
             t->state = TASK_QUEUED;
+            t->ticket = rc->gate.next_ticket++;
             rc->nqueued++;
             pool_submit(&t->job);
         }
@@ -1676,6 +1787,7 @@ static bool feed_ready(struct read_ctx *rc, size_t *inflight, int *status,
                 *status = resolve_item(rc, it, err);
                 pthread_mutex_lock(&rc->mu);
                 (*inflight)--;
+                rc->inflight_nbytes -= it->nbytes;
             }
             st->next++;
             progress = true;
@@ -1884,18 +1996,8 @@ static void choose_limits(struct read_ctx *rc)
     size_t nthreads = c->nthreads > 0 ? c->nthreads : cpu_count();
     size_t max_reads =
         c->max_concurrent_reads > 0 ? c->max_concurrent_reads : 32;
-    /* An item's buffers: values, validity and the source window (about
-     * the same size again), per band. */
-    size_t px = (size_t)rc->win.width * rc->win.height, per_item;
-    if (!lc__size_mul(px, 2 * rc->es + 1, &per_item) ||
-        !lc__size_mul(per_item, rc->nub, &per_item))
-        per_item = SIZE_MAX;
-    size_t by_memory = per_item > 0 ? READ_INFLIGHT_BUDGET / per_item : 0;
+    /* Memory bounds it too: item_nbytes, in dispatch. */
     rc->max_inflight = max_reads;
-    if (rc->max_inflight > by_memory)
-        rc->max_inflight = by_memory < 2 ? 2 : by_memory;
-    if (rc->max_inflight > max_reads)
-        rc->max_inflight = max_reads;
 
     bool remote = false;
     const struct lc__stac_items *items = c->items;
@@ -1914,6 +2016,8 @@ static void choose_limits(struct read_ctx *rc)
             want = READ_REMOTE_SLOTS;
         if (slots < want)
             slots = want;
+        rc->gated = true;
+        rc->gate.places = nthreads;
     }
     size_t have = pool_ensure(slots);
     rc->slots = have < slots ? have : slots;

@@ -94,7 +94,8 @@ void lc__selection_free(const struct lc_allocator *a,
  * The footprint rectangle of an item in window pixels, margin pixels
  * wider (lc__match_margin), clamped to the window ({x0, y0, x1, y1};
  * empty when outside), from its bbox in EPSG:4326: what first's early
- * exit tests for coverage. to_out (EPSG:4326 to the window's CRS) NULL,
+ * exit tests for coverage, and what a read's memory budget counts an
+ * item in flight by. to_out (EPSG:4326 to the window's CRS) NULL,
  * or a bbox that does not transform, gives the whole window.
  */
 void lc__footprint_rect(struct lc__transform *to_out,

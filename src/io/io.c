@@ -81,10 +81,30 @@ const char *lc__io_name(const struct lc__io *io)
 }
 
 static _Thread_local double tls_read_seconds;
+static _Thread_local struct lc__io_wait_hook tls_hook;
+static _Thread_local unsigned tls_wait_depth;
 
 double lc__io_thread_read_seconds(void)
 {
     return tls_read_seconds;
+}
+
+void lc__io_set_wait_hook(const struct lc__io_wait_hook *hook)
+{
+    tls_hook = hook != NULL ? *hook : (struct lc__io_wait_hook){0};
+    tls_wait_depth = 0;
+}
+
+void lc__io_wait_begin(void)
+{
+    if (tls_wait_depth++ == 0 && tls_hook.begin != NULL)
+        tls_hook.begin(tls_hook.arg);
+}
+
+void lc__io_wait_end(void)
+{
+    if (--tls_wait_depth == 0 && tls_hook.end != NULL)
+        tls_hook.end(tls_hook.arg);
 }
 
 int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
@@ -98,9 +118,11 @@ int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
         requests[i].nread = 0;
     msg[0] = '\0';
     double t0 = lc__now_seconds();
+    lc__io_wait_begin();
     int status =
         io->methods.read(io->opaque, requests, nrequests, msg, sizeof(msg));
     tls_read_seconds += lc__now_seconds() - t0;
+    lc__io_wait_end();
     uint64_t nbytes = 0;
     for (size_t i = 0; i < nrequests; i++)
         nbytes += requests[i].nread;

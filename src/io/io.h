@@ -89,6 +89,28 @@ int lc__io_read(struct lc__io *io, struct lc_range_request *requests,
  * (a per-thread running total: callers take differences). */
 double lc__io_thread_read_seconds(void);
 
+/*
+ * A thread's hook around its waits for reads: lc__io_read calls begin
+ * before it blocks and end once it is back, so that a caller which bounds
+ * how many of its threads use the CPU at once can let another thread run
+ * meanwhile. lc__io_wait_begin/end mark a longer wait the same way (a
+ * header open: reads and little else). Waits nest: only the outermost
+ * calls the hook. NULL clears the calling thread's hook.
+ *
+ * end may block (until the caller's bound lets the thread compute again),
+ * so code that holds a lock across lc__io_read must mark the wait itself,
+ * from before it takes the lock to after it lets it go: else a thread
+ * waiting in end holds the lock that a computing thread waits for.
+ */
+struct lc__io_wait_hook {
+    void (*begin)(void *arg);
+    void (*end)(void *arg);
+    void *arg;
+};
+void lc__io_set_wait_hook(const struct lc__io_wait_hook *hook);
+void lc__io_wait_begin(void);
+void lc__io_wait_end(void);
+
 /* The object's size in bytes, or LC_EUNSUPPORTED when it cannot be known
  * without reading. */
 int lc__io_size(struct lc__io *io, uint64_t *size_ret, struct lc__errbuf *err);

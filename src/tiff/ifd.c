@@ -449,8 +449,21 @@ int lc__block_index_load(struct lc_cog *cog, struct lc__block_index *idx,
      * first reads of a big lazily indexed file wait for each other, every
      * later call finds its entries loaded and returns at once. */
     pthread_mutex_lock(&cog->index_mu);
+    bool missing = false;
+    for (uint64_t i = first; i < first + n && !missing; i++)
+        missing = !idx->loaded[i];
+    pthread_mutex_unlock(&cog->index_mu);
+    if (!missing)
+        return LC_OK;
+    /* The wait for the lock and the read under it are one wait to the
+     * caller's hook (lc__io_set_wait_hook): a hook that bounds how many
+     * threads compute must not make a holder of the lock wait for a place
+     * that a thread waiting for the lock holds. */
+    lc__io_wait_begin();
+    pthread_mutex_lock(&cog->index_mu);
     int status = block_index_load_locked(cog, idx, first, n, err);
     pthread_mutex_unlock(&cog->index_mu);
+    lc__io_wait_end();
     return status;
 }
 

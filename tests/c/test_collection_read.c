@@ -1,10 +1,12 @@
 /* test_collection_read.c - lc_collection_read through the public API:
  * request checks, determinism across thread counts, concurrent reads of
- * one collection, cancellation; run under the sanitizers (leaks included).
- * The pixels themselves are checked against rasterio by
- * tests/python/test_collection_read.py. */
+ * one collection, cancellation; and, when run through tools/with_server.sh
+ * serving the world, the same reads over HTTP (whose band tasks pass the
+ * read's CPU gate) equal the local ones. Run under the sanitizers (leaks
+ * included) and TSan. The pixels themselves are checked against rasterio
+ * by tests/python/test_collection_read.py. */
 /* SPDX-License-Identifier: MIT */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #define LC_EXPERIMENTAL 1
 #include "lazycogs.h"
 
@@ -21,10 +23,37 @@
 #define H 200
 #define NT 4
 
-static struct lc_collection *
-open_corner(const char *catalog, enum lc_mosaic_method method, size_t nthreads)
+/* Rewrites the hrefs of the world's files (file://WORLD/...) to the
+ * server's URLs. */
+struct href_map {
+    char from[4096 + 8];
+    const char *to;
+};
+
+static char *map_to_server(void *opaque, const char *href)
+{
+    const struct href_map *m = opaque;
+    size_t n = strlen(m->from);
+    if (strncmp(href, m->from, n) != 0)
+        return NULL;
+    size_t len = strlen(m->to) + strlen(href + n) + 1;
+    char *s = malloc(len);
+    if (s != NULL)
+        snprintf(s, len, "%s%s", m->to, href + n);
+    return s;
+}
+
+/* map: NULL, or hrefs to rewrite (map_to_server). */
+static struct lc_collection *open_corner_mapped(const char *catalog,
+                                                enum lc_mosaic_method method,
+                                                size_t nthreads,
+                                                struct href_map *map)
 {
     struct lc_collection_options o = {.struct_size = sizeof o};
+    if (map != NULL) {
+        o.map_href = map_to_server;
+        o.map_href_opaque = map;
+    }
     o.crs = "EPSG:32615";
     /* Where four zone-15 tiles of the ci world overlap. */
     o.bbox[0] = 495000.0;
@@ -40,6 +69,12 @@ open_corner(const char *catalog, enum lc_mosaic_method method, size_t nthreads)
     if (status != LC_OK)
         fprintf(stderr, "lc_collection_open: %s\n", lc_errmsg());
     return c;
+}
+
+static struct lc_collection *
+open_corner(const char *catalog, enum lc_mosaic_method method, size_t nthreads)
+{
+    return open_corner_mapped(catalog, method, nthreads, NULL);
 }
 
 /* Reads red and swir16 of the first NT steps into a new buffer. */
@@ -199,6 +234,84 @@ static void test_checks(struct lc_collection *c)
     LC_ASSERT_EQ(lc_collection_read(c, &r, NULL), LC_ECANCELLED);
 }
 
+/* Four threads reading collection c (closed here) at once agree with a
+ * serial read. */
+static void test_concurrent_reads(struct lc_collection *c)
+{
+    LC_ASSERT_TRUE(c != NULL);
+    if (c == NULL)
+        return;
+    struct lc_read_stats st;
+    int status;
+    void *ref = read_all(c, &st, &status);
+    LC_ASSERT_EQ(status, LC_OK);
+    struct reader rd[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        rd[i] = (struct reader){c, NULL, 0};
+        LC_ASSERT_EQ(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        LC_ASSERT_EQ(rd[i].status, LC_OK);
+        if (rd[i].status == LC_OK && status == LC_OK)
+            LC_ASSERT_MEM_EQ(rd[i].out, ref, 2 * NT * W * H * sizeof(uint16_t));
+        free(rd[i].out);
+    }
+    free(ref);
+    lc_collection_close(c);
+}
+
+/* Reads over HTTP equal the local ones: one worker and four (remote band
+ * tasks wait on the network outside the CPU gate, compute inside it), and
+ * four threads reading one remote collection at once. */
+static void test_remote(const char *catalog, const char *world, const char *url)
+{
+    struct href_map map = {.to = url};
+    char real[4096];
+    if (realpath(world, real) == NULL) {
+        LC_ASSERT_TRUE(!"realpath of the world");
+        return;
+    }
+    snprintf(map.from, sizeof map.from, "file://%s", real);
+    size_t nbytes = 2 * NT * W * H * sizeof(uint16_t);
+    static const enum lc_mosaic_method methods[] = {LC_MOSAIC_FIRST,
+                                                    LC_MOSAIC_MEDIAN};
+    for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+        struct lc_collection *local = open_corner(catalog, methods[m], 2);
+        struct lc_collection *one =
+            open_corner_mapped(catalog, methods[m], 1, &map);
+        struct lc_collection *four =
+            open_corner_mapped(catalog, methods[m], 4, &map);
+        LC_ASSERT_TRUE(local != NULL && one != NULL && four != NULL);
+        if (local != NULL && one != NULL && four != NULL) {
+            struct lc_read_stats s0, s1, s4;
+            int st0, st1, st4;
+            void *a = read_all(local, &s0, &st0);
+            void *b = read_all(one, &s1, &st1);
+            void *d = read_all(four, &s4, &st4);
+            LC_ASSERT_EQ(st0, LC_OK);
+            LC_ASSERT_EQ(st1, LC_OK);
+            LC_ASSERT_EQ(st4, LC_OK);
+            if (st0 == LC_OK && st1 == LC_OK && st4 == LC_OK) {
+                LC_ASSERT_MEM_EQ(b, a, nbytes);
+                LC_ASSERT_MEM_EQ(d, a, nbytes);
+            }
+            LC_ASSERT_UEQ(s1.items_read, s0.items_read);
+            LC_ASSERT_TRUE(s1.requests > 0);
+            free(a);
+            free(b);
+            free(d);
+        }
+        lc_collection_close(local);
+        lc_collection_close(one);
+        lc_collection_close(four);
+    }
+
+    test_concurrent_reads(
+        open_corner_mapped(catalog, LC_MOSAIC_FIRST, 2, &map));
+}
+
 int main(int argc, char **argv)
 {
     char catalog[4096];
@@ -255,31 +368,10 @@ int main(int argc, char **argv)
 
     test_cancel(catalog);
 
-    /* Four threads reading one collection at once agree with a serial
-     * read. */
-    struct lc_collection *c = open_corner(catalog, LC_MOSAIC_FIRST, 2);
-    LC_ASSERT_TRUE(c != NULL);
-    if (c != NULL) {
-        struct lc_read_stats st;
-        int status;
-        void *ref = read_all(c, &st, &status);
-        LC_ASSERT_EQ(status, LC_OK);
-        struct reader rd[4];
-        pthread_t th[4];
-        for (int i = 0; i < 4; i++) {
-            rd[i] = (struct reader){c, NULL, 0};
-            LC_ASSERT_EQ(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
-        }
-        for (int i = 0; i < 4; i++) {
-            pthread_join(th[i], NULL);
-            LC_ASSERT_EQ(rd[i].status, LC_OK);
-            if (rd[i].status == LC_OK)
-                LC_ASSERT_MEM_EQ(rd[i].out, ref,
-                                 2 * NT * W * H * sizeof(uint16_t));
-            free(rd[i].out);
-        }
-        free(ref);
-        lc_collection_close(c);
-    }
+    test_concurrent_reads(open_corner(catalog, LC_MOSAIC_FIRST, 2));
+
+    const char *url = getenv("LAZYCOGS_TEST_URL");
+    if (url != NULL && url[0] != '\0')
+        test_remote(catalog, argv[1], url);
     LC_TEST_END();
 }

@@ -387,6 +387,26 @@ def write_synthetic_cog(path, dtype="uint16", nodata=0, edit=None,
     return path
 
 
+def write_sparse_cog(path, side=40960):
+    """A side x side uint8 GeoTIFF of 256 px tiles (EPSG:3857, 1 m pixels,
+    origin (0, side)), all empty but the last tile, which holds 7. Its
+    TileOffsets and TileByteCounts (100 KiB each at the default side) lie
+    past the first 64 KiB, so readers load them lazily, and the last
+    tile's entries come last."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import Affine
+
+    with rasterio.open(path, "w", driver="GTiff", width=side, height=side,
+                       count=1, dtype="uint8", tiled=True, blockxsize=256,
+                       blockysize=256, sparse_ok=True, compress="deflate",
+                       crs="EPSG:3857",
+                       transform=Affine(1, 0, 0, 0, -1, side)) as dst:
+        win = rasterio.windows.Window(side - 256, side - 256, 256, 256)
+        dst.write(np.full((1, 256, 256), 7, dtype="uint8"), window=win)
+    return path
+
+
 def stac_item(item_id, assets, datetime="2024-06-15T10:00:00Z", **props):
     """A STAC item whose assets are {key: COG path} and whose geometry is
     the first COG's extent (21 points per edge) in EPSG:4326."""

@@ -14,6 +14,7 @@ from affine import Affine
 
 import lazycogs
 from lazycogs import _ext
+from conftest import write_sparse_cog
 from gdal_oracle import assert_reads_like_gdal, assert_same_pixels
 
 WIDTH, HEIGHT = 1100, 900  # not a multiple of any block size
@@ -177,16 +178,8 @@ def test_small_prefix_fetches_headers_beyond_it(ci_world):
 def test_large_block_index_is_loaded_lazily(tmp_path):
     """TileOffsets of a large image are not read at open; a one-tile window
     reads only the entries it needs."""
-    path = tmp_path / "sparse.tif"
-    side = 40960  # 160 x 160 tiles of 256: 100 KiB per index array
-    with rasterio.open(path, "w", driver="GTiff", width=side, height=side,
-                       count=1, dtype="uint8", tiled=True, blockxsize=256,
-                       blockysize=256, sparse_ok=True, compress="deflate",
-                       crs="EPSG:3857",
-                       transform=Affine(1, 0, 0, 0, -1, side)) as dst:
-        # The last tile: its index entries lie beyond the first 64 KiB.
-        win = rasterio.windows.Window(side - 256, side - 256, 256, 256)
-        dst.write(np.full((1, 256, 256), 7, dtype="uint8"), window=win)
+    side = 40960
+    path = write_sparse_cog(tmp_path / "sparse.tif", side)
     cog = _ext.Cog(str(path))
     opened = cog.info()["nbytes_read"]
     opened_requests = cog.info()["nrequests"]

@@ -669,6 +669,39 @@ def test_http_assets_read_like_local_ones(ci_world, http_world):
     assert 0 < st["requests"] <= st["items_read"]
 
 
+def test_tasks_sharing_a_lazily_indexed_cog_with_one_place(http_server,
+                                                          tmp_path):
+    """Of a remote read's band tasks, nthreads compute at once; a task gives
+    its place up while it waits on the network. Here two items share one
+    file, whose block index is loaded lazily under the handle's lock, and
+    the read has one place: the task loading the index must not wait for
+    the place while it holds the lock the other task, holding the place,
+    waits for. Both steps are read, and hold the tile's pixels."""
+    from conftest import stac_item, write_catalogue, write_sparse_cog
+
+    side = 40960
+    path = write_sparse_cog(tmp_path / "sparse.tif", side)
+    srv = http_server(tmp_path, latency_ms=100)
+    items = [stac_item(i, {"b": path}, datetime=f"2024-06-{d}T10:00:00Z")
+             for i, d in (("a", 15), ("b", 16))]
+    for item in items:
+        item["assets"]["b"]["href"] = srv.url_for("sparse.tif")
+    cat = write_catalogue(items, tmp_path / "items.ndjson")
+    coll = collection(cat, crs="EPSG:3857", resolution=1.0, nthreads=1,
+                      bbox=(side - 256.0, 0.0, float(side), 256.0))
+    result = {}
+    reader = threading.Thread(
+        target=lambda: result.update(read=read(coll, ["b"], [0, 1], 0, 0,
+                                               256, 256)),
+        daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive(), "the read hangs"
+    out, stats = result["read"]
+    assert stats["items_read"] == 2
+    assert (out == 7).all()
+
+
 def test_c_program(ci_world):
     """tests/c/test_collection_read under the build's sanitizers (CTest
     skips it while the world does not exist yet)."""
