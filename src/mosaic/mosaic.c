@@ -450,49 +450,56 @@ static const uint8_t *mask_row(const struct feed *f, size_t r)
     return f->mask == NULL ? NULL : f->mask + r * f->mask_stride;
 }
 
-/* First: take valid values whose bit is clear. One loop per value size, so
- * each copy is a single load and store. */
-#define DEFINE_FIRST_ROW(N)                                                    \
-    static size_t first_row_##N(uint8_t *dst, const uint8_t *src,              \
-                                const uint8_t *valid, size_t n, uint64_t *cov, \
-                                size_t x0)                                     \
-    {                                                                          \
-        size_t added = 0;                                                      \
-        for (size_t i = 0; i < n; i++) {                                       \
-            size_t x = x0 + i;                                                 \
-            /* Whole covered words are skipped 64 values at a time. */         \
-            if ((x & 63) == 0 && n - i >= 64 && cov[x >> 6] == ~UINT64_C(0)) { \
-                i += 63;                                                       \
-                continue;                                                      \
-            }                                                                  \
-            uint64_t bit = UINT64_C(1) << (x & 63);                            \
-            if (valid[i] && !(cov[x >> 6] & bit)) {                            \
-                cov[x >> 6] |= bit;                                            \
-                memcpy(dst + i * (N), src + i * (N), (N));                     \
-                added++;                                                       \
-            }                                                                  \
-        }                                                                      \
-        return added;                                                          \
-    }
-DEFINE_FIRST_ROW(1)
-DEFINE_FIRST_ROW(2)
-DEFINE_FIRST_ROW(4)
-DEFINE_FIRST_ROW(8)
+/* Bits 0..len-1: whether valid[0..len) (each 0 or 1, as lc__valid_row
+ * writes them) are set; len <= 64. Eight flags at a time: the multiply
+ * moves byte k's low bit to bit 56 + k, and no two partial products meet
+ * (so nothing carries into the top byte). */
+static uint64_t valid_bits(const uint8_t *valid, size_t len)
+{
+    uint64_t bits = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        bits |= (lc__load_le64(valid + i) * UINT64_C(0x0102040810204080) >> 56)
+                << i;
+    for (; i < len; i++)
+        bits |= (uint64_t)(valid[i] != 0) << i;
+    return bits;
+}
 
+/* First: takes the valid values whose coverage bit is clear, one coverage
+ * word (64 values) at a time: the values to take are a mask, copied as
+ * runs (a whole span at once where nothing was covered yet). */
 static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
                         const uint8_t *valid, size_t n, uint64_t *cov,
                         size_t x0)
 {
-    switch (esize) {
-    case 1:
-        return first_row_1(dst, src, valid, n, cov, x0);
-    case 2:
-        return first_row_2(dst, src, valid, n, cov, x0);
-    case 4:
-        return first_row_4(dst, src, valid, n, cov, x0);
-    default:
-        return first_row_8(dst, src, valid, n, cov, x0);
+    size_t added = 0;
+    for (size_t i = 0; i < n;) {
+        size_t x = x0 + i;
+        size_t bit0 = x & 63;
+        size_t len = 64 - bit0 < n - i ? 64 - bit0 : n - i;
+        uint64_t span = len == 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1;
+        uint64_t word = cov[x >> 6];
+        uint64_t take = ~(word >> bit0) & span;
+        if (take != 0)
+            take &= valid_bits(valid + i, len);
+        if (take != 0) {
+            cov[x >> 6] = word | take << bit0;
+            added += (size_t)__builtin_popcountll(take);
+            for (uint64_t rest = take; rest != 0;) {
+                unsigned k = (unsigned)__builtin_ctzll(rest);
+                uint64_t from_k = rest >> k;
+                unsigned run = from_k == ~UINT64_C(0) >> k
+                                   ? 64 - k
+                                   : (unsigned)__builtin_ctzll(~from_k);
+                memcpy(dst + (i + k) * esize, src + (i + k) * esize,
+                       run * esize);
+                rest = run + k >= 64 ? 0 : rest & (~UINT64_C(0) << (k + run));
+            }
+        }
+        i += len;
     }
+    return added;
 }
 
 /* Row y of the values of plane (first, highest, lowest). */
