@@ -54,32 +54,49 @@ static inline void refill(struct bitreader *br)
 }
 
 /*
- * Copies len bytes from out + src to out + dst, where src + len <= dst.
- * When there is room after the string, 16-byte chunks are copied through a
- * temporary: a chunk may read bytes an earlier chunk wrote, but only
- * beyond the string's end, and may write up to 15 bytes past it, which
- * later codes overwrite.
+ * Copies len bytes from src to out + dst, where src (a literal, or an
+ * earlier part of out) ends at or before out + dst. When there is room
+ * after the string, 16-byte chunks are copied through a temporary: a chunk
+ * may read bytes an earlier chunk wrote, but only beyond the string's end,
+ * and may write up to 15 bytes past it, which later codes overwrite.
  */
 static inline void copy_string(uint8_t *out, size_t out_nbytes, size_t dst,
-                               size_t src, size_t len)
+                               const uint8_t *src, size_t len)
 {
     if (LC_LIKELY(out_nbytes - dst >= len + 16)) {
         for (size_t k = 0; k < len; k += 16) {
             uint8_t t[16];
-            memcpy(t, out + src + k, 16);
+            memcpy(t, src + k, 16);
             memcpy(out + dst + k, t, 16);
         }
         return;
     }
-    memcpy(out + dst, out + src, len);
+    memcpy(out + dst, src, len);
 }
+
+/* The strings of the codes below 256, one byte each; 16 more bytes so
+ * that a 16-byte chunk may be read from any of them. */
+static const uint8_t literals[256 + 16] = {
+#define LC_LZW_L4(n) (n), (n) + 1, (n) + 2, (n) + 3
+#define LC_LZW_L16(n)                                                          \
+    LC_LZW_L4(n), LC_LZW_L4((n) + 4), LC_LZW_L4((n) + 8), LC_LZW_L4((n) + 12)
+#define LC_LZW_L64(n)                                                          \
+    LC_LZW_L16(n), LC_LZW_L16((n) + 16), LC_LZW_L16((n) + 32),                 \
+        LC_LZW_L16((n) + 48)
+    LC_LZW_L64(0), LC_LZW_L64(64), LC_LZW_L64(128), LC_LZW_L64(192)
+#undef LC_LZW_L64
+#undef LC_LZW_L16
+#undef LC_LZW_L4
+};
 
 int lc__codec_lzw_decode(const uint8_t *in, size_t in_nbytes, uint8_t *out,
                          size_t out_nbytes, struct lc__errbuf *err)
 {
-    /* For each code from LC_LZW_FIRST: where its string starts in out, and
-     * its length (at most 4096 - 258 + 1, so 16 bits are enough). */
-    size_t offs[LC_LZW_NCODES];
+    /* For each code: where its string starts (in literals, or in out for
+     * the codes from LC_LZW_FIRST), and its length (at most 4096 - 258 +
+     * 1, so 16 bits are enough; 0 for the clear and end codes, which have
+     * no string). Literals and table codes then decode alike: one copy. */
+    const uint8_t *strs[LC_LZW_NCODES];
     uint16_t lens[LC_LZW_NCODES];
     struct bitreader br = {0, 0, in, in + in_nbytes};
     unsigned width = 9;
@@ -94,40 +111,42 @@ int lc__codec_lzw_decode(const uint8_t *in, size_t in_nbytes, uint8_t *out,
     LC_RETURN_IF(in_nbytes >= 2 && in[0] == 0 && (in[1] & 1) != 0, err,
                  LC_EUNSUPPORTED,
                  "LZW: old-style (LSB-first) LZW not supported");
+    for (unsigned c = 0; c < 256; c++) {
+        strs[c] = literals + c;
+        lens[c] = 1;
+    }
+    lens[LC_LZW_CLEAR] = 0;
+    lens[LC_LZW_EOI] = 0;
 
     for (;;) {
-        refill(&br);
-        if (br.nbits < width)
-            break; /* out of data without an EOI: libtiff accepts it */
+        /* A refill leaves at least 56 bits while 8 bytes of input
+         * remain: four codes' worth. */
+        if (br.nbits < width) {
+            refill(&br);
+            if (br.nbits < width)
+                break; /* out of data without an EOI: libtiff accepts it */
+        }
         unsigned code = (unsigned)(br.buf >> (64 - width));
         br.buf <<= width;
         br.nbits -= width;
 
-        if (code == LC_LZW_CLEAR) {
-            width = 9;
-            next = LC_LZW_FIRST;
-            have_prev = false;
-            continue;
-        }
-        if (code == LC_LZW_EOI)
-            break;
-
         size_t start = op;
         size_t len;
-        if (code < 256) {
-            LC_RETURN_IF(op == out_nbytes, err, LC_ECORRUPT,
-                         "LZW: stream decodes to more than the %zu bytes "
-                         "of the block",
-                         out_nbytes);
-            out[op] = (uint8_t)code;
-            len = 1;
-        } else if (code < next) {
+        if (LC_LIKELY(code < next)) {
             len = lens[code];
+            if (LC_UNLIKELY(len == 0)) {
+                if (code == LC_LZW_EOI)
+                    break;
+                width = 9; /* clear */
+                next = LC_LZW_FIRST;
+                have_prev = false;
+                continue;
+            }
             LC_RETURN_IF(len > out_nbytes - op, err, LC_ECORRUPT,
                          "LZW: stream decodes to more than the %zu bytes "
                          "of the block",
                          out_nbytes);
-            copy_string(out, out_nbytes, op, offs[code], len);
+            copy_string(out, out_nbytes, op, strs[code], len);
         } else if (code == next && have_prev) {
             /* KwKwK: the previous string plus its own first byte. */
             len = prev_len + 1;
@@ -135,7 +154,7 @@ int lc__codec_lzw_decode(const uint8_t *in, size_t in_nbytes, uint8_t *out,
                          "LZW: stream decodes to more than the %zu bytes "
                          "of the block",
                          out_nbytes);
-            copy_string(out, out_nbytes, op, prev_start, prev_len);
+            copy_string(out, out_nbytes, op, out + prev_start, prev_len);
             out[op + prev_len] = out[prev_start];
         } else {
             return lc__error(err, LC_ECORRUPT,
@@ -146,7 +165,7 @@ int lc__codec_lzw_decode(const uint8_t *in, size_t in_nbytes, uint8_t *out,
         op += len;
 
         if (have_prev && next < LC_LZW_NCODES) {
-            offs[next] = prev_start;
+            strs[next] = out + prev_start;
             lens[next] = (uint16_t)(prev_len + 1);
             next++;
             if (next == (1u << width) - 1 && width < 12)
