@@ -231,6 +231,8 @@ struct pq_chunk_ctx {
     size_t page_entries; /* level entries of the data page being decoded */
     const uint8_t *sel;  /* rows of the row group to keep, NULL: all */
     uint64_t row;        /* rows started so far (repeated columns) */
+    uint64_t rows;       /* the row group's */
+    uint64_t end_kept;   /* 1 + the last row sel keeps (rows: no sel) */
     struct lc__errbuf *err;
 };
 
@@ -463,6 +465,17 @@ static void set_bits(struct pq_blevel *l, size_t from, size_t n)
 static inline bool row_kept(const uint8_t *sel, uint64_t k)
 {
     return sel == NULL || ((sel[k >> 3] >> (k & 7)) & 1) != 0;
+}
+
+/* 1 + the last of rows [0, n) sel keeps; 0 if none; n if sel is NULL. */
+static size_t last_kept(const uint8_t *sel, size_t n)
+{
+    if (sel == NULL)
+        return n;
+    for (size_t k = n; k > 0; k--)
+        if (row_kept(sel, k - 1))
+            return k;
+    return 0;
 }
 
 /* Whether any of rows [from, from + n) is kept. */
@@ -1381,8 +1394,11 @@ static int data_page(struct pq_chunk_ctx *c, const struct lc__pq_page_header *h,
                 "chunk",
                 c->meta->num_values);
     /* A flat column has one entry per row: a page of rows none of which
-     * is kept is not even decompressed. */
-    if (b->max_rep == 0 && c->sel != NULL && !any_kept(c->sel, c->seen, n)) {
+     * is kept is not even decompressed. A repeated one, once a row past
+     * the last kept one has started: the rest of the chunk is all past
+     * it (its rows are taken as counted). */
+    if ((b->max_rep == 0 && c->sel != NULL && !any_kept(c->sel, c->seen, n)) ||
+        (b->max_rep > 0 && c->row > c->end_kept)) {
         c->seen += n;
         return LC_OK;
     }
@@ -1450,6 +1466,28 @@ static int data_page(struct pq_chunk_ctx *c, const struct lc__pq_page_header *h,
         CHUNK_CHECK(c, rep[0] != 0, LC_ECORRUPT,
                     "column chunk starts inside a row (repetition level %u)",
                     (unsigned)rep[0]);
+    /* The entries from the first row past the last kept one on are not
+     * assembled, and PLAIN and dictionary values before them decode
+     * without the others (the first item of a big catalogue need not
+     * decode the whole first page). */
+    size_t n_all = n;
+    if (c->end_kept < c->rows &&
+        (h->encoding == PQ_PLAIN || h->encoding == PQ_PLAIN_DICTIONARY ||
+         h->encoding == PQ_RLE_DICTIONARY)) {
+        if (rep == NULL) {
+            /* One entry per row; some row of the page is kept (above). */
+            if (c->seen + n > c->end_kept)
+                n = (size_t)(c->end_kept - c->seen);
+        } else {
+            uint64_t row = c->row;
+            for (size_t i = 0; i < n; i++) {
+                if (rep[i] == 0 && row++ == c->end_kept) {
+                    n = i;
+                    break;
+                }
+            }
+        }
+    }
     size_t nonnull = n;
     if (def != NULL) {
         nonnull = 0;
@@ -1475,7 +1513,9 @@ static int data_page(struct pq_chunk_ctx *c, const struct lc__pq_page_header *h,
         b->nlevels += n;
     }
     LC_FORWARD_IF_ERROR(assemble(c, def, rep, n, &dv));
-    c->seen += n;
+    c->seen += n_all;
+    if (n < n_all && rep != NULL)
+        c->row = c->rows; /* the rest: past the last kept row */
     return LC_OK;
 }
 
@@ -1849,6 +1889,8 @@ static int decode_task(struct lc__pq_reader *r, struct pq_bank *bank,
         .offset = t->start,
         .page_offset = t->start,
         .sel = u->sel,
+        .rows = u->rows,
+        .end_kept = last_kept(u->sel, u->rows),
         .err = err,
     };
     size_t before = b->count[0];

@@ -211,6 +211,42 @@ static void check_pushdown(const char *path,
     lc__stac_items_free(some);
 }
 
+/* The first k items of a max_items load equal those of a whole load:
+ * ids, times, bboxes, footprints and every asset's href and roles. The
+ * loader stops decoding pages after the last row it keeps (flat and
+ * repeated columns), so this checks what it kept is not cut short. */
+static void check_head(const char *path, size_t k)
+{
+    struct lc__stac_load_options o = {.max_items = k};
+    struct lc__stac_items *all = load(path, NULL);
+    struct lc__stac_items *head = load(path, &o);
+    if (all != NULL && head != NULL) {
+        size_t n = all->count < k ? all->count : k;
+        LC_ASSERT_UEQ(head->count, n);
+        LC_ASSERT_UEQ(head->nassets, all->nassets);
+        for (size_t i = 0; i < n && i < head->count; i++) {
+            LC_ASSERT_STR_EQ(head->ids[i], all->ids[i]);
+            LC_ASSERT_TRUE(head->datetime[i] == all->datetime[i]);
+            LC_ASSERT_MEM_EQ(&head->bbox[i], &all->bbox[i],
+                             sizeof head->bbox[i]);
+            LC_ASSERT_TRUE((head->geometry[i] == NULL) ==
+                           (all->geometry[i] == NULL));
+            for (size_t a = 0; a < all->nassets && a < head->nassets; a++) {
+                const struct lc__stac_asset *x =
+                    &head->assets[i * head->nassets + a];
+                const struct lc__stac_asset *y =
+                    &all->assets[i * all->nassets + a];
+                LC_ASSERT_TRUE((x->href == NULL) == (y->href == NULL));
+                if (x->href != NULL && y->href != NULL)
+                    LC_ASSERT_STR_EQ(x->href, y->href);
+                LC_ASSERT_UEQ(x->nroles, y->nroles);
+            }
+        }
+    }
+    lc__stac_items_free(all);
+    lc__stac_items_free(head);
+}
+
 static void test_realdata(const char *dir)
 {
     static const struct {
@@ -236,6 +272,8 @@ static void test_realdata(const char *dir)
         if (t == NULL)
             continue;
         check_table(path, t, files[f].count);
+        check_head(path, 1);
+        check_head(path, 3);
         /* Every asset key of the schema, in order; items have hrefs. */
         struct lc__parquet_dataset *ds = NULL;
         struct lc__errbuf err = {0};
