@@ -861,9 +861,10 @@ static bool keep_row_group(void *opaque, const struct lc__parquet_file *f,
 }
 
 /* The one-phase filter. With max_items, the row group reaching it keeps
- * only the rows up to it: pages of flat columns past them are not even
- * decompressed, and strings are copied for the rows kept only (the first
- * item of a large catalogue costs a fraction of the whole row group). */
+ * only the rows up to it: pages past them are not even decompressed, the
+ * page holding the last one is decoded up to it, and strings are copied
+ * for the rows kept only (the first item of a large catalogue costs a
+ * fraction of the whole row group). */
 static bool keep_row_group_rows(void *opaque, const struct lc__parquet_file *f,
                                 size_t fi, size_t rg, const uint8_t **rows_ret)
 {
