@@ -1394,12 +1394,16 @@ static int data_page(struct pq_chunk_ctx *c, const struct lc__pq_page_header *h,
                 "chunk",
                 c->meta->num_values);
     /* A flat column has one entry per row: a page of rows none of which
-     * is kept is not even decompressed. A repeated one, once a row past
-     * the last kept one has started: the rest of the chunk is all past
-     * it (its rows are taken as counted). */
-    if ((b->max_rep == 0 && c->sel != NULL && !any_kept(c->sel, c->seen, n)) ||
-        (b->max_rep > 0 && c->row > c->end_kept)) {
+     * is kept is not even decompressed. */
+    if (b->max_rep == 0 && c->sel != NULL && !any_kept(c->sel, c->seen, n)) {
         c->seen += n;
+        return LC_OK;
+    }
+    /* A repeated one, once a row past the last kept one has started: the
+     * rest of the chunk is all past it (its rows are taken as counted). */
+    if (b->max_rep > 0 && c->row > c->end_kept) {
+        c->seen += n;
+        c->row = c->rows;
         return LC_OK;
     }
     const uint8_t *vals;

@@ -347,3 +347,37 @@ def test_bad_values(dump, tmp_path):
     err = res.stderr.decode()
     assert res.returncode == 1 and f"row {bad}" in err, err
     assert "5 numbers" in err and f"item '{items[bad][0]}'" in err, err
+
+
+def test_first_row_of_delta_encoded_multi_page_columns(ci_world, tmp_path):
+    """A load of the first row stops decoding each column after it. With
+    every string column DELTA_BYTE_ARRAY-encoded (values that cannot be
+    decoded in part) in pages of 512 bytes, a repeated column (the assets'
+    roles) is decoded whole up to its page past the first row, and its
+    later pages are skipped: its rows must still count in full. The first
+    item, and an open() of the whole catalogue, equal the original's."""
+    import lazycogs
+    from lazycogs import _ext
+
+    table = pq.read_table(ci_world / "items.parquet")
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(table, plain, use_dictionary=False)
+    schema = pq.ParquetFile(plain).schema
+    strings = [schema.column(i).path for i in range(len(schema))
+               if schema.column(i).physical_type == "BYTE_ARRAY"]
+    delta = tmp_path / "delta.parquet"
+    pq.write_table(table, delta, use_dictionary=False, data_page_size=512,
+                   column_encoding={p: "DELTA_BYTE_ARRAY" for p in strings})
+    meta = pq.ParquetFile(delta).metadata.row_group(0)
+    roles = next(meta.column(i) for i in range(meta.num_columns)
+                 if meta.column(i).path_in_schema.endswith("roles.list.element"))
+    assert "DELTA_BYTE_ARRAY" in roles.encodings
+    assert roles.total_uncompressed_size > 2 * 512  # several pages
+    want = _ext.catalog_store_info(str(ci_world / "items.parquet"), None)
+    assert _ext.catalog_store_info(str(delta), None) == want
+    kw = dict(crs="EPSG:5070", bbox=(150000.0, 2540000.0, 560000.0,
+                                     2740000.0), resolution=2000.0)
+    a = lazycogs.open(str(delta), **kw)
+    b = lazycogs.open(str(ci_world / "items.parquet"), **kw)
+    assert a.shape == b.shape
+    assert (a.time.values == b.time.values).all()
