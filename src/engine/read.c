@@ -726,7 +726,7 @@ struct read_ctx {
     struct band_task *tasks;
 
     size_t slots; /* band tasks in the pool at once */
-    bool gated;   /* its tasks pass the CPU gate (remote reads) */
+    /* The CPU gate of remote reads (places 0: no gate). */
     struct {
         size_t places, used;
         uint64_t next_ticket;
@@ -785,8 +785,10 @@ static void task_free_buffers(struct read_ctx *rc, struct band_task *t)
  * order, so items finish about in the order their mosaic takes them.
  */
 
-static void gate_enter(struct band_task *t)
+/* Takes a place for band task arg (a struct band_task). */
+static void gate_enter(void *arg)
 {
+    struct band_task *t = arg;
     struct read_ctx *rc = t->rc;
     t->in_gate = true;
     pthread_mutex_lock(&rc->mu);
@@ -804,8 +806,10 @@ static void gate_enter(struct band_task *t)
     pthread_cond_destroy(&w.cv);
 }
 
-static void gate_leave(struct band_task *t)
+/* Gives the place of band task arg up, if it holds one. */
+static void gate_leave(void *arg)
 {
+    struct band_task *t = arg;
     if (!t->in_gate)
         return;
     struct read_ctx *rc = t->rc;
@@ -824,16 +828,6 @@ static void gate_leave(struct band_task *t)
         pthread_cond_signal(&w->cv);
     }
     pthread_mutex_unlock(&rc->mu);
-}
-
-static void gate_hook_begin(void *arg)
-{
-    gate_leave(arg);
-}
-
-static void gate_hook_end(void *arg)
-{
-    gate_enter(arg);
 }
 
 /* ---- one band task (runs on a worker) ----------------------------------- */
@@ -1345,8 +1339,8 @@ static void task_run(struct pool_job *job)
     if (!skip && cancel_requested(rc))
         skip = true;
     if (!skip) {
-        struct lc__io_wait_hook hook = {gate_hook_begin, gate_hook_end, t};
-        if (rc->gated)
+        struct lc__io_wait_hook hook = {gate_leave, gate_enter, t};
+        if (rc->gate.places > 0)
             lc__io_set_wait_hook(&hook);
         t->status = task_work(t);
         gate_leave(t);
@@ -2016,7 +2010,6 @@ static void choose_limits(struct read_ctx *rc)
             want = READ_REMOTE_SLOTS;
         if (slots < want)
             slots = want;
-        rc->gated = true;
         rc->gate.places = nthreads;
     }
     size_t have = pool_ensure(slots);

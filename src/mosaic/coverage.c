@@ -51,16 +51,7 @@ void lc__coverage_mark_row(struct lc__coverage *c, size_t plane, size_t y,
         size_t w = x >> 6;
         size_t bit = x & 63;
         size_t take = 64 - bit < n - i ? 64 - bit : n - i;
-        uint64_t set = 0;
-        size_t k = 0;
-        /* Eight 0/1 bytes become eight bits in one multiply: byte j of
-         * the product's top byte collects bit j's byte. */
-        for (; k + 8 <= take; k += 8) {
-            uint64_t bytes = lc__load_le64(valid + i + k);
-            set |= ((bytes * UINT64_C(0x0102040810204080)) >> 56) << (bit + k);
-        }
-        for (; k < take; k++)
-            set |= (uint64_t)valid[i + k] << (bit + k);
+        uint64_t set = lc__valid_bits(valid + i, take) << bit;
         uint64_t fresh = set & ~row[w];
         row[w] |= set;
         added += (size_t)__builtin_popcountll(fresh);

@@ -450,22 +450,6 @@ static const uint8_t *mask_row(const struct feed *f, size_t r)
     return f->mask == NULL ? NULL : f->mask + r * f->mask_stride;
 }
 
-/* Bits 0..len-1: whether valid[0..len) (each 0 or 1, as lc__valid_row
- * writes them) are set; len <= 64. Eight flags at a time: the multiply
- * moves byte k's low bit to bit 56 + k, and no two partial products meet
- * (so nothing carries into the top byte). */
-static uint64_t valid_bits(const uint8_t *valid, size_t len)
-{
-    uint64_t bits = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        bits |= (lc__load_le64(valid + i) * UINT64_C(0x0102040810204080) >> 56)
-                << i;
-    for (; i < len; i++)
-        bits |= (uint64_t)(valid[i] != 0) << i;
-    return bits;
-}
-
 /* First: takes the valid values whose coverage bit is clear, one coverage
  * word (64 values) at a time: the values to take are a mask, copied as
  * runs (a whole span at once where nothing was covered yet). */
@@ -482,7 +466,7 @@ static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
         uint64_t word = cov[x >> 6];
         uint64_t take = ~(word >> bit0) & span;
         if (take != 0)
-            take &= valid_bits(valid + i, len);
+            take &= lc__valid_bits(valid + i, len);
         if (take != 0) {
             cov[x >> 6] = word | take << bit0;
             added += (size_t)__builtin_popcountll(take);
@@ -619,10 +603,11 @@ static int feed_median(struct lc_mosaic *m, const struct feed *f,
             uint64_t *row = mf.bits + (b * f->height + r) * mf.words_per_row;
             lc__valid_row(m->opts.dtype, src_row(m, f, b, r), f->width,
                           mask_row(f, r), &f->nd, m->valid);
-            for (size_t i = 0; i < f->width; i++)
-                row[i >> 6] |= (uint64_t)m->valid[i] << (i & 63);
-            for (size_t w = 0; w < mf.words_per_row; w++)
+            for (size_t w = 0; w < mf.words_per_row; w++) {
+                size_t len = f->width - w * 64 < 64 ? f->width - w * 64 : 64;
+                row[w] = lc__valid_bits(m->valid + w * 64, len);
                 mf.nvalues += (size_t)__builtin_popcountll(row[w]);
+            }
         }
     }
     if (mf.nvalues == 0) {

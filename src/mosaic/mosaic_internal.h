@@ -73,6 +73,22 @@ static inline void lc__coverage_add(struct lc__coverage *c, size_t plane,
     c->covered += n;
 }
 
+/* Bits 0..len-1 (len <= 64): valid[0..len), each 0 or 1 as lc__valid_row
+ * writes them. Eight at a time: the multiply moves byte k's low bit to bit
+ * 56 + k, and no two partial products meet, so nothing carries into the
+ * top byte. */
+static inline uint64_t lc__valid_bits(const uint8_t *valid, size_t len)
+{
+    uint64_t bits = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        bits |= (lc__load_le64(valid + i) * UINT64_C(0x0102040810204080) >> 56)
+                << i;
+    for (; i < len; i++)
+        bits |= (uint64_t)valid[i] << i;
+    return bits;
+}
+
 /* Sets the bits of row (plane, y) at x0 + i for every valid[i] == 1,
  * i < n; each valid byte must be 0 or 1 (as lc__valid_row writes). */
 void lc__coverage_mark_row(struct lc__coverage *c, size_t plane, size_t y,

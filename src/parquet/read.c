@@ -134,6 +134,7 @@ struct pq_unit {
     const uint8_t *sel;
     size_t tag; /* the caller's, for the visitor */
     size_t rows, kept;
+    size_t end_kept;         /* 1 + the last row sel keeps (last_kept) */
     struct pq_buf chunks;    /* the raw column chunks */
     struct pq_buf chunk_at;  /* size_t: offset of each chunk in chunks */
     struct pq_buf constants; /* const char *: constant column values */
@@ -467,14 +468,21 @@ static inline bool row_kept(const uint8_t *sel, uint64_t k)
     return sel == NULL || ((sel[k >> 3] >> (k & 7)) & 1) != 0;
 }
 
-/* 1 + the last of rows [0, n) sel keeps; 0 if none; n if sel is NULL. */
+/* 1 + the last of rows [0, n) sel keeps; 0 if none; n if sel is NULL.
+ * Bytes of none are passed whole. */
 static size_t last_kept(const uint8_t *sel, size_t n)
 {
     if (sel == NULL)
         return n;
-    for (size_t k = n; k > 0; k--)
+    for (size_t k = n; k > 0;) {
+        if ((k & 7) == 0 && sel[(k >> 3) - 1] == 0) {
+            k -= 8;
+            continue;
+        }
         if (row_kept(sel, k - 1))
             return k;
+        k--;
+    }
     return 0;
 }
 
@@ -1894,7 +1902,7 @@ static int decode_task(struct lc__pq_reader *r, struct pq_bank *bank,
         .page_offset = t->start,
         .sel = u->sel,
         .rows = u->rows,
-        .end_kept = last_kept(u->sel, u->rows),
+        .end_kept = u->end_kept,
         .err = err,
     };
     size_t before = b->count[0];
@@ -2229,6 +2237,7 @@ static int fetch(struct lc__pq_reader *r, struct lc__parquet_file *f, size_t rg,
     u->sel = rows_kept;
     u->rows = rows;
     u->kept = count_kept(rows_kept, rows);
+    u->end_kept = last_kept(rows_kept, rows);
     /* The ranges of the projected chunks, read all at once. */
     LC_FORWARD_IF_ERROR(buf_reserve_n(r, &r->reqs, r->ncols + 1,
                                       sizeof(struct lc_range_request), false,
