@@ -44,9 +44,11 @@ import make_world  # noqa: E402
 import serve  # noqa: E402
 import workloads  # noqa: E402
 
-# tool -> (interpreter, runner). The peers live in the venvs bench/setup makes.
+# tool -> (interpreter, runner). The venvs are bench/setup's. Ours runs on the
+# peers' interpreter and numpy/xarray/pandas/dask, not in the development
+# .venv (another Python, and the test tools' packages).
 TOOLS = {
-    "ours": (ROOT / ".venv/bin/python", BENCH / "peers/ours.py"),
+    "ours": (BENCH / ".venv-ours/bin/python", BENCH / "peers/ours.py"),
     "upstream": (BENCH / ".venv-peers/bin/python", BENCH / "peers/upstream.py"),
     "odc-stac": (BENCH / ".venv-peers/bin/python", BENCH / "peers/odc_stac.py"),
     "stackstac": (BENCH / ".venv-stackstac/bin/python", BENCH / "peers/stackstac_peer.py"),
@@ -211,6 +213,8 @@ def main(argv=None) -> int:
             sys.exit(f"bench/run: {TOOLS[t][0]} missing: run `make bench-setup` first")
     if "ours" not in tools:
         tools.insert(0, "ours")  # the reference of the pixel checks
+    # The work tree as it is now, built into .venv-ours.
+    subprocess.run(["sh", str(BENCH / "setup"), "ours"], check=True)
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     results_dir = BENCH / "results"

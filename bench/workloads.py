@@ -200,16 +200,16 @@ def machine() -> dict:
 
 def versions() -> dict:
     v = {}
+    # Other work reinstalls the package now and then: say which build ran.
+    ours = BENCH / ".venv-ours/bin/python"
+    probe = ("import hashlib, pathlib, sys, lazycogs; from lazycogs import _ext; "
+             "so = pathlib.Path(_ext.__file__).read_bytes(); "
+             "print(f'{lazycogs.__version__}, _ext sha256 "
+             "{hashlib.sha256(so).hexdigest()[:12]}, Python {sys.version.split()[0]}')")
     try:
-        import hashlib
-
-        import lazycogs
-        from lazycogs import _ext
-        # Other work reinstalls the package now and then: say which build ran.
-        so = Path(_ext.__file__)
-        v["lazycogs (ours)"] = (f"{lazycogs.__version__}, _ext sha256 "
-                                f"{hashlib.sha256(so.read_bytes()).hexdigest()[:12]}")
-    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        out = subprocess.run([str(ours), "-c", probe], capture_output=True, text=True)
+        v["lazycogs (ours)"] = out.stdout.strip() or f"? ({out.stderr.strip()[-200:]})"
+    except OSError as exc:
         v["lazycogs (ours)"] = f"? ({exc})"
     for req in ("requirements-peers.txt", "requirements-stackstac.txt"):
         for line in (BENCH / "peers" / req).read_text().splitlines():
