@@ -206,6 +206,8 @@ def main(argv=None) -> int:
 
     latencies = [float(v) for v in args.latency_ms.split(",") if v.strip()]
     tools = [t for t in args.tools.split(",") if t]
+    # The work tree as it is now, built into .venv-ours (made if missing).
+    subprocess.run(["sh", str(BENCH / "setup"), "ours"], check=True)
     for t in tools:
         if t not in TOOLS:
             sys.exit(f"bench/run: unknown tool {t!r} (known: {', '.join(TOOLS)})")
@@ -213,8 +215,6 @@ def main(argv=None) -> int:
             sys.exit(f"bench/run: {TOOLS[t][0]} missing: run `make bench-setup` first")
     if "ours" not in tools:
         tools.insert(0, "ours")  # the reference of the pixel checks
-    # The work tree as it is now, built into .venv-ours.
-    subprocess.run(["sh", str(BENCH / "setup"), "ours"], check=True)
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     results_dir = BENCH / "results"

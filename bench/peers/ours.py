@@ -2,12 +2,11 @@
 
 Runs in bench/.venv-ours (bench/setup: the peers' interpreter and numpy,
 xarray, pandas and dask; the package built from this tree). Calls as
-examples/demo.py: store_for() on the
-catalogue, then open() with the seed's arguments. Engine statistics: every
-read of the collection returns lc_read_stats (requests, bytes, seconds,
-items read/skipped, headers fetched, stage times); they are summed into
-timing.json,
-with the process-wide I/O counters (retries, coalesced ranges, wait).
+examples/demo.py: store_for() on the catalogue, then open() with the seed's
+arguments. Engine statistics: every read of the collection returns
+lc_read_stats (requests, bytes, seconds, items read/skipped, headers
+fetched, stage times); they are summed into timing.json, with the
+process-wide I/O counters (retries, coalesced ranges, wait).
 """
 # SPDX-License-Identifier: MIT
 import sys
