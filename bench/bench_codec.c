@@ -175,6 +175,26 @@ static size_t enc_lerc(struct lc__block_format *f, uint8_t **out)
     return n;
 }
 
+/* The u16 field as float32 reflectance (lossless LERC codes it as FPL:
+ * byte planes, Huffman, decoded by lerc_fpl.c). */
+static float g_f32[W * H];
+
+static size_t enc_lerc_f32(struct lc__block_format *f, uint8_t **out)
+{
+    unsigned cap = 0, n = 0;
+    for (size_t i = 0; i < (size_t)W * H; i++)
+        g_f32[i] = (float)g_u16[i] * 1e-4f;
+    *f = u16_format(LC_COMPRESSION_LERC);
+    f->bits_per_sample = 32;
+    f->sample_format = 3;
+    if (lerc_computeCompressedSize(g_f32, 6, 1, W, H, 1, 0, NULL, 0, &cap))
+        return 0;
+    *out = malloc(cap);
+    if (lerc_encode(g_f32, 6, 1, W, H, 1, 0, NULL, 0, *out, cap, &n))
+        return 0;
+    return n;
+}
+
 static struct lc__block_format rgb_format(uint16_t compression)
 {
     struct lc__block_format f = u16_format(compression);
@@ -229,6 +249,7 @@ static const struct engine engines[] = {
     {"lzw u16", enc_lzw},
     {"lzw+pred2 u16", enc_lzw_pred2},
     {"lerc lossless u16", enc_lerc},
+    {"lerc lossless f32", enc_lerc_f32},
     {"jpeg q75 4:2:0 rgb8", enc_jpeg},
     {"webp lossy q75 rgb8", enc_webp_lossy},
     {"webp lossless rgb8", enc_webp_lossless},
@@ -277,6 +298,20 @@ int main(void)
         printf("%-22s %10zu %8.2f %10.1f %10.1f\n", engines[e].name, in_nbytes,
                (double)nbytes / (double)in_nbytes, t / iters * 1e6,
                (double)nbytes * iters / t / 1e6);
+        if (engines[e].encode == enc_lerc_f32) {
+            /* liblerc's own decoder of the same blob, for comparison. */
+            iters = 0;
+            t0 = now();
+            do {
+                (void)lerc_decode(in, (unsigned)in_nbytes, 0, NULL, 1, W, H, 1,
+                                  6, out);
+                iters++;
+                t = now() - t0;
+            } while (t < 0.5);
+            printf("%-22s %10zu %8.2f %10.1f %10.1f\n", "  liblerc lerc_decode",
+                   in_nbytes, (double)nbytes / (double)in_nbytes,
+                   t / iters * 1e6, (double)nbytes * iters / t / 1e6);
+        }
         free(out);
         free(in);
     }

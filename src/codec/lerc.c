@@ -168,11 +168,17 @@ int lc__codec_lerc_decode(struct lc__codec_ctx *ctx,
     if (layout == LAYOUT_BANDS)
         LC_FORWARD_IF_ERROR(
             lc__codec_scratch(ctx, LC_SCRATCH_DATA, out_nbytes, &dst, err));
-    lerc_status st = lerc_decode(blob, (unsigned)blob_nbytes, (int)want_masks,
-                                 mask, (int)ndim, (int)ncols, (int)nrows,
-                                 (int)nbands, (unsigned)dt, dst);
-    LC_RETURN_IF(st != 0, err, LC_ECORRUPT,
-                 "LERC: cannot decode the blob (liblerc status %u)", st);
+    bool handled = false;
+    LC_FORWARD_IF_ERROR(lc__codec_lerc_fpl(&ctx->alloc, blob, blob_nbytes,
+                                           nbands, want_masks, mask, dst,
+                                           out_nbytes, &handled, err));
+    if (!handled) {
+        lerc_status st = lerc_decode(
+            blob, (unsigned)blob_nbytes, (int)want_masks, mask, (int)ndim,
+            (int)ncols, (int)nrows, (int)nbands, (unsigned)dt, dst);
+        LC_RETURN_IF(st != 0, err, LC_ECORRUPT,
+                     "LERC: cannot decode the blob (liblerc status %u)", st);
+    }
 
     if (layout == LAYOUT_BANDS) {
         for (size_t i = 0; i < npix; i++)

@@ -5,6 +5,7 @@
 #include "../../src/common/common.h"
 
 #include "../../src/codec/codec.h"
+#include "../../src/codec/codec_internal.h"
 #include "../../src/x86/x86_internal.h"
 
 #include <Lerc_c_api.h>
@@ -1329,6 +1330,235 @@ static void test_lerc_masks(void)
     free(blob);
 }
 
+/* ---- LERC's lossless float coding (lerc_fpl.c) --------------------------
+ *
+ * Blobs liblerc wrote, decoded by lerc_fpl.c and by liblerc: equal values
+ * and masks. A census of the coded planes makes sure every plane coding
+ * and predictor was among them. Then mutated blobs, with their checksum
+ * made right again, go through lerc_fpl.c only (liblerc aborts on some). */
+
+struct fpl_census {
+    unsigned modes[4]; /* plane codings: Huffman, one byte, stored, packbits */
+    unsigned preds[3]; /* predictors: none, rows, rows and columns */
+};
+
+/* Where band 0's FPL payload starts in a Lerc2 v6 blob, or 0. */
+static size_t fpl_payload_at(const uint8_t *b, size_t n)
+{
+    int32_t v[8];
+    if (n < 98 || memcmp(b, "Lerc2 ", 6) != 0)
+        return 0;
+    memcpy(v, b + 14, sizeof v);
+    int32_t version, depth = v[2], nvalid = v[3], dt = v[6];
+    memcpy(&version, b + 6, 4);
+    double zmin, zmax;
+    memcpy(&zmin, b + 58, 8);
+    memcpy(&zmax, b + 66, 8);
+    if (version != 6 || nvalid == 0 || zmin == zmax || (dt != 6 && dt != 7))
+        return 0;
+    int32_t mask_n;
+    memcpy(&mask_n, b + 90, 4);
+    size_t at = 94 + (size_t)mask_n + 2 * (size_t)depth * (dt == 6 ? 4 : 8);
+    if (at + 3 > n || b[at] != 0 || b[at + 1] != 3)
+        return 0;
+    return at + 2;
+}
+
+static void fpl_count(const uint8_t *b, size_t n, struct fpl_census *c)
+{
+    size_t at = fpl_payload_at(b, n);
+    if (at == 0)
+        return;
+    int32_t dt;
+    memcpy(&dt, b + 38, 4);
+    c->preds[b[at] % 3]++;
+    at++;
+    for (int k = 0; k < (dt == 6 ? 4 : 8) && at + 6 <= n; k++) {
+        uint32_t csize;
+        memcpy(&csize, b + at + 2, 4);
+        c->modes[b[at + 6] & 3]++;
+        at += 6 + csize;
+    }
+}
+
+static uint32_t fletcher32_ref(const uint8_t *p, size_t n)
+{
+    uint32_t s1 = 0xffff, s2 = 0xffff;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        s1 += (uint32_t)p[i] << 8;
+        s2 += s1 += p[i + 1];
+        if ((i / 2) % 359 == 358) {
+            s1 = (s1 & 0xffff) + (s1 >> 16);
+            s2 = (s2 & 0xffff) + (s2 >> 16);
+        }
+    }
+    if (n & 1)
+        s2 += s1 += (uint32_t)p[n - 1] << 8;
+    s1 = (s1 & 0xffff) + (s1 >> 16);
+    s1 = (s1 & 0xffff) + (s1 >> 16);
+    s2 = (s2 & 0xffff) + (s2 >> 16);
+    s2 = (s2 & 0xffff) + (s2 >> 16);
+    return s2 << 16 | s1;
+}
+
+/* Compares lerc_fpl.c with liblerc on one blob; returns whether lerc_fpl.c
+ * took it. */
+static bool fpl_compare(const uint8_t *blob, unsigned bn, unsigned dt, int ndim,
+                        int w, int h, int nbands, int nmasks, const char *what)
+{
+    size_t es = dt == 6 ? 4 : 8, npix = (size_t)w * h;
+    size_t n = npix * (size_t)ndim * (size_t)nbands * es;
+    uint8_t *want = calloc(n, 1), *got = calloc(n, 1);
+    uint8_t *want_m = calloc(npix * 3 + 1, 1), *got_m = calloc(npix * 3 + 1, 1);
+    LC_ASSERT_EQ(
+        lerc_decode(blob, bn, nmasks, want_m, ndim, w, h, nbands, dt, want), 0);
+    bool handled = false;
+    struct lc__errbuf err = {0};
+    int st =
+        lc__codec_lerc_fpl(NULL, blob, bn, (unsigned)nbands, (unsigned)nmasks,
+                           got_m, got, n, &handled, &err);
+    LC_ASSERT_EQ(st, LC_OK);
+    if (st != LC_OK)
+        fprintf(stderr, "  %s: %s\n", what, err.msg);
+    if (handled) {
+        if (memcmp(want, got, n) != 0)
+            LC_CHECK_FAIL_("LERC FPL %s: values differ from liblerc's", what);
+        if (memcmp(want_m, got_m, npix * (size_t)nmasks) != 0)
+            LC_CHECK_FAIL_("LERC FPL %s: masks differ from liblerc's", what);
+    }
+    free(want);
+    free(got);
+    free(want_m);
+    free(got_m);
+    return handled;
+}
+
+/* Payload bytes of band 0 changed one at a time, the checksum made right:
+ * lerc_fpl.c must answer LC_OK or an error, and never touch memory it
+ * does not own (ASan). */
+static void fpl_mutate(const uint8_t *blob, unsigned bn, int nbands,
+                       size_t out_n, unsigned rounds)
+{
+    size_t at = fpl_payload_at(blob, bn);
+    int32_t size0;
+    memcpy(&size0, blob + 34, 4); /* blobSize */
+    if (at == 0 || (size_t)size0 <= at)
+        return;
+    uint8_t *copy = malloc(bn), *out = malloc(out_n), *m = malloc(out_n);
+    for (unsigned r = 0; r < rounds; r++) {
+        memcpy(copy, blob, bn);
+        unsigned nflips = 1 + rnd() % 3;
+        for (unsigned k = 0; k < nflips; k++) {
+            size_t pos = at - 1 + rnd() % ((size_t)size0 - at + 1);
+            copy[pos] =
+                (uint8_t)(r % 2 ? rnd() : copy[pos] ^ (1u << rnd() % 8));
+        }
+        uint32_t c = fletcher32_ref(copy + 14, (size_t)size0 - 14);
+        memcpy(copy + 10, &c, 4);
+        bool handled = false;
+        struct lc__errbuf err = {0};
+        int st = lc__codec_lerc_fpl(NULL, copy, bn, (unsigned)nbands, 1, m, out,
+                                    out_n, &handled, &err);
+        if (st != LC_OK && st != LC_ECORRUPT && st != LC_EUNSUPPORTED) {
+            LC_CHECK_FAIL_("LERC FPL mutation: status %s", lc_err_name(st));
+            break;
+        }
+    }
+    free(copy);
+    free(out);
+    free(m);
+}
+
+static void test_lerc_fpl(void)
+{
+    enum { W = 67, H = 45, N = W * H };
+    struct fpl_census census = {{0}, {0}};
+    unsigned handled = 0, cases = 0;
+    uint8_t valid[3 * N];
+    for (int i = 0; i < 3 * N; i++)
+        valid[i] = (i % 11) != 4;
+    for (unsigned pattern = 0; pattern < 6; pattern++)
+        for (unsigned dt = 6; dt <= 7; dt++)
+            for (int ndim = 1; ndim <= 3; ndim += 2)
+                for (int nbands = 1; nbands <= 2; nbands++)
+                    for (int nmasks = 0; nmasks <= 1; nmasks++) {
+                        size_t nv = (size_t)N * ndim * nbands;
+                        double *v = malloc(nv * sizeof *v);
+                        for (size_t i = 0; i < nv; i++) {
+                            size_t px = i / (size_t)ndim % N;
+                            double x = (double)(px % W), y = (double)(px / W);
+                            switch (pattern) {
+                            case 0: /* smooth */
+                                v[i] = 100 * sin(y * 0.11) +
+                                       40 * cos(x * 0.07) +
+                                       (double)(i % (size_t)ndim);
+                                break;
+                            case 1: /* noise */
+                                v[i] = (double)(int32_t)rnd() * 1e-3;
+                                break;
+                            case 2: /* steps: runs of one value */
+                                v[i] = (double)((px / 23) % 5) * 1.5;
+                                break;
+                            case 3: /* sparse: mostly 0 */
+                                v[i] = rnd() % 100 == 0
+                                           ? (double)(rnd() % 100000) * 0.37
+                                           : 0.0;
+                                break;
+                            case 4: /* a random walk along each row */
+                                v[i] = (x == 0 ? (double)(rnd() % 1000)
+                                               : v[i - (size_t)ndim]) +
+                                       (double)(rnd() % 16) * 0.125;
+                                break;
+                            default: /* band 2 constant, band 1 smooth */
+                                v[i] = i >= nv / (size_t)nbands && nbands > 1
+                                           ? 7.25
+                                           : sin(x * 0.3) * cos(y * 0.2);
+                                break;
+                            }
+                        }
+                        size_t es = dt == 6 ? 4 : 8;
+                        uint8_t *raw = malloc(nv * es);
+                        for (size_t i = 0; i < nv; i++) {
+                            if (dt == 6) {
+                                float f = (float)v[i];
+                                memcpy(raw + 4 * i, &f, 4);
+                            } else {
+                                memcpy(raw + 8 * i, &v[i], 8);
+                            }
+                        }
+                        unsigned bn = 0;
+                        uint8_t *blob =
+                            lerc_blob(raw, dt, ndim, W, H, nbands, nmasks,
+                                      nmasks ? valid : NULL, &bn);
+                        char what[64];
+                        snprintf(what, sizeof what,
+                                 "pattern %u dt %u ndim %d bands %d masks %d",
+                                 pattern, dt, ndim, nbands, nmasks);
+                        fpl_count(blob, bn, &census);
+                        handled += fpl_compare(blob, bn, dt, ndim, W, H, nbands,
+                                               nmasks, what);
+                        cases++;
+                        if (nmasks == 1 && nbands == 1)
+                            fpl_mutate(blob, bn, nbands, nv * es, 400);
+                        free(blob);
+                        free(raw);
+                        free(v);
+                    }
+    /* Most blobs hold FPL bands, and every coding and predictor came up. */
+    LC_ASSERT_TRUE(handled * 2 > cases);
+    for (int k = 0; k < 4; k++)
+        if (census.modes[k] == 0)
+            LC_CHECK_FAIL_("LERC FPL: no plane coded in mode %d", k);
+    for (int k = 0; k < 3; k++)
+        if (census.preds[k] == 0)
+            LC_CHECK_FAIL_("LERC FPL: no blob with predictor %d", k);
+    fprintf(stderr,
+            "LERC FPL: %u of %u blobs; modes %u %u %u %u, "
+            "predictors %u %u %u\n",
+            handled, cases, census.modes[0], census.modes[1], census.modes[2],
+            census.modes[3], census.preds[0], census.preds[1], census.preds[2]);
+}
+
 static void test_lerc_hostile_and_kats(void)
 {
     struct lc__block_format f = fmt(LC_COMPRESSION_LERC, 32, 3, 1, 16, 16);
@@ -1466,6 +1696,7 @@ int main(void)
     test_lerc_types();
     test_lerc_masks();
     test_lerc_hostile_and_kats();
+    test_lerc_fpl();
     test_allocator();
     lc__codec_ctx_free(g_ctx);
     LC_TEST_END();
