@@ -97,7 +97,6 @@ int lc__codec_lerc_decode(struct lc__codec_ctx *ctx,
                           size_t in_nbytes, uint8_t *out, size_t out_nbytes,
                           struct lc__errbuf *err);
 
-/* The LERC data type code of a format, or -1 when LERC cannot hold it. */
 /* Decodes a LERC blob holding Lerc2 v6 lossless float bands ("FPL", image
  * encode mode 3) without liblerc, whose decoder of them is unsafe (see
  * lerc_fpl.c): nbands bands into out (band after band), and the validity
@@ -110,6 +109,7 @@ int lc__codec_lerc_fpl(const struct lc_allocator *a, const uint8_t *blob,
                        uint8_t *masks, uint8_t *out, size_t out_nbytes,
                        bool *handled, struct lc__errbuf *err);
 
+/* The LERC data type code of a format, or -1 when LERC cannot hold it. */
 int lc__codec_lerc_type(const struct lc__block_format *f);
 
 #endif /* LC_CODEC_INTERNAL_H */

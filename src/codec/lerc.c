@@ -1,4 +1,5 @@
-/* lerc.c - TIFF LERC (compression 34887) through the Lerc C API. */
+/* lerc.c - TIFF LERC (compression 34887) through the Lerc C API (lossless
+ * float bands through lerc_fpl.c). */
 /* SPDX-License-Identifier: MIT */
 #include "../common/common.h"
 
