@@ -384,8 +384,9 @@ static int huff_read(struct huff *h, const uint8_t **pp, size_t *left,
     *pp += used;
     *left -= used;
 
-    /* The range of used symbols decides the longest code, as in liblerc
-     * (which recomputes it from the lengths). */
+    /* As liblerc decodes: a lookup table as wide as the longest code (12
+     * bits at most), and for longer codes a tree whose walk starts past
+     * the zero bits every long code begins with. */
     unsigned max_len = 0;
     for (int k = 0; k < size; k++)
         if (h->len[k] > max_len)
