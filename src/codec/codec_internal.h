@@ -109,6 +109,11 @@ int lc__codec_lerc_fpl(const struct lc_allocator *a, const uint8_t *blob,
                        uint8_t *masks, uint8_t *out, size_t out_nbytes,
                        bool *handled, struct lc__errbuf *err);
 
+/* Lerc2's checksum (Fletcher-32 over bytes, as liblerc computes it) of
+ * the n bytes at p: a band blob from byte 14 (after its key, version and
+ * checksum) to its end. */
+uint32_t lc__codec_lerc_checksum(const uint8_t *p, size_t n);
+
 /* The LERC data type code of a format, or -1 when LERC cannot hold it. */
 int lc__codec_lerc_type(const struct lc__block_format *f);
 

@@ -88,8 +88,7 @@ static double rdf64(const uint8_t *p)
     return v;
 }
 
-/* Lerc2's checksum: Fletcher-32 over bytes, as liblerc computes it. */
-static uint32_t fletcher32(const uint8_t *p, size_t n)
+uint32_t lc__codec_lerc_checksum(const uint8_t *p, size_t n)
 {
     uint32_t sum1 = 0xffff, sum2 = 0xffff;
     size_t words = n / 2;
@@ -145,7 +144,8 @@ static int parse_band(const uint8_t *p, size_t n, struct band *b,
     if ((b->dt != FPL_DT_FLOAT && b->dt != FPL_DT_DOUBLE) ||
         b->max_z_error != 0.0)
         return LC_OK; /* not a lossless float band */
-    LC_RETURN_IF(fletcher32(p + FPL_KEY_LEN + 8, b->nbytes - FPL_KEY_LEN - 8) !=
+    LC_RETURN_IF(lc__codec_lerc_checksum(p + FPL_KEY_LEN + 8,
+                                         b->nbytes - FPL_KEY_LEN - 8) !=
                      rd32(p + FPL_KEY_LEN + 4),
                  err, LC_ECORRUPT, "LERC: checksum mismatch");
 

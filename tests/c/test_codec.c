@@ -1381,26 +1381,6 @@ static void fpl_count(const uint8_t *b, size_t n, struct fpl_census *c)
     }
 }
 
-static uint32_t fletcher32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t s1 = 0xffff, s2 = 0xffff;
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        s1 += (uint32_t)p[i] << 8;
-        s2 += s1 += p[i + 1];
-        if ((i / 2) % 359 == 358) {
-            s1 = (s1 & 0xffff) + (s1 >> 16);
-            s2 = (s2 & 0xffff) + (s2 >> 16);
-        }
-    }
-    if (n & 1)
-        s2 += s1 += (uint32_t)p[n - 1] << 8;
-    s1 = (s1 & 0xffff) + (s1 >> 16);
-    s1 = (s1 & 0xffff) + (s1 >> 16);
-    s2 = (s2 & 0xffff) + (s2 >> 16);
-    s2 = (s2 & 0xffff) + (s2 >> 16);
-    return s2 << 16 | s1;
-}
-
 /* Compares lerc_fpl.c with liblerc on one blob; returns whether lerc_fpl.c
  * took it. */
 static bool fpl_compare(const uint8_t *blob, unsigned bn, unsigned dt, int ndim,
@@ -1453,7 +1433,7 @@ static void fpl_mutate(const uint8_t *blob, unsigned bn, int nbands,
             copy[pos] =
                 (uint8_t)(r % 2 ? rnd() : copy[pos] ^ (1u << rnd() % 8));
         }
-        uint32_t c = fletcher32_ref(copy + 14, (size_t)size0 - 14);
+        uint32_t c = lc__codec_lerc_checksum(copy + 14, (size_t)size0 - 14);
         memcpy(copy + 10, &c, 4);
         bool handled = false;
         struct lc__errbuf err = {0};
