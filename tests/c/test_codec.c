@@ -1373,7 +1373,7 @@ static void fpl_count(const uint8_t *b, size_t n, struct fpl_census *c)
     memcpy(&dt, b + 38, 4);
     c->preds[b[at] % 3]++;
     at++;
-    for (int k = 0; k < (dt == 6 ? 4 : 8) && at + 6 <= n; k++) {
+    for (int k = 0; k < (dt == 6 ? 4 : 8) && at + 7 <= n; k++) {
         uint32_t csize;
         memcpy(&csize, b + at + 2, 4);
         c->modes[b[at + 6] & 3]++;
