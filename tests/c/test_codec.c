@@ -1413,7 +1413,8 @@ static bool fpl_compare(const uint8_t *blob, unsigned bn, unsigned dt, int ndim,
     return handled;
 }
 
-/* Payload bytes of band 0 changed one at a time, the checksum made right:
+/* Payload bytes of band 0 changed, one to three at a time, the checksum
+ * made right:
  * lerc_fpl.c must answer LC_OK or an error, and never touch memory it
  * does not own (ASan). */
 static void fpl_mutate(const uint8_t *blob, unsigned bn, int nbands,
