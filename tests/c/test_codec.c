@@ -1414,9 +1414,8 @@ static bool fpl_compare(const uint8_t *blob, unsigned bn, unsigned dt, int ndim,
 }
 
 /* Payload bytes of band 0 changed, one to three at a time, the checksum
- * made right:
- * lerc_fpl.c must answer LC_OK or an error, and never touch memory it
- * does not own (ASan). */
+ * made right: lerc_fpl.c must answer LC_OK or an error, and never touch
+ * memory it does not own (ASan). */
 static void fpl_mutate(const uint8_t *blob, unsigned bn, int nbands,
                        size_t out_n, unsigned rounds)
 {
