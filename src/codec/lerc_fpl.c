@@ -339,8 +339,7 @@ static int huff_read(struct huff *h, const uint8_t **pp, size_t *left,
     *pp += 16;
     *left -= 16;
     LC_RETURN_IF(version < 2 || size <= 0 || size > FPL_MAX_SYMBOLS || i0 < 0 ||
-                     i0 >= i1 || i1 - i0 > size || i0 >= size ||
-                     i1 - 1 >= 2 * size,
+                     i0 >= i1 || i1 - i0 > size || i0 >= size,
                  err, LC_ECORRUPT, "LERC: corrupt Huffman table");
     uint32_t lens[FPL_MAX_SYMBOLS];
     LC_FORWARD_IF_ERROR(bitstuffer2(pp, left, lens, (size_t)(i1 - i0), err));
@@ -728,7 +727,11 @@ int lc__codec_lerc_fpl(const struct lc_allocator *a, const uint8_t *blob,
     bool any_fpl = false, any_other = false;
     size_t off = 0;
     for (unsigned i = 0; i < nbands && status == LC_OK; i++) {
-        status = parse_band(blob + off, nbytes - off, &bands[i], err);
+        /* Band 0 is parsed already (its checksum spans the whole band). */
+        if (i == 0)
+            bands[0] = first;
+        else
+            status = parse_band(blob + off, nbytes - off, &bands[i], err);
         if (status < 0)
             break;
         const struct band *b = &bands[i];
