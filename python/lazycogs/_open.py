@@ -408,8 +408,9 @@ def open(  # noqa: A001 - the public name, as upstream
             a dict for dask chunks (``{"time": 1}`` is a good start).
         sortby: item order inside each time step: ``"eo:cloud_cover"``,
             ``"-datetime"``, a list of those, or STAC API dicts.
-        nodata, dtype: the output's; None infers them from one item per
-            band (reference rules).
+        nodata, dtype: the output's; None infers them from the first
+            item (reference rules): from its raster:bands when they give
+            data_type and nodata, else from its COG headers.
         mosaic_method: a class from lazycogs (FirstMethod by default).
         time_period: "P1D" (default), "PnD", "P1W", "PnW", "P1M", "P1Y",
             "PTnH", or None for one step per distinct timestamp.

@@ -86,6 +86,9 @@ struct lc_collection {
     bool has_nodata; /* known: explicit or inferred */
     double nodata;
     bool nodata_explicit;
+    /* What was inferred came from the first item's raster:bands, not from
+     * its COG headers (catalogue_describes in collection_open.c). */
+    bool contract_from_catalogue;
     enum lc_mosaic_method method;
     enum lc__warp_method resampling;
     size_t max_concurrent_reads;

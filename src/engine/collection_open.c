@@ -19,12 +19,13 @@
  *   items ------> time steps (one grouper key per item; sorted keys),
  *      |          R-tree over their bboxes
  *      |
- *   one COG header per band of the first item (header cache, in
- *   parallel) -> dtype and nodata
+ *   dtype and nodata <- the first item's raster:bands when they say all
+ *   (catalogue_describes), else one COG header per band of the first item
+ *   (header cache, in parallel)
  *
- * The cost is the catalogue load plus one header fetch per band: nothing
- * here depends on the size of the grid or the number of chunks, and no
- * pixel is read.
+ * The cost is the catalogue load, plus one header fetch per band when
+ * raster:bands do not say enough: nothing here depends on the size of the
+ * grid or the number of chunks, and no pixel is read.
  *
  * Differences from the reference, on purpose:
  *   - the 4326 query box is the densified transform of the bbox's edges
@@ -35,7 +36,9 @@
  *   - an explicit dtype that a float-only method cannot use is refused
  *     before the catalogue is read;
  *   - count's output dtype is uint16 (the reference casts counts into the
- *     sources' dtype).
+ *     sources' dtype);
+ *   - dtype and nodata come from raster:bands when they say all, without
+ *     a header fetch (catalogue_describes).
  */
 #include "../common/common.h"
 
@@ -291,7 +294,7 @@ static int load_catalog(struct lc_collection *c, const char *href,
         .parquet_limits = &pq_limits,
         .max_json_nbytes = o->limits.max_json_nbytes,
         .max_json_depth = o->limits.max_json_depth,
-        .without_raster_bands = true,
+        .lenient_raster_bands = true,
         .max_items = max_items,
     };
     struct lc__catalog_query query = {
@@ -585,6 +588,40 @@ static void run_probes(struct probe *probes, size_t n)
 }
 
 /*
+ * Whether the catalogue tells open() all that the first item's headers
+ * would, so that it need not fetch them: for each band asset (asset[i] of
+ * row), the first element of raster:bands (the band that is read, §2.4)
+ * gives data_type unless dtype= is explicit and nodata unless nodata= is
+ * explicit, and the asset has proj:transform (the pixel size that item
+ * matching allows for, src_pixel_m).
+ *
+ * This saves open() a round trip; the reference (§2.5) always reads the
+ * headers. The two agree unless a catalogue's raster:bands contradict its
+ * COGs: every read checks each COG against the contract (§2.13), so such a
+ * catalogue makes reads fail with a message naming the item, the asset and
+ * the catalogue as the contract's source, where the reference would open
+ * from the first item's COGs and fail on the items that differ from them.
+ * A store that cannot open the COGs fails the first read, not open().
+ */
+static bool catalogue_describes(const struct lc__stac_items *items, size_t row,
+                                const size_t *asset, size_t n,
+                                const struct lc_collection_options *o)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct lc__stac_asset *a =
+            &items->assets[row * items->nassets + asset[i]];
+        if (a->nbands == 0 || !a->has_transform)
+            return false;
+        if (o->dtype == LC_DTYPE_UNKNOWN &&
+            a->bands[0].data_type == LC_DTYPE_UNKNOWN)
+            return false;
+        if (o->has_nodata == 0 && !a->bands[0].has_nodata)
+            return false;
+    }
+    return true;
+}
+
+/*
  * The first item's headers, fetched while the catalogue loads
  * ===========================================================
  *
@@ -604,6 +641,9 @@ static void run_probes(struct probe *probes, size_t n)
  * (lc__crs_bounds_inside_4326, under a millisecond). A first row that
  * meets the sure box meets the query box, and its headers are fetched at
  * once. A row that misses it waits for the query box itself.
+ *
+ * No headers are fetched when the first row's raster:bands say all
+ * (catalogue_describes): open() would not use them.
  *
  * The headers are used only when the item chosen after the whole load has
  * the same id and band hrefs, so the margin only decides how early the
@@ -695,6 +735,10 @@ static bool make_probes(struct early_probe *e)
     struct lc__errbuf quiet = {0};
     if (pick_bands(c, items, e->o, row, &index, &n, &quiet) < 0)
         return false;
+    if (catalogue_describes(items, row, index, n, e->o)) {
+        lc__free(&c->alloc, index); /* the catalogue says what they would */
+        return false;
+    }
     e->probes = lc__calloc(&c->alloc, n, sizeof *e->probes);
     bool ok = e->probes != NULL;
     bool confined = confinement_on(e->href, e->o);
@@ -1030,12 +1074,32 @@ static void source_pixel_size(struct lc_collection *c,
 }
 
 /* Opens one header per band of the first item (or takes the early
- * fetch's) and infers dtype and nodata from them. */
+ * fetch's) and infers dtype and nodata from them; or takes them from the
+ * catalogue, when it has them (catalogue_describes). */
 static int sample_bands(struct lc_collection *c,
                         const struct lc_collection_options *o, size_t first,
                         struct early_probe *early, struct lc__errbuf *err)
 {
     size_t n = c->nbands;
+    if (catalogue_describes(c->items, first, c->band_asset, n, o)) {
+        struct lc_cog_info *infos = lc__calloc(&c->alloc, n, sizeof *infos);
+        LC_RETURN_IF(infos == NULL, err, LC_ENOMEM,
+                     "out of memory for %zu bands", n);
+        for (size_t i = 0; i < n; i++) {
+            const struct lc__stac_raster_band *rb =
+                c->items->assets[first * c->items->nassets + c->band_asset[i]]
+                    .bands;
+            infos[i].dtype = rb->data_type;
+            infos[i].has_nodata = rb->has_nodata;
+            infos[i].nodata = rb->nodata;
+        }
+        c->contract_from_catalogue = true;
+        int status = resolve_contract(c, o, infos, err);
+        if (status == LC_OK)
+            source_pixel_size(c, infos); /* proj:transform only */
+        lc__free(&c->alloc, infos);
+        return status;
+    }
     struct probe *probes = take_early_probes(c, first, early);
     bool fetched = probes != NULL;
     if (!fetched)

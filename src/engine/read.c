@@ -842,6 +842,14 @@ static void effective_nodata(const struct lc_collection *c,
     *v = c->has_nodata ? c->nodata : info->has_nodata ? info->nodata : 0.0;
 }
 
+/* Where an inferred dtype or nodata came from, for messages. */
+static const char *contract_source(const struct lc_collection *c)
+{
+    return c->contract_from_catalogue
+               ? "the first item's raster:bands in the catalogue"
+               : "representative assets";
+}
+
 /* §2.13: the source contract, when dtype or nodata were inferred. */
 static int check_contract(struct band_task *t, const struct lc_cog_info *info,
                           const char *band, const char *item_id)
@@ -855,12 +863,12 @@ static int check_contract(struct band_task *t, const struct lc_cog_info *info,
         !can_cast_safe(info->dtype, c->dtype)) {
         t->contract = true;
         snprintf(t->msg, sizeof t->msg,
-                 "Auto-inferred output dtype %s from representative assets, "
-                 "but encountered %s in asset '%s' for item '%s'. Pass "
-                 "dtype='float32', dtype='float64', or another explicit "
-                 "dtype if mixed source dtypes are expected.",
-                 lc_dtype_name(c->dtype), lc_dtype_name(info->dtype), band,
-                 item_id);
+                 "Auto-inferred output dtype %s from %s, but encountered %s "
+                 "in asset '%s' for item '%s'. Pass dtype='float32', "
+                 "dtype='float64', or another explicit dtype if mixed "
+                 "source dtypes are expected.",
+                 lc_dtype_name(c->dtype), contract_source(c),
+                 lc_dtype_name(info->dtype), band, item_id);
         return LC_EINVAL;
     }
     if (!c->nodata_explicit) {
@@ -876,11 +884,11 @@ static int check_contract(struct band_task *t, const struct lc_cog_info *info,
             py_float_repr(c->has_nodata, c->nodata, a, sizeof a);
             py_float_repr(info->has_nodata != 0, info->nodata, b, sizeof b);
             snprintf(t->msg, sizeof t->msg,
-                     "Auto-inferred output nodata %s from representative "
-                     "assets, but encountered conflicting nodata %s in "
-                     "asset '%s' for item '%s'. Pass nodata= explicitly if "
-                     "mixed source nodata values are expected.",
-                     a, b, band, item_id);
+                     "Auto-inferred output nodata %s from %s, but "
+                     "encountered conflicting nodata %s in asset '%s' for "
+                     "item '%s'. Pass nodata= explicitly if mixed source "
+                     "nodata values are expected.",
+                     a, contract_source(c), b, band, item_id);
             return LC_EINVAL;
         }
     }

@@ -134,9 +134,13 @@ struct lc__stac_load_options {
      * ("storage:refs"). */
     const char *const *asset_fields;
     size_t nasset_fields;
-    /* Leave raster:bands out: open() and store_for() have no use for them,
-     * and they are several list columns per asset to decode. */
+    /* Leave raster:bands out: store_for() has no use for them, and they
+     * are several list columns per asset to decode. */
     bool without_raster_bands;
+    /* A raster:bands column of another type than the extension's is left
+     * out instead of refused: open() uses them only to save a header
+     * fetch (the JSON loader ignores malformed ones always). */
+    bool lenient_raster_bands;
     /* Stop after this many items (0: no limit); with a pushdown, the
      * items that pass it. */
     size_t max_items;

@@ -393,8 +393,11 @@ static int want_proj(struct loader *L, size_t node, struct asset_cols *ac)
     return status;
 }
 
+/* A raster:bands column that is not the extension's list of structs is an
+ * error, or with lenient_raster_bands left out (nothing of it is read). */
 static int want_bands(struct loader *L, size_t asset, struct asset_cols *ac)
 {
+    bool lenient = L->opts->lenient_raster_bands;
     size_t n = child_named(L, asset, "raster:bands");
     if (n == NONE || is_null_node(L, n))
         return LC_OK;
@@ -404,19 +407,21 @@ static int want_bands(struct loader *L, size_t asset, struct asset_cols *ac)
     if (nd->kind != LC_PQ_NODE_LIST ||
         node_at(L, nd->element)->kind != LC_PQ_NODE_STRUCT ||
         node_at(L, n)->rep_level != 0)
-        return type_error(L, n, "a list of structs");
+        return lenient ? LC_OK : type_error(L, n, "a list of structs");
     size_t e = nd->element;
     struct {
         const char *name;
         bool (*ok)(const struct lc__parquet_column *);
         const char *expected;
         size_t *slot;
+        size_t node;
     } fields[] = {
-        {"nodata", is_nodata_leaf, "a number or a string", &ac->nodata},
-        {"data_type", is_string_leaf, "a string", &ac->data_type},
-        {"scale", is_number_leaf, "a number", &ac->scale},
-        {"offset", is_number_leaf, "a number", &ac->offset},
+        {"nodata", is_nodata_leaf, "a number or a string", &ac->nodata, NONE},
+        {"data_type", is_string_leaf, "a string", &ac->data_type, NONE},
+        {"scale", is_number_leaf, "a number", &ac->scale, NONE},
+        {"offset", is_number_leaf, "a number", &ac->offset, NONE},
     };
+    /* Every field is checked before any is wanted. */
     for (size_t i = 0; i < LC_ARRAY_SIZE(fields); i++) {
         size_t c = child_named(L, e, fields[i].name);
         if (c == NONE || is_null_node(L, c))
@@ -425,9 +430,12 @@ static int want_bands(struct loader *L, size_t asset, struct asset_cols *ac)
         if (cn->kind != LC_PQ_NODE_PRIMITIVE ||
             cn->repetition == LC_PQ_REPEATED ||
             !fields[i].ok(leaf_at(L, cn->leaf)))
-            return type_error(L, c, fields[i].expected);
-        *fields[i].slot = want_leaf(L, cn->leaf);
+            return lenient ? LC_OK : type_error(L, c, fields[i].expected);
+        fields[i].node = c;
     }
+    for (size_t i = 0; i < LC_ARRAY_SIZE(fields); i++)
+        if (fields[i].node != NONE)
+            *fields[i].slot = want_leaf(L, node_at(L, fields[i].node)->leaf);
     size_t leaf = first_leaf(L, n);
     if (leaf != NONE)
         ac->bands = want_leaf(L, leaf);

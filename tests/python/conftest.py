@@ -451,6 +451,27 @@ def write_catalogue(items, path):
     return path
 
 
+def without_raster_bands(table):
+    """A pyarrow stac-geoparquet table with raster:bands taken out of every
+    asset: open() then learns dtype and nodata from the first item's COG
+    headers, as the reference does, instead of from the catalogue."""
+    import pyarrow as pa
+
+    def drop(arr, name):
+        keep = [f.name for f in arr.type if f.name != name]
+        return pa.StructArray.from_arrays(
+            [arr.field(k) for k in keep], names=keep,
+            mask=arr.is_null() if arr.null_count else None)
+
+    assets = table.column("assets").combine_chunks()
+    stripped = pa.StructArray.from_arrays(
+        [drop(assets.field(f.name), "raster:bands") for f in assets.type],
+        names=[f.name for f in assets.type],
+        mask=assets.is_null() if assets.null_count else None)
+    i = table.column_names.index("assets")
+    return table.set_column(i, pa.field("assets", stripped.type), stripped)
+
+
 @pytest.fixture(scope="session")
 def synthetic_cog(tmp_path_factory):
     """Path of the reference's synthetic COG (see write_synthetic_cog)."""

@@ -21,6 +21,7 @@ import pytest
 
 import lazycogs
 from lazycogs import _ext
+from conftest import without_raster_bands
 
 pyproj = pytest.importorskip("pyproj")
 
@@ -586,11 +587,11 @@ def test_missing_cog_in_a_parquet_catalogue(tmp_path):
     assert _open_small(parquet).info()["dtype"] == "uint8"
 
 
-def test_open_leaves_raster_bands_out(ci_world, tmp_path):
-    """open() has no use for raster:bands and does not load them: a
-    catalogue whose raster:bands are not the extension's list of structs
-    opens as the original does, while `lazycogs items`, which prints them,
-    refuses it naming the column."""
+def test_open_ignores_malformed_raster_bands(ci_world, tmp_path):
+    """open() uses raster:bands only to skip the first item's header fetch:
+    a catalogue whose raster:bands are not the extension's list of structs
+    opens as the original does (dtype and nodata from the headers), while
+    `lazycogs items`, which prints them, refuses it naming the column."""
     rustac = pytest.importorskip("rustac")
     items = [json.loads(line) for line in
              (ci_world / "items.ndjson").read_text().splitlines()]
@@ -612,12 +613,9 @@ def test_open_leaves_raster_bands_out(ci_world, tmp_path):
 
 # ---- open reads no pixel -----------------------------------------------------
 
-def test_open_fetches_one_header_per_band(http_world):
-    """Over HTTP, open() makes one request per band: the head of the first
-    item's COG, nothing else. It runs in a fresh process so that no header
-    is cached yet."""
-    href = http_world.items_parquet
-    bands = ["red", "scl", "visual"]
+def _open_in_fresh_process(http_world, href, bands):
+    """Opens href over HTTP in a fresh process (no header cached): the
+    server's log of the open, and what the process saw."""
     script = textwrap.dedent(f"""
         import json, lazycogs
         from lazycogs import _ext
@@ -629,9 +627,40 @@ def test_open_fetches_one_header_per_band(http_world):
     """)
     http_world.server.clear_log()
     out = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                         text=True, check=True, env=None)
-    result = json.loads(out.stdout)
-    log = http_world.server.log
+                         text=True, check=True)
+    return list(http_world.server.log), json.loads(out.stdout)
+
+
+def test_open_takes_dtype_and_nodata_from_raster_bands(http_world, tmp_path):
+    """When the first item's raster:bands give data_type and nodata (and its
+    assets proj:transform), open() makes no request at all; without them it
+    fetches the headers, and both agree on dtype and nodata."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    bands = ["red", "scl", "visual"]
+    log, result = _open_in_fresh_process(http_world, http_world.items_parquet,
+                                         bands)
+    assert log == []
+    assert result["stats"]["requests"] == 0
+    bare = tmp_path / "items.parquet"
+    pq.write_table(without_raster_bands(pq.read_table(
+        http_world.items_parquet)), bare)
+    log, from_headers = _open_in_fresh_process(http_world, bare, bands)
+    assert len(log) == len(bands)
+    for key in ("dtype", "has_nodata", "nodata", "width", "height"):
+        assert result["info"][key] == from_headers["info"][key], key
+    assert result["info"]["dtype"] == "uint16" and result["info"]["nodata"] == 0
+
+
+def test_open_fetches_one_header_per_band(http_world, tmp_path):
+    """Over HTTP, without raster:bands in the catalogue, open() makes one
+    request per band: the head of the first item's COG, nothing else. It
+    runs in a fresh process so that no header is cached yet."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    href = tmp_path / "items.parquet"
+    pq.write_table(without_raster_bands(pq.read_table(
+        http_world.items_parquet)), href)
+    bands = ["red", "scl", "visual"]
+    log, result = _open_in_fresh_process(http_world, href, bands)
     first = _first_item(href)
     want_paths = sorted("/" + first["assets"][b]["href"].split("/", 3)[3]
                         for b in bands)
@@ -679,19 +708,23 @@ def _headers_fetched_by_failing_open(http_world, tmp_path, table,
     return sorted(e["path"] for e in http_world.server.log)
 
 
+@pytest.mark.parametrize("with_raster_bands", [False, True])
 @pytest.mark.parametrize("sortby", [None, "-eo:cloud_cover"])
-def test_first_headers_are_fetched_while_the_catalogue_loads(http_world,
-                                                             tmp_path, sortby):
+def test_first_headers_are_fetched_while_the_catalogue_loads(
+        http_world, tmp_path, sortby, with_raster_bands):
     """Without sortby, the first matching item is the catalogue's first
     matching row: open() loads that row alone, then fetches its headers
     while the whole catalogue loads. A catalogue whose other rows have
     broken footprints shows it: the first item's headers are fetched, one
     request per band, before the whole load fails on those rows. With
     sortby the first item is known only after the whole load, which fails
-    before any request."""
+    before any request. When the row's raster:bands say what the headers
+    would, none is fetched."""
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     table = pq.read_table(http_world.items_parquet)
+    if not with_raster_bands:
+        table = without_raster_bands(table)
     first = _first_item(http_world.items_parquet)
     assert first["id"] == table.column("id")[0].as_py()
     i = table.column_names.index("geometry")
@@ -701,7 +734,7 @@ def test_first_headers_are_fetched_while_the_catalogue_loads(http_world,
                              pa.array(broken, table.field(i).type))
     paths = _headers_fetched_by_failing_open(http_world, tmp_path, table,
                                              sortby=sortby)
-    if sortby:
+    if sortby or with_raster_bands:
         assert paths == []
     else:
         assert paths == _band_paths(first)
@@ -730,7 +763,7 @@ def test_first_row_near_the_box_edge(http_world, tmp_path, place):
             (x0, mid + 0.01), (x0, mid - 0.01)]
     polygon = struct.pack("<BIII", 1, 3, 1, len(ring)) + b"".join(
         struct.pack("<dd", x, y) for x, y in ring)
-    table = pq.read_table(http_world.items_parquet)
+    table = without_raster_bands(pq.read_table(http_world.items_parquet))
     first = _first_item(http_world.items_parquet)
     i = table.column_names.index("geometry")
     n = table.num_rows

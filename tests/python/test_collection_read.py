@@ -483,14 +483,31 @@ def rewrite_cog(src_path, dst_path, nodata=None, dtype=None):
         dst.write(arr, 1)
 
 
+# Where open() takes the contract from: the first item's COG headers when
+# the catalogue has no raster:bands (as the reference always does), else
+# its raster:bands. The messages name the source.
+CONTRACT_SOURCES = {
+    "headers": "representative assets",
+    "raster:bands": "the first item's raster:bands in the catalogue",
+}
+
+
+def _drop_raster_bands(item):
+    for asset in item["assets"].values():
+        asset.pop("raster:bands", None)
+
+
+@pytest.mark.parametrize("source", list(CONTRACT_SOURCES))
 @pytest.mark.parametrize("errors", ["raise", "ignore"])
-def test_contract_violation_nodata(ci_world, tmp_path, errors):
+def test_contract_violation_nodata(ci_world, tmp_path, errors, source):
     odd = tmp_path / "odd_nodata.tif"
     rewrite_cog(cog(ci_world, BROKEN, "red"), odd, nodata=65535)
 
     def edit(item):
         if item["id"] == BROKEN:
             item["assets"]["red"]["href"] = str(odd)
+        if source == "headers":
+            _drop_raster_bands(item)
 
     href = copy_catalogue(ci_world, tmp_path, edit)
     opts = dict(crs="EPSG:32615", bbox=CORNER_32615, resolution=100.0)
@@ -500,7 +517,7 @@ def test_contract_violation_nodata(ci_world, tmp_path, errors):
     with pytest.raises(_errors.InvalidArgumentError) as ei:
         read(coll, ["red"], [t], 0, 0, w, h)
     assert str(ei.value) == (
-        "Auto-inferred output nodata 0.0 from representative assets, but "
+        f"Auto-inferred output nodata 0.0 from {CONTRACT_SOURCES[source]}, but "
         f"encountered conflicting nodata 65535.0 in asset 'red' for item "
         f"'{BROKEN}'. Pass nodata= explicitly if mixed source nodata values "
         "are expected.")
@@ -511,13 +528,16 @@ def test_contract_violation_nodata(ci_world, tmp_path, errors):
     read(coll, ["red"], [t], 0, 0, w, h)
 
 
-def test_contract_violation_dtype(ci_world, tmp_path):
+@pytest.mark.parametrize("source", list(CONTRACT_SOURCES))
+def test_contract_violation_dtype(ci_world, tmp_path, source):
     odd = tmp_path / "float.tif"
     rewrite_cog(cog(ci_world, BROKEN, "nir"), odd, dtype="float32")
 
     def edit(item):
         if item["id"] == BROKEN:
             item["assets"]["nir"]["href"] = str(odd)
+        if source == "headers":
+            _drop_raster_bands(item)
 
     href = copy_catalogue(ci_world, tmp_path, edit)
     opts = dict(crs="EPSG:32615", bbox=CORNER_32615, resolution=100.0)
@@ -527,8 +547,8 @@ def test_contract_violation_dtype(ci_world, tmp_path):
     with pytest.raises(_errors.InvalidArgumentError) as ei:
         read(coll, ["nir"], [t], 0, 0, w, h)
     assert str(ei.value) == (
-        "Auto-inferred output dtype uint16 from representative assets, but "
-        f"encountered float32 in asset 'nir' for item '{BROKEN}'. Pass "
+        f"Auto-inferred output dtype uint16 from {CONTRACT_SOURCES[source]}, "
+        f"but encountered float32 in asset 'nir' for item '{BROKEN}'. Pass "
         "dtype='float32', dtype='float64', or another explicit dtype if "
         "mixed source dtypes are expected.")
     # Explicit float32: the float source mixes with the uint16 ones.
@@ -538,6 +558,38 @@ def test_contract_violation_dtype(ci_world, tmp_path):
     expected = compose(stack(ci_world, ids, "nir", "EPSG:32615", transform,
                              w, h), "first")
     np.testing.assert_array_equal(out[0, 0], expected.astype(np.float32))
+
+
+def test_raster_bands_that_contradict_the_cogs(ci_world, tmp_path):
+    """A catalogue whose raster:bands say another nodata and dtype than its
+    COGs: open() believes them (it fetches no header), and the reads refuse
+    every COG that contradicts them, naming the catalogue as the source.
+    With dtype= and nodata= explicit, the reads work."""
+    def edit(item):
+        for key in ("red", "nir"):
+            bands = item["assets"][key]["raster:bands"]
+            bands[0]["nodata"] = -9999
+            bands[0]["data_type"] = "int8"
+    href = copy_catalogue(ci_world, tmp_path, edit)
+    opts = dict(crs="EPSG:32615", bbox=CORNER_32615, resolution=100.0)
+    coll = collection(href, bands=["red"], **opts)
+    assert coll.info()["dtype"] == "int8" and coll.info()["nodata"] == -9999
+    _, w, h = grid(coll)
+    t = step_index(coll, "2025-09-01")
+    with pytest.raises(_errors.InvalidArgumentError,
+                       match="Auto-inferred output dtype int8 from the first "
+                             "item's raster:bands in the catalogue, but "
+                             "encountered uint16 in asset 'red'"):
+        read(coll, ["red"], [t], 0, 0, w, h)
+    coll = collection(href, bands=["red"], dtype="uint16", **opts)
+    with pytest.raises(_errors.InvalidArgumentError,
+                       match="Auto-inferred output nodata -9999.0 from the "
+                             "first item's raster:bands in the catalogue, but "
+                             "encountered conflicting nodata 0.0"):
+        read(coll, ["red"], [t], 0, 0, w, h)
+    coll = collection(href, bands=["red"], dtype="uint16", nodata=0, **opts)
+    out, _ = read(coll, ["red"], [t], 0, 0, w, h)
+    assert out.dtype == np.uint16 and out.any()
 
 
 # ---------------------------------------------------------------------------

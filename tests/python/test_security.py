@@ -85,7 +85,9 @@ class Grep:
 
 
 def _item(item_id, hrefs: dict, world: Path, date="2025-09-01T17:00:00Z"):
-    """A STAC item over the ci world's 15TVM tile with the given hrefs."""
+    """A STAC item over the ci world's 15TVM tile with the given hrefs,
+    without raster:bands: open() then fetches the headers, so the error
+    paths of open() are tried too."""
     base = next(json.loads(line) for line in
                 (world / "items.ndjson").read_text().splitlines()
                 if "_T15TVM_" in json.loads(line)["id"])
@@ -93,8 +95,9 @@ def _item(item_id, hrefs: dict, world: Path, date="2025-09-01T17:00:00Z"):
                                  "stac_extensions") if k in base}
     item.update(id=item_id, links=[],
                 properties={**base["properties"], "datetime": date})
-    item["assets"] = {k: {**base["assets"]["red"], "href": h}
-                      for k, h in hrefs.items()}
+    asset = {k: v for k, v in base["assets"]["red"].items()
+             if k != "raster:bands"}
+    item["assets"] = {k: {**asset, "href": h} for k, h in hrefs.items()}
     return item
 
 
