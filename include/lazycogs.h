@@ -637,6 +637,13 @@ struct lc_collection;
  * environment variable LAZYCOGS_HEADER_CACHE_BYTES (a whole number of
  * bytes, read once, at the first open) sets another budget; 0 keeps only
  * the headers in use.
+ *
+ * The compressed blocks reads fetch are kept too, for later reads of the
+ * same open COG (one COG handle: lc_cog_read_window's, or the header
+ * cache's, which collections share), up to 128 MiB, least recently used
+ * first evicted; a handle's blocks go when it is closed.
+ * LAZYCOGS_BLOCK_CACHE_BYTES (read once, when a first block is kept) sets
+ * another budget; 0 keeps none.
  */
 
 /*
@@ -644,11 +651,12 @@ struct lc_collection;
  * directory or glob, NDJSON or JSON, local or remote): filters its items
  * by the output bbox (in EPSG:4326, edges densified), datetime, ids and
  * filter, sorts them, groups them into time steps, indexes their
- * footprints, chooses the bands and infers dtype and nodata from one
- * header per band of the first matching item. Returns LC_OK, or
- * LC_EINVAL (a bad option, filter, sortby, time_period; no item matched:
- * the message says "No STAC items matched the query in '<href>' ..."; a
- * requested band missing on the first item; conflicting sampled nodata;
+ * footprints, chooses the bands and infers dtype and nodata from the
+ * first matching item: from its raster:bands when they give data_type and
+ * nodata (and its assets proj:transform), else from one header per band.
+ * Returns LC_OK, or LC_EINVAL (a bad option, filter, sortby, time_period; no
+ * item matched: the message says "No STAC items matched the query in '<href>'
+ * ..."; a requested band missing on the first item; conflicting sampled nodata;
  * an integer dtype with a float-only mosaic method), LC_ENOTFOUND, the
  * load errors, or a COG open error (its message names the href). The
  * handle is immutable: reads may run from any number of threads at once.

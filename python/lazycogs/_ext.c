@@ -12,6 +12,7 @@
 #include "../../src/common/common.h"
 #include "../../src/geo/crs.h"
 #include "../../src/mosaic/mosaic.h"
+#include "../../src/tiff/tiff.h"
 
 /*
  * This module stays thin: it exposes the C library's handles and status
@@ -522,6 +523,25 @@ static PyObject *ext_process_stats(PyObject *self, PyObject *args)
     if (status < 0)
         return raise_status(status);
     return stats_dict(&st);
+}
+
+static PyObject *ext_set_block_cache_budget(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    size_t nbytes = PyLong_AsSize_t(arg);
+    if (nbytes == (size_t)-1 && PyErr_Occurred())
+        return NULL;
+    return PyLong_FromSize_t(lc__block_cache_set_budget(nbytes));
+}
+
+static PyObject *ext_block_cache_stats(PyObject *self, PyObject *args)
+{
+    size_t nblocks = 0, nbytes = 0;
+
+    (void)self;
+    (void)args;
+    lc__block_cache_stats(&nblocks, &nbytes);
+    return Py_BuildValue("(nn)", (Py_ssize_t)nblocks, (Py_ssize_t)nbytes);
 }
 
 /* ---- Cog: an open GeoTIFF ------------------------------------------------ */
@@ -2044,6 +2064,13 @@ static PyMethodDef ext_methods[] = {
      "catalog_store_info(href, asset=None, store=None) -> dict | None"},
     {"process_stats", ext_process_stats, METH_NOARGS,
      "process_stats() -> dict\n\nRemote-read counters of the process."},
+    {"set_block_cache_budget", ext_set_block_cache_budget, METH_O,
+     "set_block_cache_budget(nbytes) -> int\n\nSets the block cache's "
+     "budget (0 keeps nothing), evicting at once; returns the previous "
+     "one."},
+    {"block_cache_stats", ext_block_cache_stats, METH_NOARGS,
+     "block_cache_stats() -> (int, int)\n\nThe blocks the block cache keeps "
+     "and their bytes."},
     {"set_error_factory", ext_set_error_factory, METH_O,
      "set_error_factory(f)\n\nf(status, message) builds exceptions."},
     {"version", ext_version, METH_NOARGS,

@@ -129,6 +129,7 @@ static int open_on_io(struct lc__io *io, const struct lc_cog_options *opts,
     cog->alloc = opts->allocator;
     cog->opts = *opts;
     cog->io = io;
+    cog->block_cache_id = lc__block_cache_new_id();
 
     /* The first read fetches the prefix; a remote source learns the
      * object's size from that answer, so the size is asked for after. */
@@ -276,6 +277,7 @@ void lc_cog_close(struct lc_cog *cog)
     lc__free(&cog->alloc, cog->masks);
     lc__free(&cog->alloc, cog->head);
     lc__cog_trim(cog);
+    lc__block_cache_forget(cog->block_cache_id);
     pthread_mutex_destroy(&cog->pool_mu);
     pthread_mutex_destroy(&cog->index_mu);
     lc__io_close(cog->io);
@@ -697,14 +699,17 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
     struct lc_range_request *reqs = lc__calloc(&cog->alloc, n, sizeof(*reqs));
     struct lc_range_request **fetch =
         lc__calloc(&cog->alloc, n, sizeof(*fetch));
-    if (reqs == NULL || fetch == NULL) {
+    bool *fetched = lc__calloc(&cog->alloc, n, sizeof(*fetched));
+    if (reqs == NULL || fetch == NULL || fetched == NULL) {
         lc__free(&cog->alloc, reqs);
         lc__free(&cog->alloc, fetch);
+        lc__free(&cog->alloc, fetched);
         return lc__error(err, LC_ENOMEM, "%s: out of memory", name);
     }
 
     /* Blocks inside the prefix fetched at open need no request: small COGs
-     * often hold all their tiles there. The others are read in one batch. */
+     * often hold all their tiles there. Nor do blocks an earlier read kept
+     * in the block cache. The others are read in one batch. */
     int status = LC_OK;
     size_t nreqs = 0, nfetch = 0;
     for (size_t k = 0; k < nrows && status == LC_OK; k++) {
@@ -725,7 +730,11 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
             if (off + cnt <= cog->head_nbytes) {
                 memcpy(q->buf, cog->head + off, q->nbytes);
                 q->nread = q->nbytes;
+            } else if (lc__block_cache_get(cog->block_cache_id, off, q->nbytes,
+                                           q->buf)) {
+                q->nread = q->nbytes;
             } else {
+                fetched[nreqs - 1] = true;
                 fetch[nfetch++] = q;
             }
         }
@@ -752,11 +761,17 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
             status =
                 lc__block_decode(job->worker->codec, &f, reqs[r].buf,
                                  reqs[r].nbytes, scratch, decoded_nbytes, err);
-            r++;
             if (status < 0) {
                 prefix_error(cog, status, err);
                 break;
             }
+            /* Kept once it decoded: a block spoilt on the way is fetched
+             * again by the next read, not served from the cache. */
+            if (fetched[r] && lc__block_cache_put(
+                                  &cog->alloc, cog->block_cache_id,
+                                  reqs[r].offset, reqs[r].buf, reqs[r].nbytes))
+                reqs[r].buf = NULL; /* the cache's now */
+            r++;
             copy_block(cog, job, scratch, &f, bx, by, plane);
         }
     }
@@ -764,6 +779,7 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
         lc__free(&cog->alloc, reqs[i].buf);
     lc__free(&cog->alloc, reqs);
     lc__free(&cog->alloc, fetch);
+    lc__free(&cog->alloc, fetched);
     return status;
 }
 

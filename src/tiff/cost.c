@@ -99,7 +99,9 @@ static int image_cost(struct lc_cog *cog, struct lc__image *img,
         for (size_t i = 0; i < across; i++) {
             uint64_t off = img->offsets.values[base + i];
             uint64_t cnt = img->counts.values[base + i];
-            if (off == 0 || cnt == 0 || off + cnt <= cog->head_nbytes)
+            if (off == 0 || cnt == 0 || off + cnt <= cog->head_nbytes ||
+                lc__block_cache_get(cog->block_cache_id, off, (size_t)cnt,
+                                    NULL))
                 continue;
             r[nr].offset = off;
             r[nr].nbytes = cnt;

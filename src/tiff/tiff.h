@@ -30,6 +30,16 @@ size_t lc__cog_nbytes(const struct lc_cog *cog);
  */
 void lc__cog_trim(struct lc_cog *cog);
 
+/*
+ * The block cache (block_cache.c): compressed blocks that reads fetched,
+ * kept for later reads of the same open handle, LRU by bytes within a
+ * process-wide budget [128 MiB, or LAZYCOGS_BLOCK_CACHE_BYTES, a whole
+ * number of bytes read once; 0 keeps nothing]. set_budget evicts at once
+ * if needed; stats gives the blocks kept and their bytes (tests).
+ */
+size_t lc__block_cache_set_budget(size_t nbytes); /* returns the old one */
+void lc__block_cache_stats(size_t *nblocks_ret, size_t *nbytes_ret);
+
 /* What lc_cog_read_window of one sample (and, when the level has one,
  * lc_cog_read_mask) of a window would fetch. */
 struct lc__window_cost {

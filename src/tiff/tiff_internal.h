@@ -117,11 +117,25 @@ struct lc_cog {
     double scale;
     double offset;
 
+    uint64_t block_cache_id;     /* this handle's blocks in the cache */
     pthread_mutex_t index_mu;    /* block index loads */
     pthread_mutex_t pool_mu;     /* pool, npool */
     struct lc__cog_worker *pool; /* idle workers */
     size_t npool;
 };
+
+/* The block cache (block_cache.c, tiff.h). An id per opened handle, never
+ * reused. get copies a kept block into dst (NULL: only asks, for cost
+ * estimates) and says whether it was kept. put offers a fetched block:
+ * when it returns true the cache has taken data (allocated with alloc),
+ * else data stays the caller's. forget drops a handle's blocks (at close).
+ * All thread-safe. */
+uint64_t lc__block_cache_new_id(void);
+bool lc__block_cache_get(uint64_t cog_id, uint64_t offset, size_t nbytes,
+                         void *dst);
+bool lc__block_cache_put(const struct lc_allocator *alloc, uint64_t cog_id,
+                         uint64_t offset, uint8_t *data, size_t nbytes);
+void lc__block_cache_forget(uint64_t cog_id);
 
 /* Parses the header and IFD chain of cog->io into cog (ifd.c). */
 int lc__tiff_parse(struct lc_cog *cog);

@@ -8,6 +8,7 @@
 #include "../../src/common/common.h"
 
 #include "../../src/engine/collection.h"
+#include "../../src/tiff/tiff.h"
 #include "test_util.h"
 
 #include <pthread.h>
@@ -83,7 +84,9 @@ static struct lc_plan *make_plan(struct lc_collection *c, const size_t *bands,
  * highest (which reads every item) and headers cached by the plan, the
  * read fetches exactly the estimated blocks. First is not compared: its
  * skips are estimated from footprints, and a read may fetch the next item
- * before the one ahead is mosaicked (then drop it). */
+ * before the one ahead is mosaicked (then drop it). The block cache is off:
+ * the plan is made before the reads, and blocks one read kept would spare
+ * the next reads requests the plan counted (test_block_cache). */
 static void test_agrees_with_reads(const char *catalog,
                                    enum lc_mosaic_method method)
 {
@@ -91,6 +94,7 @@ static void test_agrees_with_reads(const char *catalog,
     LC_ASSERT_TRUE(c != NULL);
     if (c == NULL)
         return;
+    size_t budget = lc__block_cache_set_budget(0);
     size_t times[16];
     size_t nt = all_times(c, times, 16);
     static const size_t bands[] = {0, 4};
@@ -155,6 +159,93 @@ static void test_agrees_with_reads(const char *catalog,
     LC_ASSERT_TRUE(nread > 0);
     free(out);
     lc_plan_free(p);
+    lc_collection_close(c);
+    lc__block_cache_set_budget(budget);
+}
+
+/* Reads one window with stats into out (W x H x 2 bands). */
+static int read_window(struct lc_collection *c, size_t t,
+                       const struct lc_window *win, uint16_t *out,
+                       struct lc_read_stats *st)
+{
+    static const size_t bands[] = {0, 4};
+    struct lc_read_request r = {.struct_size = sizeof r};
+    *st = (struct lc_read_stats){.struct_size = sizeof *st};
+    r.bands = bands;
+    r.nbands = 2;
+    r.times = &t;
+    r.ntimes = 1;
+    r.x0 = win->col_off;
+    r.y0 = win->row_off;
+    r.width = win->width;
+    r.height = win->height;
+    r.out = out;
+    r.out_nbytes = 2 * W * H * sizeof *out;
+    return lc_collection_read(c, &r, st);
+}
+
+/* A read again of a window whose blocks the first read kept makes no
+ * request, gives the same pixels, and a plan made then estimates no range;
+ * with the cache emptied (budget 0), the read fetches them all again. */
+static void test_block_cache(const char *catalog)
+{
+    struct lc_collection *c = open_corner(catalog, LC_MOSAIC_HIGHEST);
+    LC_ASSERT_TRUE(c != NULL);
+    if (c == NULL)
+        return;
+    size_t nblocks = 0, nbytes = 0;
+    size_t budget = lc__block_cache_set_budget(0);
+    lc__block_cache_stats(&nblocks, &nbytes);
+    LC_ASSERT_UEQ(nblocks, 0);
+    LC_ASSERT_UEQ(nbytes, 0);
+    lc__block_cache_set_budget(budget);
+    uint16_t *a = calloc(2 * W * H, sizeof *a);
+    uint16_t *b = calloc(2 * W * H, sizeof *b);
+    struct lc_read_stats st1, st2, st3;
+    const struct lc_window *win = &windows[0];
+    LC_ASSERT_EQ(read_window(c, 0, win, a, &st1), LC_OK);
+    LC_ASSERT_TRUE(st1.requests > 0 && st1.bytes > 0);
+    lc__block_cache_stats(&nblocks, &nbytes);
+    LC_ASSERT_UEQ(nblocks, st1.requests); /* local files: one per block */
+    LC_ASSERT_UEQ(nbytes, st1.bytes);
+
+    LC_ASSERT_EQ(read_window(c, 0, win, b, &st2), LC_OK);
+    LC_ASSERT_UEQ(st2.requests, 0);
+    LC_ASSERT_UEQ(st2.bytes, 0);
+    LC_ASSERT_UEQ(st2.items_read, st1.items_read);
+    LC_ASSERT_TRUE(memcmp(a, b, 2 * W * H * sizeof *a) == 0);
+
+    size_t t = 0;
+    static const size_t bands[] = {0, 4};
+    int status;
+    struct lc_plan_request r = {.struct_size = sizeof r};
+    r.bands = bands;
+    r.nbands = 2;
+    r.times = &t;
+    r.ntimes = 1;
+    r.windows = win;
+    r.nwindows = 1;
+    r.fetch_headers = 1;
+    struct lc_plan *p = NULL;
+    status = lc_collection_plan(c, &r, &p);
+    LC_ASSERT_EQ(status, LC_OK);
+    for (size_t i = 0; p != NULL && i < lc_plan_nitems(p, 0, 0); i++)
+        for (size_t k = 0; k < 2; k++) {
+            struct lc_plan_read rd = {.struct_size = sizeof rd};
+            LC_ASSERT_EQ(lc_plan_get_read(p, 0, 0, i, k, &rd), LC_OK);
+            LC_ASSERT_UEQ(rd.est_ranges, 0);
+        }
+    lc_plan_free(p);
+
+    lc__block_cache_set_budget(0);
+    memset(b, 0, 2 * W * H * sizeof *b);
+    LC_ASSERT_EQ(read_window(c, 0, win, b, &st3), LC_OK);
+    LC_ASSERT_UEQ(st3.requests, st1.requests);
+    LC_ASSERT_UEQ(st3.bytes, st1.bytes);
+    LC_ASSERT_TRUE(memcmp(a, b, 2 * W * H * sizeof *a) == 0);
+    lc__block_cache_set_budget(budget);
+    free(a);
+    free(b);
     lc_collection_close(c);
 }
 
@@ -341,6 +432,7 @@ int main(int argc, char **argv)
     test_checks(catalog);
     test_agrees_with_reads(catalog, LC_MOSAIC_HIGHEST);
     test_agrees_with_reads(catalog, LC_MOSAIC_FIRST);
+    test_block_cache(catalog);
     test_threads(catalog);
     test_allocation_failures(catalog);
     LC_TEST_END();

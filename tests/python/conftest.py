@@ -451,6 +451,18 @@ def write_catalogue(items, path):
     return path
 
 
+@pytest.fixture
+def no_block_cache():
+    """The block cache keeps nothing during the test: every read fetches its
+    blocks, as tests that count a read's requests with warm headers
+    expect."""
+    from lazycogs import _ext
+
+    previous = _ext.set_block_cache_budget(0)
+    yield
+    _ext.set_block_cache_budget(previous)
+
+
 def without_raster_bands(table):
     """A pyarrow stac-geoparquet table with raster:bands taken out of every
     asset: open() then learns dtype and nodata from the first item's COG

@@ -597,6 +597,7 @@ def test_raster_bands_that_contradict_the_cogs(ci_world, tmp_path):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_block_cache")
 def test_first_skips_items_once_covered(ci_world):
     """-eo:cloud_cover puts TWN (fully valid) first in 2025-09-01; it
     covers the inside of the four-tile corner, so FIRST never fetches the
@@ -700,6 +701,7 @@ def test_uncovered_pixels_hold_nodata(ci_world):
     assert (out > 0).any()
 
 
+@pytest.mark.usefixtures("no_block_cache")
 def test_http_assets_read_like_local_ones(ci_world, http_world):
     """The same read over loopback HTTP (more fetches in flight: remote
     assets widen the read's share of the pool) gives the same pixels, one

@@ -577,6 +577,7 @@ def test_headers_no_reads_summary(ci_world):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_block_cache")
 def test_estimates_equal_warm_local_reads(ci_world):
     """With headers cached, a read of each tile fetches exactly the blocks
     the plan estimates (HIGHEST reads every matched item)."""
@@ -604,6 +605,7 @@ def test_estimates_equal_warm_local_reads(ci_world):
     assert checked > 5
 
 
+@pytest.mark.usefixtures("no_block_cache")
 def test_first_early_exit(ci_world):
     """-eo:cloud_cover puts TWN (fully valid) first in 2025-09-01 over the
     inside of the four-tile corner: the plan says FIRST skips the other
@@ -653,6 +655,7 @@ def _tif_requests(srv):
     return [e for e in srv.log if e["path"].endswith(".tif")]
 
 
+@pytest.mark.usefixtures("no_block_cache")
 def test_estimates_against_http_reads(ci_world, http_server, tmp_path):
     """Over loopback HTTP: the plan's header fetches read no pixel (prefix
     ranges only); a warm read sends exactly the estimated requests; a cold

@@ -1,0 +1,279 @@
+/* block_cache.c - compressed blocks fetched by reads, kept for later reads
+ * of the same open COG. */
+/* SPDX-License-Identifier: MIT */
+#include "../common/common.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "tiff.h"
+#include "tiff_internal.h"
+
+/*
+ * Reads of neighbouring windows share the blocks on their edges: dask
+ * chunks of one array, a subset read twice, a plot after a compute. Each
+ * block a read fetches is kept here, as fetched (compressed), keyed by
+ * (the COG handle's id, offset, size); a later read of the same handle
+ * copies it instead of asking the server again. The engine's handles live
+ * in the header cache, so its reads share them.
+ *
+ * One mutex guards the table and the LRU list; no I/O runs under it, only
+ * lookups and copies of one block (and fork(), see atfork_prepare). Blocks are
+ * evicted least recently used first when their bytes pass the budget; a block
+ * over an eighth of the budget is not kept. A handle's blocks go when it is
+ * closed (lc__block_cache_forget), so an id never outlives its file's header.
+ * A kept block is the read's own buffer, taken over (no copy); keeping is
+ * best effort: out of memory, the block is not kept.
+ */
+
+#define NBUCKETS 4096 /* a power of 2 */
+#define DEFAULT_BUDGET_NBYTES ((size_t)128 << 20)
+
+struct block {
+    uint64_t cog_id;
+    uint64_t offset;
+    size_t nbytes;
+    struct lc_allocator alloc;   /* the handle's: frees the block */
+    struct block *next;          /* in its bucket */
+    struct block *newer, *older; /* LRU list */
+    uint8_t *data;               /* the read's buffer, taken over */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct block *buckets[NBUCKETS];
+    struct block *newest, *oldest;
+    size_t nbytes, nblocks;
+    size_t budget;
+    uint64_t next_id;
+} cache = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .budget = DEFAULT_BUDGET_NBYTES,
+};
+
+static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
+
+/* LAZYCOGS_BLOCK_CACHE_BYTES, a whole number of bytes, sets the default
+ * budget (0: keep nothing); anything else there is ignored. */
+static void read_budget_env(void)
+{
+    const char *v = getenv("LAZYCOGS_BLOCK_CACHE_BYTES");
+    char *end;
+
+    if (v == NULL || *v < '0' || *v > '9')
+        return;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end == '\0' && n <= SIZE_MAX) {
+        pthread_mutex_lock(&cache.mu);
+        cache.budget = (size_t)n;
+        pthread_mutex_unlock(&cache.mu);
+    }
+}
+
+static size_t bucket_of(uint64_t cog_id, uint64_t offset)
+{
+    uint64_t h =
+        (cog_id * 0x9e3779b97f4a7c15ull) ^ (offset * 0xff51afd7ed558ccdull);
+    return (size_t)(h >> 32) & (NBUCKETS - 1);
+}
+
+static void lru_unlink(struct block *b)
+{
+    if (b->newer != NULL)
+        b->newer->older = b->older;
+    else
+        cache.newest = b->older;
+    if (b->older != NULL)
+        b->older->newer = b->newer;
+    else
+        cache.oldest = b->newer;
+    b->newer = b->older = NULL;
+}
+
+static void lru_push_newest(struct block *b)
+{
+    b->older = cache.newest;
+    b->newer = NULL;
+    if (cache.newest != NULL)
+        cache.newest->newer = b;
+    cache.newest = b;
+    if (cache.oldest == NULL)
+        cache.oldest = b;
+}
+
+/* Unlinks b from its bucket and the LRU list; the caller frees it. */
+static void unlink_block(struct block *b)
+{
+    struct block **p = &cache.buckets[bucket_of(b->cog_id, b->offset)];
+    while (*p != b)
+        p = &(*p)->next;
+    *p = b->next;
+    lru_unlink(b);
+    cache.nbytes -= b->nbytes;
+    cache.nblocks--;
+}
+
+static void free_block(struct block *b)
+{
+    struct lc_allocator alloc = b->alloc;
+    lc__free(&alloc, b->data);
+    lc__free(&alloc, b);
+}
+
+/* Unlinks blocks, oldest first, until the bytes fit the budget; returns
+ * them as a list (through ->next) to free after the mutex is released. */
+static struct block *evict_over_budget(void)
+{
+    struct block *gone = NULL;
+    while (cache.nbytes > cache.budget && cache.oldest != NULL) {
+        struct block *b = cache.oldest;
+        unlink_block(b);
+        b->next = gone;
+        gone = b;
+    }
+    return gone;
+}
+
+static void free_list(struct block *b)
+{
+    while (b != NULL) {
+        struct block *next = b->next;
+        free_block(b);
+        b = next;
+    }
+}
+
+/* A fork while another thread copies a block would leave the mutex held
+ * in the child: the handlers hold it across fork(). */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&cache.mu);
+}
+
+static void atfork_release(void)
+{
+    pthread_mutex_unlock(&cache.mu);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_register(void)
+{
+    (void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
+
+uint64_t lc__block_cache_new_id(void)
+{
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&cache.mu);
+    uint64_t id = ++cache.next_id;
+    pthread_mutex_unlock(&cache.mu);
+    return id;
+}
+
+bool lc__block_cache_get(uint64_t cog_id, uint64_t offset, size_t nbytes,
+                         void *dst)
+{
+    bool hit = false;
+    pthread_mutex_lock(&cache.mu);
+    for (struct block *b = cache.buckets[bucket_of(cog_id, offset)]; b != NULL;
+         b = b->next) {
+        if (b->cog_id == cog_id && b->offset == offset && b->nbytes == nbytes) {
+            if (dst != NULL) {
+                memcpy(dst, b->data, nbytes);
+                lru_unlink(b);
+                lru_push_newest(b);
+            }
+            hit = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache.mu);
+    return hit;
+}
+
+bool lc__block_cache_put(const struct lc_allocator *alloc, uint64_t cog_id,
+                         uint64_t offset, uint8_t *data, size_t nbytes)
+{
+    pthread_once(&budget_once, read_budget_env);
+    pthread_mutex_lock(&cache.mu);
+    bool keep = nbytes <= cache.budget / 8;
+    pthread_mutex_unlock(&cache.mu);
+    struct block *b = keep ? lc__malloc(alloc, sizeof *b) : NULL;
+    if (b == NULL)
+        return false;
+    *b = (struct block){.cog_id = cog_id,
+                        .offset = offset,
+                        .nbytes = nbytes,
+                        .alloc = *alloc,
+                        .data = data};
+
+    pthread_mutex_lock(&cache.mu);
+    size_t k = bucket_of(cog_id, offset);
+    struct block *dup = cache.buckets[k];
+    while (dup != NULL && !(dup->cog_id == cog_id && dup->offset == offset &&
+                            dup->nbytes == nbytes))
+        dup = dup->next;
+    struct block *gone = NULL;
+    if (dup == NULL) { /* another read may have kept it meanwhile */
+        b->next = cache.buckets[k];
+        cache.buckets[k] = b;
+        lru_push_newest(b);
+        cache.nbytes += nbytes;
+        cache.nblocks++;
+        gone = evict_over_budget();
+    }
+    pthread_mutex_unlock(&cache.mu);
+    free_list(gone);
+    if (dup != NULL) {
+        lc__free(alloc, b);
+        return false;
+    }
+    return true;
+}
+
+void lc__block_cache_forget(uint64_t cog_id)
+{
+    struct block *gone = NULL;
+    pthread_mutex_lock(&cache.mu);
+    for (size_t k = 0; k < NBUCKETS && cache.nblocks > 0; k++) {
+        struct block **p = &cache.buckets[k];
+        while (*p != NULL) {
+            struct block *b = *p;
+            if (b->cog_id != cog_id) {
+                p = &b->next;
+                continue;
+            }
+            *p = b->next;
+            lru_unlink(b);
+            cache.nbytes -= b->nbytes;
+            cache.nblocks--;
+            b->next = gone;
+            gone = b;
+        }
+    }
+    pthread_mutex_unlock(&cache.mu);
+    free_list(gone);
+}
+
+size_t lc__block_cache_set_budget(size_t nbytes)
+{
+    pthread_once(&budget_once, read_budget_env);
+    pthread_mutex_lock(&cache.mu);
+    size_t previous = cache.budget;
+    cache.budget = nbytes;
+    struct block *gone = evict_over_budget();
+    pthread_mutex_unlock(&cache.mu);
+    free_list(gone);
+    return previous;
+}
+
+void lc__block_cache_stats(size_t *nblocks_ret, size_t *nbytes_ret)
+{
+    pthread_mutex_lock(&cache.mu);
+    *nblocks_ret = cache.nblocks;
+    *nbytes_ret = cache.nbytes;
+    pthread_mutex_unlock(&cache.mu);
+}

@@ -1,0 +1,106 @@
+"""The block cache: blocks a read fetched are kept for later reads of the
+same COGs in the process, so a window read again makes no request for
+them, while the pixels stay the same. Counted on a real loopback HTTP
+server's log, in fresh processes (nothing cached before)."""
+# SPDX-License-Identifier: MIT
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+# Most of the ci world in EPSG:5070 at its COGs' 180 m (full-resolution
+# blocks, past the header prefix), as in test_read_stages.py.
+WORLD_5070 = (150000.0, 2540000.0, 560000.0, 2740000.0)
+
+SCRIPT = textwrap.dedent("""
+    import hashlib, json, sys, time
+    import numpy as np
+    from lazycogs import _ext
+
+    href, bbox, url = sys.argv[1], tuple(json.loads(sys.argv[2])), sys.argv[3]
+    coll = _ext.Collection(href, dict(
+        crs="EPSG:5070", bbox=bbox, resolution=180.0,
+        sortby="eo:cloud_cover", mosaic_method=4))  # median reads every item
+    info = coll.info()
+    w, h = info["width"], info["height"]
+    bands = [coll.bands().index(b) for b in ("red", "nir")]
+    times = list(range(len(coll.times())))
+    result = []
+    for i in range(2):
+        out = np.zeros((len(bands), len(times), h, w), dtype=info["dtype"])
+        stats = coll.read(bands, times, 0, 0, w, h, out)
+        result.append(dict(requests=stats["requests"], bytes=stats["bytes"],
+                           items_read=stats["items_read"],
+                           digest=hashlib.sha256(out.tobytes()).hexdigest()))
+        time.sleep(0.3)  # the server logs a request after answering it
+        print("READ", i, flush=True)
+        sys.stdin.readline()  # the test reads the log between the reads
+    print(json.dumps(result), flush=True)
+""")
+
+
+def _two_reads(http_world, env_extra):
+    """Runs SCRIPT: the log of each of its two reads, and what it saw."""
+    env = dict(os.environ, **env_extra)
+    http_world.server.clear_log()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(http_world.items_parquet),
+         json.dumps(WORLD_5070), http_world.url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    logs = []
+    for i in range(2):
+        assert proc.stdout.readline().strip() == f"READ {i}"
+        logs.append(list(http_world.server.log))
+        http_world.server.clear_log()
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+    result = json.loads(proc.stdout.readline())
+    assert proc.wait(timeout=60) == 0
+    return logs, result
+
+
+def _block_requests(log):
+    """Requests past the first 64 KiB of a file: blocks, not headers."""
+    n = 0
+    for entry in log:
+        rng = entry["range"] or ""
+        start = rng[len("bytes="):].split("-")[0]
+        n += start.isdigit() and int(start) >= 65536
+    return n
+
+
+def test_second_read_takes_kept_blocks(http_world):
+    logs, result = _two_reads(http_world, {})
+    first, second = result
+    assert first["items_read"] >= 10
+    assert first["requests"] > 0 and _block_requests(logs[0]) > 0
+    # The same window again: no request at all (headers and blocks kept).
+    assert logs[1] == []
+    assert second["requests"] == 0 and second["bytes"] == 0
+    assert second["items_read"] == first["items_read"]
+    assert second["digest"] == first["digest"]
+
+
+def test_no_block_cache(http_world):
+    """LAZYCOGS_BLOCK_CACHE_BYTES=0 keeps nothing: the second read fetches
+    every block again (the headers stay cached)."""
+    logs, result = _two_reads(http_world, {"LAZYCOGS_BLOCK_CACHE_BYTES": "0"})
+    first, second = result
+    assert 0 < second["requests"] < first["requests"]  # no header now
+    assert _block_requests(logs[1]) == _block_requests(logs[0]) > 0
+    assert second["digest"] == first["digest"]
+
+
+def test_budget_bounds_the_blocks_kept(http_world):
+    """A budget smaller than the blocks read (300 kB against a few MB)
+    keeps only some of them: the second read fetches fewer blocks than the
+    first, but not none."""
+    logs, result = _two_reads(http_world,
+                              {"LAZYCOGS_BLOCK_CACHE_BYTES": "300000"})
+    first, second = result
+    assert 0 < second["requests"] < first["requests"]
+    assert 0 < second["bytes"] < first["bytes"]
+    assert second["digest"] == first["digest"]
