@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -357,5 +358,20 @@ bool lc__parse_double(const char *s, size_t len, double *out)
     if ((size_t)(end - buf) != len || !isfinite(v))
         return false;
     *out = v;
+    return true;
+}
+
+bool lc__env_nbytes(const char *name, size_t *ret)
+{
+    const char *v = getenv(name);
+    char *end;
+
+    if (v == NULL || *v < '0' || *v > '9')
+        return false;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end != '\0' || errno == ERANGE || n > SIZE_MAX)
+        return false;
+    *ret = (size_t)n;
     return true;
 }

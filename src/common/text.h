@@ -67,4 +67,9 @@ bool lc__parse_double(const char *s, size_t len, double *out);
  * read (0 when s does not start with a number). */
 size_t lc__scan_number(const char *s, size_t len);
 
+/* The environment variable name as a whole number of bytes ("0" up to
+ * SIZE_MAX, digits only): true and *ret set, or false when it is unset or
+ * anything else. */
+bool lc__env_nbytes(const char *name, size_t *ret);
+
 #endif /* LC_TEXT_H */

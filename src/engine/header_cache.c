@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../common/alloc.h"
+#include "../common/text.h"
 #include "../io/io.h"
 #include "../tiff/tiff.h"
 #include "header_cache.h"
@@ -108,15 +109,10 @@ static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
  * budget; anything else there is ignored. */
 static void read_budget_env(void)
 {
-    const char *v = getenv("LAZYCOGS_HEADER_CACHE_BYTES");
-    char *end;
-
-    if (v == NULL || *v < '0' || *v > '9')
-        return;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (*end == '\0' && n <= SIZE_MAX) {
+    size_t n;
+    if (lc__env_nbytes("LAZYCOGS_HEADER_CACHE_BYTES", &n)) {
         pthread_mutex_lock(&cache.mu);
-        cache.budget = (size_t)n;
+        cache.budget = n;
         pthread_mutex_unlock(&cache.mu);
     }
 }

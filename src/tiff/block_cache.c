@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/alloc.h"
+#include "../common/text.h"
 #include "tiff.h"
 #include "tiff_internal.h"
 
@@ -59,15 +60,10 @@ static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
  * budget (0: keep nothing); anything else there is ignored. */
 static void read_budget_env(void)
 {
-    const char *v = getenv("LAZYCOGS_BLOCK_CACHE_BYTES");
-    char *end;
-
-    if (v == NULL || *v < '0' || *v > '9')
-        return;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (*end == '\0' && n <= SIZE_MAX) {
+    size_t n;
+    if (lc__env_nbytes("LAZYCOGS_BLOCK_CACHE_BYTES", &n)) {
         pthread_mutex_lock(&cache.mu);
-        cache.budget = (size_t)n;
+        cache.budget = n;
         pthread_mutex_unlock(&cache.mu);
     }
 }

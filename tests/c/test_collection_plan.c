@@ -80,6 +80,27 @@ static struct lc_plan *make_plan(struct lc_collection *c, const size_t *bands,
     return p;
 }
 
+/* Reads one window with stats into out (W x H x 2 bands). */
+static int read_window(struct lc_collection *c, size_t t,
+                       const struct lc_window *win, uint16_t *out,
+                       struct lc_read_stats *st)
+{
+    static const size_t bands[] = {0, 4};
+    struct lc_read_request r = {.struct_size = sizeof r};
+    *st = (struct lc_read_stats){.struct_size = sizeof *st};
+    r.bands = bands;
+    r.nbands = 2;
+    r.times = &t;
+    r.ntimes = 1;
+    r.x0 = win->col_off;
+    r.y0 = win->row_off;
+    r.width = win->width;
+    r.height = win->height;
+    r.out = out;
+    r.out_nbytes = 2 * W * H * sizeof *out;
+    return lc_collection_read(c, &r, st);
+}
+
 /* Each (time, window) matches as many items as a read of it. With
  * highest (which reads every item) and headers cached by the plan, the
  * read fetches exactly the estimated blocks. First is not compared: its
@@ -105,20 +126,9 @@ static void test_agrees_with_reads(const char *catalog,
     uint16_t *out = malloc(2 * W * H * sizeof *out);
     for (size_t t = 0; p != NULL && t < nt; t++) {
         for (size_t w = 0; w < NW; w++) {
-            const struct lc_window *win = &windows[w];
-            struct lc_read_request r = {.struct_size = sizeof r};
-            struct lc_read_stats st = {.struct_size = sizeof st};
-            r.bands = bands;
-            r.nbands = 2;
-            r.times = &times[t];
-            r.ntimes = 1;
-            r.x0 = win->col_off;
-            r.y0 = win->row_off;
-            r.width = win->width;
-            r.height = win->height;
-            r.out = out;
-            r.out_nbytes = 2 * W * H * sizeof *out;
-            LC_ASSERT_EQ(lc_collection_read(c, &r, &st), LC_OK);
+            struct lc_read_stats st;
+            LC_ASSERT_EQ(read_window(c, times[t], &windows[w], out, &st),
+                         LC_OK);
             size_t n = lc_plan_nitems(p, t, w);
             LC_ASSERT_UEQ(n, st.items_matched);
             total += n;
@@ -161,27 +171,6 @@ static void test_agrees_with_reads(const char *catalog,
     lc_plan_free(p);
     lc_collection_close(c);
     lc__block_cache_set_budget(budget);
-}
-
-/* Reads one window with stats into out (W x H x 2 bands). */
-static int read_window(struct lc_collection *c, size_t t,
-                       const struct lc_window *win, uint16_t *out,
-                       struct lc_read_stats *st)
-{
-    static const size_t bands[] = {0, 4};
-    struct lc_read_request r = {.struct_size = sizeof r};
-    *st = (struct lc_read_stats){.struct_size = sizeof *st};
-    r.bands = bands;
-    r.nbands = 2;
-    r.times = &t;
-    r.ntimes = 1;
-    r.x0 = win->col_off;
-    r.y0 = win->row_off;
-    r.width = win->width;
-    r.height = win->height;
-    r.out = out;
-    r.out_nbytes = 2 * W * H * sizeof *out;
-    return lc_collection_read(c, &r, st);
 }
 
 /* A read again of a window whose blocks the first read kept makes no
