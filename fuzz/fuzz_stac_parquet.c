@@ -49,6 +49,9 @@ static void load(struct lc__parquet_dataset *ds, bool pushdown)
     struct lc__stac_load_options opts = {.geom_limits = &glim, .nthreads = 1};
     struct lc__errbuf err = {0};
     if (pushdown) {
+        /* As open() loads: pushdown, and raster:bands of another type than
+         * the extension's left out rather than refused. */
+        opts.lenient_raster_bands = true;
         opts.assets = kAssets;
         opts.nassets = LC_ARRAY_SIZE(kAssets);
         /* The western hemisphere, from 2020 on. */
