@@ -204,20 +204,12 @@ static void test_block_cache(const char *catalog)
     LC_ASSERT_UEQ(st2.items_read, st1.items_read);
     LC_ASSERT_TRUE(memcmp(a, b, 2 * W * H * sizeof *a) == 0);
 
-    size_t t = 0;
-    static const size_t bands[] = {0, 4};
+    /* windows[0] is the plan's window 0. */
+    static const size_t t = 0, bands[] = {0, 4};
     int status;
-    struct lc_plan_request r = {.struct_size = sizeof r};
-    r.bands = bands;
-    r.nbands = 2;
-    r.times = &t;
-    r.ntimes = 1;
-    r.windows = win;
-    r.nwindows = 1;
-    r.fetch_headers = 1;
-    struct lc_plan *p = NULL;
-    status = lc_collection_plan(c, &r, &p);
+    struct lc_plan *p = make_plan(c, bands, 2, &t, 1, 1, &status);
     LC_ASSERT_EQ(status, LC_OK);
+    LC_ASSERT_TRUE(p != NULL && lc_plan_nitems(p, 0, 0) == st1.items_matched);
     for (size_t i = 0; p != NULL && i < lc_plan_nitems(p, 0, 0); i++)
         for (size_t k = 0; k < 2; k++) {
             struct lc_plan_read rd = {.struct_size = sizeof rd};

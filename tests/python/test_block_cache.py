@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from lazycogs import _ext
 
-    href, bbox, url = sys.argv[1], tuple(json.loads(sys.argv[2])), sys.argv[3]
+    href, bbox = sys.argv[1], tuple(json.loads(sys.argv[2]))
     coll = _ext.Collection(href, dict(
         crs="EPSG:5070", bbox=bbox, resolution=180.0,
         sortby="eo:cloud_cover", mosaic_method=4))  # median reads every item
@@ -48,7 +48,7 @@ def _two_reads(http_world, env_extra):
     http_world.server.clear_log()
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(http_world.items_parquet),
-         json.dumps(WORLD_5070), http_world.url],
+         json.dumps(WORLD_5070)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     logs = []
     for i in range(2):
