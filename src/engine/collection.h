@@ -43,6 +43,10 @@ struct lc_collection {
     struct lc__grid grid; /* gt in GDAL order; width, height */
     double bbox[4];       /* as given, in crs */
     double bbox_4326[4];  /* densified; minx > maxx: antimeridian */
+    /* PROJ's area of interest for every transform between crs and another
+     * CRS (lc__crs_area_around the bbox), or NULL. */
+    const struct lc__area *area;
+    struct lc__area area_box;
 
     /* The items: a catalogue (table + filter + sortby), and the selected
      * items in sort order: item[k] indexes catalog->items. The open

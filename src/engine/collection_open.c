@@ -179,7 +179,13 @@ static int open_grid(struct lc_collection *c,
     LC_FORWARD_IF_ERROR(lc__crs_wkt(c->crs, &c->alloc, &c->crs_wkt, err));
     c->epsg = lc__crs_epsg(c->crs);
     memcpy(c->bbox, o->bbox, sizeof c->bbox);
-    return lc__grid_from_bbox(o->bbox, o->resolution, &c->grid, err);
+    LC_FORWARD_IF_ERROR(
+        lc__grid_from_bbox(o->bbox, o->resolution, &c->grid, err));
+    /* No area (a box across the antimeridian or near a pole): PROJ
+     * searches among all operations. */
+    if (lc__crs_area_around(c->crs, o->bbox, &c->area_box, NULL) == LC_OK)
+        c->area = &c->area_box;
+    return LC_OK;
 }
 
 /* The 4326 query box (PROJ's search for the operation from the CRS to
@@ -191,7 +197,7 @@ static int open_query_box(struct lc_collection *c,
     struct lc__crs *wgs84 = NULL;
     LC_FORWARD_IF_ERROR(lc__crs_new("EPSG:4326", &c->alloc, &wgs84, err));
     struct lc__transform *tf = NULL;
-    int status = lc__transform_get(c->crs, wgs84, &tf, err);
+    int status = lc__transform_get_in(c->crs, wgs84, c->area, &tf, err);
     if (status == LC_OK && lc__transform_is_identity(tf)) {
         memcpy(c->bbox_4326, o->bbox, sizeof c->bbox_4326);
     } else if (status == LC_OK) {

@@ -547,7 +547,7 @@ static int read_details(const struct lc_collection *c, struct lc_cog *cog,
     if ((status = lc__engine_crs_get(info.crs, &src_crs, &owned, &e2)) < 0)
         return lc__error(err, status, "%s: %s", href, e2.msg);
     struct lc__transform *tf = NULL;
-    status = lc__transform_get(c->crs, src_crs, &tf, &e2);
+    status = lc__transform_get_in(c->crs, src_crs, c->area, &tf, &e2);
     if (status < 0) {
         lc__error(err, status, "%s: %s", href, e2.msg);
         goto out;
@@ -811,7 +811,8 @@ int lc_collection_plan(struct lc_collection *c,
     if (c->method == LC_MOSAIC_FIRST && p->nentries > 0) {
         if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned,
                                          &err)) < 0 ||
-            (status = lc__transform_get(wgs84, c->crs, &to_out, &err)) < 0)
+            (status = lc__transform_get_in(wgs84, c->crs, c->area, &to_out,
+                                           &err)) < 0)
             goto fail;
         for (size_t w = 0; w < p->nwindows && status == LC_OK; w++) {
             const struct lc_window *rw = &req->windows[w];

@@ -1316,7 +1316,7 @@ static int task_work(struct band_task *t)
         goto out;
     }
     struct lc__transform *tf = NULL;
-    status = lc__transform_get(c->crs, src_crs, &tf, &err);
+    status = lc__transform_get_in(c->crs, src_crs, c->area, &tf, &err);
     if (status < 0) {
         join_msg(t->msg, sizeof t->msg,
                  (const char *[]){asset->href, ": ", err.msg}, 3);
@@ -1423,7 +1423,8 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
         goto out;
     if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
             0 ||
-        (status = lc__transform_get(wgs84, c->crs, &to_out, err)) < 0)
+        (status = lc__transform_get_in(wgs84, c->crs, c->area, &to_out, err)) <
+            0)
         goto out;
     rc->st.items_matched = sel.count;
 
@@ -1500,7 +1501,8 @@ static void prewarm_run(struct pool_job *job)
     if (!cancel_requested(rc) &&
         crs_get(p->code, &crs, &owned, NULL) == LC_OK) {
         struct lc__transform *tf = NULL;
-        if (lc__transform_get(rc->c->crs, crs, &tf, NULL) == LC_OK)
+        if (lc__transform_get_in(rc->c->crs, crs, rc->c->area, &tf, NULL) ==
+            LC_OK)
             lc__transform_release(tf);
         if (owned)
             lc__crs_free(crs);

@@ -190,7 +190,8 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
     if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
         0)
         goto out;
-    if ((status = lc__transform_get(c->crs, wgs84, &to_4326, err)) < 0)
+    if ((status = lc__transform_get_in(c->crs, wgs84, c->area, &to_4326, err)) <
+        0)
         goto out;
 
     /* The window, margin pixels wider each side, in 4326: its bbox for

@@ -74,6 +74,8 @@ struct lc__transform {
     bool inverted; /* pj is the operation from dst to src, run backwards */
     char *src_key;
     char *dst_key;
+    bool has_area; /* searched with an area of interest: area */
+    struct lc__area area;
     bool src_geographic;
     bool dst_geographic;
     double src_lon_period;
@@ -530,11 +532,18 @@ static struct {
     size_t n;
     struct {
         char *src_key, *dst_key;
+        bool has_area;
+        struct lc__area area;
         PJ *pj;
     } op[LC_TEMPLATE_CAP];
-    /* Pairs being searched for (keys borrowed from the searching thread). */
+    size_t evict_next; /* the slot the next eviction empties */
+    /* Searches running (keys and area borrowed from the searching
+     * thread). */
     size_t nsearches;
-    const char *searching[LC_SEARCHES_CAP][2];
+    struct {
+        const char *src_key, *dst_key;
+        const struct lc__area *area;
+    } searching[LC_SEARCHES_CAP];
 } g_templates = {.mu = PTHREAD_MUTEX_INITIALIZER,
                  .searched = PTHREAD_COND_INITIALIZER};
 
@@ -546,15 +555,29 @@ static bool same_pair(const char *a, const char *b, const char *x,
            (strcmp(a, y) == 0 && strcmp(b, x) == 0);
 }
 
+/* Equal areas of interest (NULL: none; areas are degrees, so either
+ * direction of a pair searched with one area shares it). */
+static bool same_area(const struct lc__area *a, const struct lc__area *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return a->west == b->west && a->south == b->south && a->east == b->east &&
+           a->north == b->north;
+}
+
 /* A copy in ctx of the shared operation between src and dst, in either
  * direction (*inverted: from dst to src), or NULL. Called with the lock
  * held. */
 static PJ *template_clone_locked(PJ_CONTEXT *ctx, const struct lc__crs *src,
-                                 const struct lc__crs *dst, bool *inverted)
+                                 const struct lc__crs *dst,
+                                 const struct lc__area *area, bool *inverted)
 {
     for (size_t i = 0; i < g_templates.n; i++) {
+        const struct lc__area *op_area =
+            g_templates.op[i].has_area ? &g_templates.op[i].area : NULL;
         if (!same_pair(g_templates.op[i].src_key, g_templates.op[i].dst_key,
-                       src->key, dst->key))
+                       src->key, dst->key) ||
+            !same_area(op_area, area))
             continue;
         *inverted = strcmp(g_templates.op[i].src_key, src->key) != 0;
         return proj_clone(ctx, g_templates.op[i].pj);
@@ -563,11 +586,13 @@ static PJ *template_clone_locked(PJ_CONTEXT *ctx, const struct lc__crs *src,
 }
 
 static bool search_running_locked(const struct lc__crs *src,
-                                  const struct lc__crs *dst)
+                                  const struct lc__crs *dst,
+                                  const struct lc__area *area)
 {
     for (size_t i = 0; i < g_templates.nsearches; i++)
-        if (same_pair(g_templates.searching[i][0], g_templates.searching[i][1],
-                      src->key, dst->key))
+        if (same_pair(g_templates.searching[i].src_key,
+                      g_templates.searching[i].dst_key, src->key, dst->key) &&
+            same_area(g_templates.searching[i].area, area))
             return true;
     return false;
 }
@@ -602,39 +627,41 @@ static void templates_register_atfork(void)
 /* Either a copy of the shared operation (NULL: none, and the caller now
  * searches; *registered says it must call search_done afterwards). */
 static PJ *template_get_or_search(PJ_CONTEXT *ctx, const struct lc__crs *src,
-                                  const struct lc__crs *dst, bool *inverted,
+                                  const struct lc__crs *dst,
+                                  const struct lc__area *area, bool *inverted,
                                   bool *registered)
 {
     *registered = false;
     (void)pthread_once(&g_templates_once, templates_register_atfork);
     pthread_mutex_lock(&g_templates.mu);
-    PJ *pj = template_clone_locked(ctx, src, dst, inverted);
-    while (pj == NULL && search_running_locked(src, dst)) {
+    PJ *pj = template_clone_locked(ctx, src, dst, area, inverted);
+    while (pj == NULL && search_running_locked(src, dst, area)) {
         pthread_cond_wait(&g_templates.searched, &g_templates.mu);
-        pj = template_clone_locked(ctx, src, dst, inverted);
+        pj = template_clone_locked(ctx, src, dst, area, inverted);
     }
     if (pj == NULL && g_templates.nsearches < LC_SEARCHES_CAP) {
-        g_templates.searching[g_templates.nsearches][0] = src->key;
-        g_templates.searching[g_templates.nsearches][1] = dst->key;
-        g_templates.nsearches++;
+        size_t i = g_templates.nsearches++;
+        g_templates.searching[i].src_key = src->key;
+        g_templates.searching[i].dst_key = dst->key;
+        g_templates.searching[i].area = area;
         *registered = true;
     }
     pthread_mutex_unlock(&g_templates.mu);
     return pj;
 }
 
-/* Ends this thread's search for (src, dst), wakes the waiting threads. */
-static void search_done(const struct lc__crs *src, const struct lc__crs *dst)
+/* Ends this thread's search (its keys and area, by address), wakes the
+ * waiting threads. */
+static void search_done(const struct lc__crs *src, const struct lc__crs *dst,
+                        const struct lc__area *area)
 {
     pthread_mutex_lock(&g_templates.mu);
     for (size_t i = 0; i < g_templates.nsearches; i++) {
-        if (g_templates.searching[i][0] == src->key &&
-            g_templates.searching[i][1] == dst->key) {
-            g_templates.nsearches--;
-            g_templates.searching[i][0] =
-                g_templates.searching[g_templates.nsearches][0];
-            g_templates.searching[i][1] =
-                g_templates.searching[g_templates.nsearches][1];
+        if (g_templates.searching[i].src_key == src->key &&
+            g_templates.searching[i].dst_key == dst->key &&
+            g_templates.searching[i].area == area) {
+            g_templates.searching[i] =
+                g_templates.searching[--g_templates.nsearches];
             break;
         }
     }
@@ -645,22 +672,39 @@ static void search_done(const struct lc__crs *src, const struct lc__crs *dst)
 /* Shares an operation found by one thread (a failure only costs the next
  * thread a search). */
 static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
-                         PJ *pj)
+                         const struct lc__area *area, PJ *pj)
 {
     pthread_mutex_lock(&g_templates.mu);
     bool have = false;
     for (size_t i = 0; i < g_templates.n && !have; i++)
         have = strcmp(g_templates.op[i].src_key, src->key) == 0 &&
-               strcmp(g_templates.op[i].dst_key, dst->key) == 0;
-    if (!have && g_templates.n < LC_TEMPLATE_CAP) {
+               strcmp(g_templates.op[i].dst_key, dst->key) == 0 &&
+               same_area(g_templates.op[i].has_area ? &g_templates.op[i].area
+                                                    : NULL,
+                         area);
+    if (!have) {
         if (g_templates.ctx == NULL) {
             g_templates.ctx = proj_context_create();
             if (g_templates.ctx != NULL)
                 proj_log_func(g_templates.ctx, NULL, quiet_log);
         }
+        /* Full: one goes, round robin (collections over ever new areas
+         * would otherwise leave the newest operations unshared). */
         size_t i = g_templates.n;
+        if (i == LC_TEMPLATE_CAP) {
+            i = g_templates.evict_next;
+            g_templates.evict_next = (i + 1) % LC_TEMPLATE_CAP;
+            lc__free(NULL, g_templates.op[i].src_key);
+            lc__free(NULL, g_templates.op[i].dst_key);
+            proj_destroy(g_templates.op[i].pj);
+            g_templates.op[i] = g_templates.op[--g_templates.n];
+            i = g_templates.n;
+        }
         g_templates.op[i].src_key = dup_str(NULL, src->key);
         g_templates.op[i].dst_key = dup_str(NULL, dst->key);
+        g_templates.op[i].has_area = area != NULL;
+        if (area != NULL)
+            g_templates.op[i].area = *area;
         g_templates.op[i].pj =
             g_templates.ctx != NULL ? proj_clone(g_templates.ctx, pj) : NULL;
         if (g_templates.op[i].src_key != NULL &&
@@ -677,31 +721,38 @@ static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
 }
 
 /* Creates the PJ of the operation src -> dst in ctx, in x/y order (or, with
- * *inverted_ret, of dst -> src). */
+ * *inverted_ret, of dst -> src), searched for with area as the area of
+ * interest (NULL: none). */
 static int create_operation(PJ_CONTEXT *ctx, const struct lc__crs *src,
-                            const struct lc__crs *dst, PJ **pj_ret,
+                            const struct lc__crs *dst,
+                            const struct lc__area *area, PJ **pj_ret,
                             bool *inverted_ret, struct lc__errbuf *err)
 {
     bool registered;
     *inverted_ret = false;
-    *pj_ret = template_get_or_search(ctx, src, dst, inverted_ret, &registered);
+    *pj_ret =
+        template_get_or_search(ctx, src, dst, area, inverted_ret, &registered);
     if (*pj_ret != NULL)
         return LC_OK;
 
     int status = LC_OK;
     PJ *s = proj_create(ctx, src->definition);
     PJ *d = proj_create(ctx, dst->definition);
+    PJ_AREA *pj_area = area != NULL ? proj_area_create() : NULL;
     PJ *op = NULL;
     PJ *norm = NULL;
 
     *pj_ret = NULL;
-    if (s == NULL || d == NULL) {
+    if (s == NULL || d == NULL || (area != NULL && pj_area == NULL)) {
         /* Both parsed when the CRS objects were made: only resources can
          * make them fail now. */
         status = lc__error(err, LC_ENOMEM, "PROJ could not re-create a CRS");
         goto done;
     }
-    op = proj_create_crs_to_crs_from_pj(ctx, s, d, NULL, NULL);
+    if (pj_area != NULL)
+        proj_area_set_bbox(pj_area, area->west, area->south, area->east,
+                           area->north);
+    op = proj_create_crs_to_crs_from_pj(ctx, s, d, pj_area, NULL);
     if (op != NULL)
         norm = proj_normalize_for_visualization(ctx, op);
     if (norm == NULL) {
@@ -714,10 +765,12 @@ static int create_operation(PJ_CONTEXT *ctx, const struct lc__crs *src,
         goto done;
     }
     *pj_ret = norm;
-    template_add(src, dst, norm);
+    template_add(src, dst, area, norm);
 done:
     if (registered)
-        search_done(src, dst);
+        search_done(src, dst, area);
+    if (pj_area != NULL)
+        proj_area_destroy(pj_area);
     proj_destroy(op);
     proj_destroy(d);
     proj_destroy(s);
@@ -726,12 +779,14 @@ done:
 
 static struct lc__transform *cache_find(struct geo_tls *t,
                                         const struct lc__crs *src,
-                                        const struct lc__crs *dst)
+                                        const struct lc__crs *dst,
+                                        const struct lc__area *area)
 {
     for (size_t i = 0; i < t->ncache; i++) {
         struct lc__transform *tf = t->cache[i];
         if (strcmp(tf->src_key, src->key) == 0 &&
-            strcmp(tf->dst_key, dst->key) == 0)
+            strcmp(tf->dst_key, dst->key) == 0 &&
+            same_area(tf->has_area ? &tf->area : NULL, area))
             return tf;
     }
     return NULL;
@@ -761,14 +816,30 @@ static bool cache_make_room(struct geo_tls *t)
 int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
                       struct lc__transform **tf_ret, struct lc__errbuf *err)
 {
+    return lc__transform_get_in(src, dst, NULL, tf_ret, err);
+}
+
+int lc__transform_get_in(const struct lc__crs *src, const struct lc__crs *dst,
+                         const struct lc__area *area,
+                         struct lc__transform **tf_ret, struct lc__errbuf *err)
+{
     LC_RETURN_IF(tf_ret == NULL, err, LC_EINVAL, "tf_ret is NULL");
     *tf_ret = NULL;
     LC_RETURN_IF(src == NULL || dst == NULL, err, LC_EINVAL,
                  "transform between NULL CRSs");
+    /* (Written so that NaN fails.) */
+    LC_RETURN_IF(area != NULL &&
+                     !(area->west >= -180.0 && area->west <= 180.0 &&
+                       area->east >= -180.0 && area->east <= 180.0 &&
+                       area->south >= -90.0 && area->south <= area->north &&
+                       area->north <= 90.0),
+                 err, LC_EINVAL,
+                 "area of interest %g, %g, %g, %g is not a box in degrees",
+                 area->west, area->south, area->east, area->north);
     struct geo_tls *t = NULL;
     LC_FORWARD_IF_ERROR(tls_get(&t, err));
 
-    struct lc__transform *tf = cache_find(t, src, dst);
+    struct lc__transform *tf = cache_find(t, src, dst, area);
     if (tf != NULL) {
         tf->refs++;
         tf->last_use = ++t->clock;
@@ -784,13 +855,16 @@ int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
         transform_destroy(tf);
         return lc__error(err, LC_ENOMEM, "out of memory for a transform");
     }
+    tf->has_area = area != NULL;
+    if (area != NULL)
+        tf->area = *area;
     tf->src_geographic = src->geographic;
     tf->dst_geographic = dst->geographic;
     tf->src_lon_period = lc__crs_lon_period(src);
     tf->dst_lon_period = lc__crs_lon_period(dst);
     if (!lc__crs_equal(src, dst)) {
-        int status =
-            create_operation(t->ctx, src, dst, &tf->pj, &tf->inverted, err);
+        int status = create_operation(t->ctx, src, dst, area, &tf->pj,
+                                      &tf->inverted, err);
         if (status < 0) {
             transform_destroy(tf);
             return status;
@@ -1071,6 +1145,20 @@ static int bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
     proj_destroy(horiz);
     proj_destroy(pj);
     return status;
+}
+
+int lc__crs_area_around(const struct lc__crs *crs, const double bounds[4],
+                        struct lc__area *out, struct lc__errbuf *err)
+{
+    double own[4];
+    LC_FORWARD_IF_ERROR(bounds_own_datum(crs, bounds, own, err));
+    double m = LC_AREA_MARGIN_DEG;
+    /* Whole degrees, so that nearby collections share their operations
+     * (crs.c keeps one per pair and area). bounds_own_datum keeps the box
+     * 10 degrees from the poles and inside [-180, 180]. */
+    *out = (struct lc__area){fmax(floor(own[0] - m), -180.0), floor(own[1] - m),
+                             fmin(ceil(own[2] + m), 180.0), ceil(own[3] + m)};
+    return LC_OK;
 }
 
 int lc__crs_bounds_inside_4326(const struct lc__crs *crs,

@@ -116,6 +116,30 @@ struct lc__transform;
 int lc__transform_get(const struct lc__crs *src, const struct lc__crs *dst,
                       struct lc__transform **tf_ret, struct lc__errbuf *err);
 
+/* An area of interest, in degrees of longitude and latitude (west > east:
+ * the box crosses the antimeridian). */
+struct lc__area {
+    double west, south, east, north;
+};
+
+/*
+ * As lc__transform_get, with PROJ's search for the operation limited to
+ * the operations whose area of use meets area (NULL: all, as
+ * lc__transform_get). GDAL's warper searches so, with the source raster's
+ * box. The search is several times faster: a datum transformation between
+ * WGS 84 and NAD83 has dozens of regional candidates, most of them out of
+ * any one area. For a point inside area, PROJ picks from the same
+ * candidates either way (the most accurate of those whose area of use
+ * holds the point); only between equally accurate ones can the order of
+ * the list, which the area changes, decide otherwise. Points outside area
+ * may get another operation. A transform found with one area is cached
+ * apart from those with another or none. Also LC_EINVAL for an area that
+ * is not a box in degrees.
+ */
+int lc__transform_get_in(const struct lc__crs *src, const struct lc__crs *dst,
+                         const struct lc__area *area,
+                         struct lc__transform **tf_ret, struct lc__errbuf *err);
+
 /* Gives back a transform from lc__transform_get; NULL does nothing. The
  * pointer must not be used afterwards. */
 void lc__transform_release(struct lc__transform *tf);
@@ -183,6 +207,23 @@ int lc__transform_bounds(struct lc__transform *tf, const double bounds[4],
 int lc__crs_bounds_inside_4326(const struct lc__crs *crs,
                                const double bounds[4], double out[4],
                                struct lc__errbuf *err);
+
+/*
+ * An area of interest for the transforms of things in and near bounds (in
+ * crs): the box of lc__crs_bounds_inside_4326 before it is shrunk (its
+ * datum's longitude and latitude), widened by LC_AREA_MARGIN_DEG on every
+ * side and then out to whole degrees: more than any datum shift, so that
+ * the box holds every point of bounds in any datum, and the places just
+ * outside it that reads look at (footprints crossing the edge); whole
+ * degrees so that nearby boxes share their operations in the cache of
+ * lc__transform_get_in. Found without a search for a datum
+ * transformation. Returns LC_OK, or LC_EUNSUPPORTED as
+ * lc__crs_bounds_inside_4326 (the box crosses the antimeridian or comes
+ * near a pole, or the datum is unusual).
+ */
+#define LC_AREA_MARGIN_DEG 1.0
+int lc__crs_area_around(const struct lc__crs *crs, const double bounds[4],
+                        struct lc__area *out, struct lc__errbuf *err);
 
 /*
  * Frees the calling thread's PROJ context and transform cache. Safe to call

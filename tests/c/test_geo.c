@@ -528,6 +528,158 @@ static void test_transform_reversed(void)
     proj_context_destroy(ctx);
 }
 
+static struct lc__transform *tf_in(const struct lc__crs *a,
+                                   const struct lc__crs *b,
+                                   const struct lc__area *area)
+{
+    struct lc__transform *tf = NULL;
+    struct lc__errbuf err = {0};
+    int st = lc__transform_get_in(a, b, area, &tf, &err);
+    if (st != LC_OK)
+        LC_CHECK_FAIL_("lc__transform_get_in: %s: %s", lc_err_name(st),
+                       err.msg);
+    return tf;
+}
+
+/* The largest distance between where tf and ref take a grid of nx x ny
+ * points from (x0, y0), step apart. */
+static double worst_difference(struct lc__transform *tf,
+                               struct lc__transform *ref, double x0, double y0,
+                               double step, int nx, int ny)
+{
+    double worst = 0;
+    for (int i = 0; i < nx; i++) {
+        for (int j = 0; j < ny; j++) {
+            double x = x0 + step * i, y = y0 + step * j;
+            double rx = x, ry = y;
+            LC_ASSERT_EQ(lc__transform_points(tf, &x, &y, 1), 0);
+            LC_ASSERT_EQ(lc__transform_points(ref, &rx, &ry, 1), 0);
+            double d = hypot(x - rx, y - ry);
+            worst = d > worst ? d : worst;
+        }
+    }
+    return worst;
+}
+
+/* An area of interest limits PROJ's search (lc__transform_get_in): inside
+ * the area the result is the one without it, to the bit, for the pairs
+ * of the bench world and Europe's; outside it another operation may be
+ * used, and the area keeps its own cache entry. */
+static void test_transform_area(void)
+{
+    static const struct {
+        const char *out, *src;
+        struct lc__area area;
+        double x0, y0, step; /* a grid of points in out, inside area */
+    } same[] = {
+        /* Minnesota, EPSG:5070 -> UTM 14N-16N (NAD83 -> WGS 84). */
+        {"EPSG:5070",
+         "EPSG:32615",
+         {-97.3, 43.4, -89.4, 49.4},
+         -100000,
+         2300000,
+         25000},
+        {"EPSG:5070",
+         "EPSG:32614",
+         {-97.3, 43.4, -89.4, 49.4},
+         -100000,
+         2300000,
+         25000},
+        {"EPSG:5070",
+         "EPSG:32616",
+         {-97.3, 43.4, -89.4, 49.4},
+         -100000,
+         2300000,
+         25000},
+        /* Central Europe, ETRS89-LAEA -> UTM 32N. */
+        {"EPSG:3035",
+         "EPSG:32632",
+         {5.0, 45.0, 13.0, 53.0},
+         4100000,
+         2600000,
+         25000},
+    };
+    for (size_t c = 0; c < LC_ARRAY_SIZE(same); c++) {
+        struct lc__crs *o = crs_of(same[c].out);
+        struct lc__crs *s = crs_of(same[c].src);
+        struct lc__transform *plain = o && s ? tf_of(o, s) : NULL;
+        struct lc__transform *in = plain ? tf_in(o, s, &same[c].area) : NULL;
+        if (in != NULL) {
+            LC_ASSERT_TRUE(in != plain);
+            double worst = worst_difference(in, plain, same[c].x0, same[c].y0,
+                                            same[c].step, 16, 16);
+            if (worst != 0)
+                LC_CHECK_FAIL_("%s -> %s with an area differs by %g m",
+                               same[c].out, same[c].src, worst);
+            /* The same area again: the same cache entry. */
+            struct lc__transform *again = tf_in(o, s, &same[c].area);
+            LC_ASSERT_TRUE(again == in);
+            lc__transform_release(again);
+        }
+        lc__transform_release(in);
+        lc__transform_release(plain);
+        lc__crs_free(o);
+        lc__crs_free(s);
+    }
+
+    /* More areas than crs.c keeps operations for (64): each still gives
+     * the right coordinates, the areas evicted first too. */
+    {
+        struct lc__crs *o = crs_of("EPSG:5070");
+        struct lc__crs *s = crs_of("EPSG:32615");
+        struct lc__transform *plain = o && s ? tf_of(o, s) : NULL;
+        for (int round = 0; round < 2 && plain != NULL; round++) {
+            for (int k = 0; k < 70; k++) {
+                const struct lc__area a = {-100.0 - 0.01 * k, 40.0, -88.0,
+                                           50.0};
+                struct lc__transform *tf = tf_in(o, s, &a);
+                if (tf == NULL)
+                    break;
+                if (worst_difference(tf, plain, 0, 2500000, 1, 1, 1) != 0)
+                    LC_CHECK_FAIL_("area %d of 70 differs", k);
+                lc__transform_release(tf);
+            }
+        }
+        lc__transform_release(plain);
+        lc__crs_free(o);
+        lc__crs_free(s);
+    }
+
+    /* NAD27 -> WGS 84 has one operation per region: with Minnesota as the
+     * area, a point in Minnesota is transformed as without it, a point in
+     * Alaska by another operation (metres apart). */
+    struct lc__crs *nad27 = crs_of("EPSG:4267");
+    struct lc__crs *wgs = crs_of("EPSG:4326");
+    const struct lc__area mn = {-97.3, 43.4, -89.4, 49.4};
+    struct lc__transform *plain = nad27 && wgs ? tf_of(nad27, wgs) : NULL;
+    struct lc__transform *in = plain ? tf_in(nad27, wgs, &mn) : NULL;
+    if (in != NULL) {
+        LC_ASSERT_TRUE(worst_difference(in, plain, -94.0, 46.0, 0.5, 4, 4) ==
+                       0);
+        double ax = -150.0, ay = 61.0, px = ax, py = ay;
+        LC_ASSERT_EQ(lc__transform_points(in, &ax, &ay, 1), 0);
+        LC_ASSERT_EQ(lc__transform_points(plain, &px, &py, 1), 0);
+        LC_ASSERT_TRUE(fabs(ax - px) > 1e-5 || fabs(ay - py) > 1e-5);
+    }
+    lc__transform_release(in);
+    lc__transform_release(plain);
+
+    /* Areas that are not boxes in degrees. */
+    static const struct lc__area bad[] = {
+        {NAN, 40, 10, 50}, {0, 40, 190, 50},  {0, 50, 10, 40},
+        {0, -91, 10, 50},  {-181, 0, 10, 50}, {0, 40, INFINITY, 50},
+    };
+    for (size_t k = 0; k < LC_ARRAY_SIZE(bad); k++) {
+        struct lc__transform *tf = NULL;
+        struct lc__errbuf err = {0};
+        LC_ASSERT_EQ(lc__transform_get_in(nad27, wgs, &bad[k], &tf, &err),
+                     LC_EINVAL);
+        LC_ASSERT_TRUE(tf == NULL && err.msg[0] != '\0');
+    }
+    lc__crs_free(nad27);
+    lc__crs_free(wgs);
+}
+
 struct bounds_case {
     const char *src;
     const char *dst;
@@ -700,6 +852,17 @@ static void test_bounds_inside_4326(void)
                 (cases[k].min_shift == 0.0 && !(shift < 1e-9)))
                 LC_CHECK_FAIL_("%s: own datum box %.17g off", cases[k].crs,
                                shift);
+            /* The area of interest holds the 4326 box with room to spare. */
+            struct lc__area area = {0};
+            LC_ASSERT_EQ(lc__crs_area_around(crs, cases[k].in, &area, &err),
+                         LC_OK);
+            double room = LC_AREA_MARGIN_DEG - LC_DATUM_SHIFT_MARGIN_DEG;
+            if (!(area.west <= exact[0] - room &&
+                  area.south <= exact[1] - room &&
+                  area.east >= exact[2] + room &&
+                  area.north >= exact[3] + room))
+                LC_CHECK_FAIL_("%s: the area does not hold the 4326 box",
+                               cases[k].crs);
         }
         lc__transform_release(tf);
         lc__crs_free(crs);
@@ -726,6 +889,12 @@ static void test_bounds_inside_4326(void)
         if (crs != NULL && lc__crs_bounds_inside_4326(crs, refused[k].in, out,
                                                       &err) != LC_EUNSUPPORTED)
             LC_CHECK_FAIL_("%s: a box inside 4326", refused[k].crs);
+        /* The kilometre-wide box has an area around it; the others none. */
+        struct lc__area area;
+        int want = k + 1 < LC_ARRAY_SIZE(refused) ? LC_EUNSUPPORTED : LC_OK;
+        if (crs != NULL)
+            LC_ASSERT_EQ(lc__crs_area_around(crs, refused[k].in, &area, &err),
+                         want);
         lc__crs_free(crs);
     }
 }
@@ -1270,6 +1439,7 @@ int main(void)
     test_transform_bounds();
     test_bounds_inside_4326();
     test_transform_reversed();
+    test_transform_area();
     test_threads();
     test_srcmap_misc();
     test_approx_bound();
