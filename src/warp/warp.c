@@ -59,12 +59,12 @@ struct kctx {
     double hy;
     void *scratch; /* mode: two arrays of scratch_half values */
     size_t scratch_half;
-    int32_t *idx; /* nearest: one source offset per destination pixel */
 };
 
 struct kernels {
-    void (*nearest_row)(const struct kctx *c, uint32_t j, const double *sx,
-                        const double *sy);
+    void (*nearest_index)(const struct kctx *c, const double *sx,
+                          const double *sy, int32_t *idx);
+    void (*nearest_store)(const struct kctx *c, uint32_t j, const int32_t *idx);
     void (*copy_row)(const struct kctx *c, uint32_t j);
     void (*interp_row)(const struct kctx *c, uint32_t j, const double *sx,
                        const double *sy);
@@ -371,13 +371,15 @@ int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
                  "nearest",
                  src_stride, src->height);
     const struct lc_allocator *a = alloc;
-    /* Workspace: positions of one row, then (nearest) its offsets. */
-    size_t ws_nbytes = 2 * (size_t)w * sizeof(double) + (size_t)w * 4;
+    /* Workspace: positions of one row, then (nearest) the offsets of two
+     * rows. */
+    size_t ws_nbytes = 2 * (size_t)w * sizeof(double) + 2 * (size_t)w * 4;
     double *sx = lc__malloc(a, ws_nbytes);
     LC_RETURN_IF(sx == NULL, err, LC_ENOMEM,
                  "out of memory for the warp row workspace");
     double *sy = sx + w;
-    c.idx = (int32_t *)(void *)(sy + w);
+    int32_t *idx[2] = {(int32_t *)(void *)(sy + w)};
+    idx[1] = idx[0] + w;
 
     if (method == LC_WARP_AVERAGE || method == LC_WARP_MODE ||
         method == LC_WARP_MIN || method == LC_WARP_MAX) {
@@ -406,22 +408,26 @@ int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
         }
     }
 
-    for (uint32_t j = 0; j < h; j++) {
-        lc__srcmap_row(map, j, sx, sy);
-        switch (method) {
-        case LC_WARP_NEAREST:
-            k->nearest_row(&c, j, sx, sy);
-            break;
-        case LC_WARP_BILINEAR:
-        case LC_WARP_CUBIC:
-            k->interp_row(&c, j, sx, sy);
-            break;
-        case LC_WARP_AVERAGE:
-        case LC_WARP_MODE:
-        case LC_WARP_MIN:
-        case LC_WARP_MAX:
-            k->footprint_row(&c, j, sx, sy);
-            break;
+    if (method == LC_WARP_NEAREST && h > 0) {
+        /* Row j + 1's offsets (and the prefetch of its source lines) come
+         * before row j's stores: see nearest_index. */
+        lc__srcmap_row(map, 0, sx, sy);
+        k->nearest_index(&c, sx, sy, idx[0]);
+        for (uint32_t j = 0; j < h; j++) {
+            if (j + 1 < h) {
+                lc__srcmap_row(map, j + 1, sx, sy);
+                k->nearest_index(&c, sx, sy, idx[(j + 1) & 1]);
+            }
+            k->nearest_store(&c, j, idx[j & 1]);
+        }
+    } else if (method != LC_WARP_NEAREST) {
+        bool interp = method == LC_WARP_BILINEAR || method == LC_WARP_CUBIC;
+        for (uint32_t j = 0; j < h; j++) {
+            lc__srcmap_row(map, j, sx, sy);
+            if (interp)
+                k->interp_row(&c, j, sx, sy);
+            else
+                k->footprint_row(&c, j, sx, sy);
         }
     }
     lc__free(a, c.scratch);
