@@ -565,6 +565,30 @@ static bool same_area(const struct lc__area *a, const struct lc__area *b)
            a->north == b->north;
 }
 
+/* The area a search was made with, or NULL. */
+static const struct lc__area *area_or_null(bool has_area,
+                                           const struct lc__area *area)
+{
+    return has_area ? area : NULL;
+}
+
+/* The slot of the shared operation between src and dst found with area,
+ * in either direction, or SIZE_MAX. Called with the lock held. */
+static size_t template_find_locked(const struct lc__crs *src,
+                                   const struct lc__crs *dst,
+                                   const struct lc__area *area)
+{
+    for (size_t i = 0; i < g_templates.n; i++) {
+        if (same_pair(g_templates.op[i].src_key, g_templates.op[i].dst_key,
+                      src->key, dst->key) &&
+            same_area(area_or_null(g_templates.op[i].has_area,
+                                   &g_templates.op[i].area),
+                      area))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
 /* A copy in ctx of the shared operation between src and dst, in either
  * direction (*inverted: from dst to src), or NULL. Called with the lock
  * held. */
@@ -572,17 +596,11 @@ static PJ *template_clone_locked(PJ_CONTEXT *ctx, const struct lc__crs *src,
                                  const struct lc__crs *dst,
                                  const struct lc__area *area, bool *inverted)
 {
-    for (size_t i = 0; i < g_templates.n; i++) {
-        const struct lc__area *op_area =
-            g_templates.op[i].has_area ? &g_templates.op[i].area : NULL;
-        if (!same_pair(g_templates.op[i].src_key, g_templates.op[i].dst_key,
-                       src->key, dst->key) ||
-            !same_area(op_area, area))
-            continue;
-        *inverted = strcmp(g_templates.op[i].src_key, src->key) != 0;
-        return proj_clone(ctx, g_templates.op[i].pj);
-    }
-    return NULL;
+    size_t i = template_find_locked(src, dst, area);
+    if (i == SIZE_MAX)
+        return NULL;
+    *inverted = strcmp(g_templates.op[i].src_key, src->key) != 0;
+    return proj_clone(ctx, g_templates.op[i].pj);
 }
 
 static bool search_running_locked(const struct lc__crs *src,
@@ -675,14 +693,8 @@ static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
                          const struct lc__area *area, PJ *pj)
 {
     pthread_mutex_lock(&g_templates.mu);
-    bool have = false;
-    for (size_t i = 0; i < g_templates.n && !have; i++)
-        have = strcmp(g_templates.op[i].src_key, src->key) == 0 &&
-               strcmp(g_templates.op[i].dst_key, dst->key) == 0 &&
-               same_area(g_templates.op[i].has_area ? &g_templates.op[i].area
-                                                    : NULL,
-                         area);
-    if (!have) {
+    /* (Either direction serves: template_clone_locked.) */
+    if (template_find_locked(src, dst, area) == SIZE_MAX) {
         if (g_templates.ctx == NULL) {
             g_templates.ctx = proj_context_create();
             if (g_templates.ctx != NULL)
@@ -786,7 +798,7 @@ static struct lc__transform *cache_find(struct geo_tls *t,
         struct lc__transform *tf = t->cache[i];
         if (strcmp(tf->src_key, src->key) == 0 &&
             strcmp(tf->dst_key, dst->key) == 0 &&
-            same_area(tf->has_area ? &tf->area : NULL, area))
+            same_area(area_or_null(tf->has_area, &tf->area), area))
             return tf;
     }
     return NULL;

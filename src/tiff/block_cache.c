@@ -99,16 +99,36 @@ static void lru_push_newest(struct block *b)
         cache.oldest = b;
 }
 
-/* Unlinks b from its bucket and the LRU list; the caller frees it. */
+/* Unlinks the block *p points to (a bucket's link) from its bucket and the
+ * LRU list; the caller frees it. */
+static void unlink_at(struct block **p)
+{
+    struct block *b = *p;
+    *p = b->next;
+    lru_unlink(b);
+    cache.nbytes -= b->nbytes;
+    cache.nblocks--;
+}
+
+/* Unlinks b; the caller frees it. */
 static void unlink_block(struct block *b)
 {
     struct block **p = &cache.buckets[bucket_of(b->cog_id, b->offset)];
     while (*p != b)
         p = &(*p)->next;
-    *p = b->next;
-    lru_unlink(b);
-    cache.nbytes -= b->nbytes;
-    cache.nblocks--;
+    unlink_at(p);
+}
+
+/* The block kept for (cog_id, offset, nbytes), or NULL. Called with the
+ * mutex held. */
+static struct block *find_locked(uint64_t cog_id, uint64_t offset,
+                                 size_t nbytes)
+{
+    struct block *b = cache.buckets[bucket_of(cog_id, offset)];
+    while (b != NULL &&
+           !(b->cog_id == cog_id && b->offset == offset && b->nbytes == nbytes))
+        b = b->next;
+    return b;
 }
 
 static void free_block(struct block *b)
@@ -172,22 +192,15 @@ uint64_t lc__block_cache_new_id(void)
 bool lc__block_cache_get(uint64_t cog_id, uint64_t offset, size_t nbytes,
                          void *dst)
 {
-    bool hit = false;
     pthread_mutex_lock(&cache.mu);
-    for (struct block *b = cache.buckets[bucket_of(cog_id, offset)]; b != NULL;
-         b = b->next) {
-        if (b->cog_id == cog_id && b->offset == offset && b->nbytes == nbytes) {
-            if (dst != NULL) {
-                memcpy(dst, b->data, nbytes);
-                lru_unlink(b);
-                lru_push_newest(b);
-            }
-            hit = true;
-            break;
-        }
+    struct block *b = find_locked(cog_id, offset, nbytes);
+    if (b != NULL && dst != NULL) {
+        memcpy(dst, b->data, nbytes);
+        lru_unlink(b);
+        lru_push_newest(b);
     }
     pthread_mutex_unlock(&cache.mu);
-    return hit;
+    return b != NULL;
 }
 
 bool lc__block_cache_put(const struct lc_allocator *alloc, uint64_t cog_id,
@@ -208,12 +221,10 @@ bool lc__block_cache_put(const struct lc_allocator *alloc, uint64_t cog_id,
 
     pthread_mutex_lock(&cache.mu);
     size_t k = bucket_of(cog_id, offset);
-    struct block *dup = cache.buckets[k];
-    while (dup != NULL && !(dup->cog_id == cog_id && dup->offset == offset &&
-                            dup->nbytes == nbytes))
-        dup = dup->next;
+    /* Another read may have kept it meanwhile. */
+    struct block *dup = find_locked(cog_id, offset, nbytes);
     struct block *gone = NULL;
-    if (dup == NULL) { /* another read may have kept it meanwhile */
+    if (dup == NULL) {
         b->next = cache.buckets[k];
         cache.buckets[k] = b;
         lru_push_newest(b);
@@ -242,10 +253,7 @@ void lc__block_cache_forget(uint64_t cog_id)
                 p = &b->next;
                 continue;
             }
-            *p = b->next;
-            lru_unlink(b);
-            cache.nbytes -= b->nbytes;
-            cache.nblocks--;
+            unlink_at(p);
             b->next = gone;
             gone = b;
         }
