@@ -20,13 +20,21 @@
  * copies it instead of asking the server again. The engine's handles live
  * in the header cache, so its reads share them.
  *
+ * Reads running at once share too: dask's threads read neighbouring
+ * chunks together, and both miss the blocks on their common edge. The
+ * first to miss a block claims it (an entry without data); the others
+ * find the claim and wait until the claiming read fulfils it (the block
+ * fetched and decoded) or abandons it (its fetch failed; the waiters then
+ * fetch it themselves). A read waits only after it has fulfilled or
+ * abandoned all of its own claims, so no two reads wait for each other.
+ *
  * One mutex guards the table and the LRU list; no I/O runs under it, only
  * lookups and copies of one block (and fork(), see atfork_prepare). Blocks are
  * evicted least recently used first when their bytes pass the budget; a block
- * over an eighth of the budget is not kept. A handle's blocks go when it is
- * closed (lc__block_cache_forget), so an id never outlives its file's header.
- * A kept block is the read's own buffer, taken over (no copy); keeping is
- * best effort: out of memory, the block is not kept.
+ * over an eighth of the budget is not kept (nor claimed). A handle's blocks
+ * go when it is closed (lc__block_cache_forget), so an id never outlives its
+ * file's header. A kept block is the read's own buffer, taken over (no
+ * copy); keeping is best effort: out of memory, the block is not kept.
  */
 
 #define NBUCKETS 4096 /* a power of 2 */
@@ -38,19 +46,23 @@ struct block {
     size_t nbytes;
     struct lc_allocator alloc;   /* the handle's: frees the block */
     struct block *next;          /* in its bucket */
-    struct block *newer, *older; /* LRU list */
+    struct block *newer, *older; /* LRU list (kept blocks only) */
     uint8_t *data;               /* the read's buffer, taken over */
+    bool claimed;                /* being fetched: no data, not in the LRU */
 };
 
 static struct {
     pthread_mutex_t mu;
+    pthread_cond_t settled; /* a claim was fulfilled or abandoned */
     struct block *buckets[NBUCKETS];
     struct block *newest, *oldest;
-    size_t nbytes, nblocks;
+    size_t nbytes, nblocks; /* kept */
+    size_t nclaims;
     size_t budget;
     uint64_t next_id;
 } cache = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
+    .settled = PTHREAD_COND_INITIALIZER,
     .budget = DEFAULT_BUDGET_NBYTES,
 };
 
@@ -99,12 +111,16 @@ static void lru_push_newest(struct block *b)
         cache.oldest = b;
 }
 
-/* Unlinks the block *p points to (a bucket's link) from its bucket and the
- * LRU list; the caller frees it. */
+/* Unlinks the block *p points to (a bucket's link) from its bucket and,
+ * when kept, the LRU list; the caller frees it. */
 static void unlink_at(struct block **p)
 {
     struct block *b = *p;
     *p = b->next;
+    if (b->claimed) {
+        cache.nclaims--;
+        return;
+    }
     lru_unlink(b);
     cache.nbytes -= b->nbytes;
     cache.nblocks--;
@@ -119,16 +135,23 @@ static void unlink_block(struct block *b)
     unlink_at(p);
 }
 
-/* The block kept for (cog_id, offset, nbytes), or NULL. Called with the
- * mutex held. */
+/* The link to the block kept or claimed for (cog_id, offset, nbytes) in
+ * its bucket; *link is NULL when there is none. Called with the mutex
+ * held. */
+static struct block **link_locked(uint64_t cog_id, uint64_t offset,
+                                  size_t nbytes)
+{
+    struct block **p = &cache.buckets[bucket_of(cog_id, offset)];
+    while (*p != NULL && !((*p)->cog_id == cog_id && (*p)->offset == offset &&
+                           (*p)->nbytes == nbytes))
+        p = &(*p)->next;
+    return p;
+}
+
 static struct block *find_locked(uint64_t cog_id, uint64_t offset,
                                  size_t nbytes)
 {
-    struct block *b = cache.buckets[bucket_of(cog_id, offset)];
-    while (b != NULL &&
-           !(b->cog_id == cog_id && b->offset == offset && b->nbytes == nbytes))
-        b = b->next;
-    return b;
+    return *link_locked(cog_id, offset, nbytes);
 }
 
 static void free_block(struct block *b)
@@ -161,6 +184,16 @@ static void free_list(struct block *b)
     }
 }
 
+/* Copies the kept block b to dst (NULL: nobody wants the bytes) and makes
+ * it the newest. Called with the mutex held. */
+static void copy_kept(struct block *b, void *dst)
+{
+    if (dst != NULL)
+        memcpy(dst, b->data, b->nbytes);
+    lru_unlink(b);
+    lru_push_newest(b);
+}
+
 /* A fork while another thread copies a block would leave the mutex held
  * in the child: the handlers hold it across fork(). */
 static void atfork_prepare(void)
@@ -168,8 +201,30 @@ static void atfork_prepare(void)
     pthread_mutex_lock(&cache.mu);
 }
 
-static void atfork_release(void)
+static void atfork_parent(void)
 {
+    pthread_mutex_unlock(&cache.mu);
+}
+
+/* The child has none of the parent's other threads: the reads that
+ * claimed blocks are not there to fulfil them, so their claims go (a read
+ * in the child would wait for them forever), and the condition variable
+ * starts anew (it may have had waiters). Claims own no data. */
+static void atfork_child(void)
+{
+    for (size_t k = 0; k < NBUCKETS && cache.nclaims > 0; k++) {
+        struct block **p = &cache.buckets[k];
+        while (*p != NULL) {
+            struct block *b = *p;
+            if (!b->claimed) {
+                p = &b->next;
+                continue;
+            }
+            unlink_at(p);
+            free_block(b);
+        }
+    }
+    pthread_cond_init(&cache.settled, NULL);
     pthread_mutex_unlock(&cache.mu);
 }
 
@@ -177,7 +232,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void atfork_register(void)
 {
-    (void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    (void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 uint64_t lc__block_cache_new_id(void)
@@ -194,58 +249,105 @@ bool lc__block_cache_get(uint64_t cog_id, uint64_t offset, size_t nbytes,
 {
     pthread_mutex_lock(&cache.mu);
     struct block *b = find_locked(cog_id, offset, nbytes);
-    if (b != NULL && dst != NULL) {
-        memcpy(dst, b->data, nbytes);
-        lru_unlink(b);
-        lru_push_newest(b);
-    }
+    bool kept = b != NULL && !b->claimed;
+    if (kept)
+        copy_kept(b, dst);
     pthread_mutex_unlock(&cache.mu);
-    return b != NULL;
+    return kept;
 }
 
-bool lc__block_cache_put(const struct lc_allocator *alloc, uint64_t cog_id,
-                         uint64_t offset, uint8_t *data, size_t nbytes)
+enum lc__block_claim lc__block_cache_claim(const struct lc_allocator *alloc,
+                                           uint64_t cog_id, uint64_t offset,
+                                           size_t nbytes, void *dst)
 {
     pthread_once(&budget_once, read_budget_env);
+    /* Allocated before the lock, and freed unused when not needed. */
+    struct block *fresh = lc__malloc(alloc, sizeof *fresh);
+    enum lc__block_claim found;
     pthread_mutex_lock(&cache.mu);
-    bool keep = nbytes <= cache.budget / 8;
+    struct block *b = find_locked(cog_id, offset, nbytes);
+    if (b != NULL && !b->claimed) {
+        copy_kept(b, dst);
+        found = LC__BLOCK_COPIED;
+    } else if (b != NULL) {
+        found = LC__BLOCK_PENDING;
+    } else if (fresh == NULL || nbytes > cache.budget / 8) {
+        found = LC__BLOCK_MISS;
+    } else {
+        *fresh = (struct block){.cog_id = cog_id,
+                                .offset = offset,
+                                .nbytes = nbytes,
+                                .alloc = *alloc,
+                                .claimed = true};
+        size_t k = bucket_of(cog_id, offset);
+        fresh->next = cache.buckets[k];
+        cache.buckets[k] = fresh;
+        fresh = NULL;
+        cache.nclaims++;
+        found = LC__BLOCK_CLAIMED;
+    }
     pthread_mutex_unlock(&cache.mu);
-    struct block *b = keep ? lc__malloc(alloc, sizeof *b) : NULL;
-    if (b == NULL)
-        return false;
-    *b = (struct block){.cog_id = cog_id,
-                        .offset = offset,
-                        .nbytes = nbytes,
-                        .alloc = *alloc,
-                        .data = data};
+    lc__free(alloc, fresh);
+    return found;
+}
 
+bool lc__block_cache_fulfil(uint64_t cog_id, uint64_t offset, uint8_t *data,
+                            size_t nbytes)
+{
     pthread_mutex_lock(&cache.mu);
-    size_t k = bucket_of(cog_id, offset);
-    /* Another read may have kept it meanwhile. */
-    struct block *dup = find_locked(cog_id, offset, nbytes);
+    struct block *b = find_locked(cog_id, offset, nbytes);
     struct block *gone = NULL;
-    if (dup == NULL) {
-        b->next = cache.buckets[k];
-        cache.buckets[k] = b;
+    /* Not there: forgotten meanwhile (the handle closed). */
+    bool taken = b != NULL && b->claimed;
+    if (taken) {
+        b->data = data;
+        b->claimed = false;
+        cache.nclaims--;
         lru_push_newest(b);
         cache.nbytes += nbytes;
         cache.nblocks++;
         gone = evict_over_budget();
+        pthread_cond_broadcast(&cache.settled);
     }
     pthread_mutex_unlock(&cache.mu);
     free_list(gone);
-    if (dup != NULL) {
-        lc__free(alloc, b);
-        return false;
+    return taken;
+}
+
+void lc__block_cache_abandon(uint64_t cog_id, uint64_t offset, size_t nbytes)
+{
+    pthread_mutex_lock(&cache.mu);
+    struct block **p = link_locked(cog_id, offset, nbytes);
+    struct block *b = *p;
+    if (b != NULL && b->claimed) {
+        unlink_at(p);
+        pthread_cond_broadcast(&cache.settled);
+    } else {
+        b = NULL;
     }
-    return true;
+    pthread_mutex_unlock(&cache.mu);
+    if (b != NULL)
+        free_block(b);
+}
+
+bool lc__block_cache_wait(uint64_t cog_id, uint64_t offset, size_t nbytes,
+                          void *dst)
+{
+    pthread_mutex_lock(&cache.mu);
+    struct block *b;
+    while ((b = find_locked(cog_id, offset, nbytes)) != NULL && b->claimed)
+        pthread_cond_wait(&cache.settled, &cache.mu);
+    if (b != NULL)
+        copy_kept(b, dst);
+    pthread_mutex_unlock(&cache.mu);
+    return b != NULL;
 }
 
 void lc__block_cache_forget(uint64_t cog_id)
 {
     struct block *gone = NULL;
     pthread_mutex_lock(&cache.mu);
-    for (size_t k = 0; k < NBUCKETS && cache.nblocks > 0; k++) {
+    for (size_t k = 0; k < NBUCKETS && cache.nblocks + cache.nclaims > 0; k++) {
         struct block **p = &cache.buckets[k];
         while (*p != NULL) {
             struct block *b = *p;
@@ -258,6 +360,8 @@ void lc__block_cache_forget(uint64_t cog_id)
             gone = b;
         }
     }
+    /* Reads waiting for a claim that went fetch the block themselves. */
+    pthread_cond_broadcast(&cache.settled);
     pthread_mutex_unlock(&cache.mu);
     free_list(gone);
 }

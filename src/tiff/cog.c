@@ -682,9 +682,77 @@ static int check_row(struct lc_cog *cog, const struct read_job *job,
     return ensure_scratch(cog, job->worker, decoded_nbytes, job->err);
 }
 
+/* Where a block of a batch comes from. */
+enum block_source {
+    BLOCK_EMPTY,   /* no bytes in the file: the fill */
+    BLOCK_AT_HAND, /* in the prefix fetched at open, or kept in the cache */
+    BLOCK_CLAIMED, /* fetched here, and other reads may wait for it */
+    BLOCK_FETCHED, /* fetched here, not shared (the cache would not keep it) */
+    BLOCK_AWAITED, /* another read is fetching it */
+};
+
+struct batch_block {
+    struct lc_range_request req;
+    const struct block_row *row;
+    uint32_t bx;
+    enum block_source source;
+    bool claim_open; /* claimed and not yet fulfilled or abandoned */
+    bool awaited;    /* another read was fetching it */
+};
+
+/* Decodes one block of the batch (or fills an empty one) into the
+ * window. */
+static int decode_block(struct lc_cog *cog, const struct read_job *job,
+                        const struct batch_block *b)
+{
+    struct lc__block_format f;
+    size_t decoded_nbytes;
+    block_format(cog, job->img, b->row->by, job->is_mask, &f);
+    if (b->source == BLOCK_EMPTY) {
+        fill_block(cog, job, &f, b->bx, b->row->by, b->row->plane);
+        return LC_OK;
+    }
+    int status = lc__block_nbytes(&f, &decoded_nbytes, job->err);
+    if (status == LC_OK)
+        status =
+            lc__block_decode(job->worker->codec, &f, b->req.buf, b->req.nbytes,
+                             job->worker->scratch, decoded_nbytes, job->err);
+    if (status < 0)
+        return prefix_error(cog, status, job->err);
+    copy_block(cog, job, job->worker->scratch, &f, b->bx, b->row->by,
+               b->row->plane);
+    return LC_OK;
+}
+
+/* Fetches, as one batch, the blocks of blocks[0 .. n) this read fetches
+ * (awaited false) or those it waited for in vain (awaited true). */
+static int fetch_blocks(struct lc_cog *cog, struct batch_block *blocks,
+                        size_t n, bool awaited, struct lc__errbuf *err)
+{
+    struct lc_range_request **fetch =
+        lc__calloc(&cog->alloc, n, sizeof(*fetch));
+    if (fetch == NULL)
+        return lc__error(err, LC_ENOMEM, "%s: out of memory",
+                         lc__io_name(cog->io));
+    size_t nfetch = 0;
+    for (size_t i = 0; i < n; i++) {
+        enum block_source s = blocks[i].source;
+        if (awaited ? s == BLOCK_AWAITED
+                    : s == BLOCK_CLAIMED || s == BLOCK_FETCHED)
+            fetch[nfetch++] = &blocks[i].req;
+    }
+    int status = nfetch > 0 ? read_scattered(cog, fetch, nfetch, err) : LC_OK;
+    lc__free(&cog->alloc, fetch);
+    return status;
+}
+
 /* Reads the blocks [bx0, bx1] of rows[0 .. nrows) (their index loaded and
- * checked) as one batch of range requests, then decodes and copies them
- * row by row. */
+ * checked) as one batch of range requests, then decodes and copies them.
+ * Blocks inside the prefix fetched at open need no request (small COGs
+ * often hold all their tiles there), nor do blocks an earlier read kept in
+ * the block cache. Blocks another read is fetching at this moment are
+ * waited for, after this read's own are fetched, decoded and handed to
+ * the cache (so that no two reads wait for each other). */
 static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
                            const struct block_row *rows, size_t nrows,
                            uint32_t bx0, uint32_t bx1)
@@ -696,90 +764,99 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
 
     LC_RETURN_IF(!lc__size_mul((size_t)(bx1 - bx0) + 1, nrows, &n), err,
                  LC_ELIMIT, "%s: window too large", name);
-    struct lc_range_request *reqs = lc__calloc(&cog->alloc, n, sizeof(*reqs));
-    struct lc_range_request **fetch =
-        lc__calloc(&cog->alloc, n, sizeof(*fetch));
-    bool *fetched = lc__calloc(&cog->alloc, n, sizeof(*fetched));
-    if (reqs == NULL || fetch == NULL || fetched == NULL) {
-        lc__free(&cog->alloc, reqs);
-        lc__free(&cog->alloc, fetch);
-        lc__free(&cog->alloc, fetched);
-        return lc__error(err, LC_ENOMEM, "%s: out of memory", name);
-    }
+    struct batch_block *blocks = lc__calloc(&cog->alloc, n, sizeof(*blocks));
+    LC_RETURN_IF(blocks == NULL, err, LC_ENOMEM, "%s: out of memory", name);
 
-    /* Blocks inside the prefix fetched at open need no request: small COGs
-     * often hold all their tiles there. Nor do blocks an earlier read kept
-     * in the block cache. The others are read in one batch. */
     int status = LC_OK;
-    size_t nreqs = 0, nfetch = 0;
+    size_t nblocks = 0, nawaited = 0;
     for (size_t k = 0; k < nrows && status == LC_OK; k++) {
         uint64_t base = row_first_block(img, rows[k].plane, rows[k].by);
         for (uint32_t bx = bx0; bx <= bx1; bx++) {
+            struct batch_block *b = &blocks[nblocks++];
             uint64_t off = img->offsets.values[base + bx];
             uint64_t cnt = img->counts.values[base + bx];
+            b->row = &rows[k];
+            b->bx = bx;
+            b->source = BLOCK_EMPTY;
             if (off == 0 || cnt == 0)
                 continue;
-            struct lc_range_request *q = &reqs[nreqs++];
-            q->offset = off;
-            q->nbytes = (size_t)cnt;
-            q->buf = lc__malloc(&cog->alloc, (size_t)cnt);
-            if (q->buf == NULL) {
+            b->req.offset = off;
+            b->req.nbytes = (size_t)cnt;
+            b->req.buf = lc__malloc(&cog->alloc, (size_t)cnt);
+            if (b->req.buf == NULL) {
                 status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
                 break;
             }
+            b->source = BLOCK_AT_HAND;
             if (off + cnt <= cog->head_nbytes) {
-                memcpy(q->buf, cog->head + off, q->nbytes);
-                q->nread = q->nbytes;
-            } else if (lc__block_cache_get(cog->block_cache_id, off, q->nbytes,
-                                           q->buf)) {
-                q->nread = q->nbytes;
-            } else {
-                fetched[nreqs - 1] = true;
-                fetch[nfetch++] = q;
-            }
-        }
-    }
-    if (status == LC_OK && nfetch > 0)
-        status = read_scattered(cog, fetch, nfetch, err);
-
-    uint8_t *scratch = job->worker->scratch;
-    size_t r = 0;
-    for (size_t k = 0; k < nrows && status == LC_OK; k++) {
-        uint32_t plane = rows[k].plane, by = rows[k].by;
-        uint64_t base = row_first_block(img, plane, by);
-        struct lc__block_format f;
-        size_t decoded_nbytes;
-        block_format(cog, img, by, job->is_mask, &f);
-        status = lc__block_nbytes(&f, &decoded_nbytes, err);
-        for (uint32_t bx = bx0; bx <= bx1 && status == LC_OK; bx++) {
-            uint64_t off = img->offsets.values[base + bx];
-            uint64_t cnt = img->counts.values[base + bx];
-            if (off == 0 || cnt == 0) {
-                fill_block(cog, job, &f, bx, by, plane);
+                memcpy(b->req.buf, cog->head + off, b->req.nbytes);
                 continue;
             }
-            status =
-                lc__block_decode(job->worker->codec, &f, reqs[r].buf,
-                                 reqs[r].nbytes, scratch, decoded_nbytes, err);
-            if (status < 0) {
-                prefix_error(cog, status, err);
+            switch (lc__block_cache_claim(&cog->alloc, cog->block_cache_id, off,
+                                          b->req.nbytes, b->req.buf)) {
+            case LC__BLOCK_COPIED:
+                break;
+            case LC__BLOCK_CLAIMED:
+                b->source = BLOCK_CLAIMED;
+                b->claim_open = true;
+                break;
+            case LC__BLOCK_PENDING:
+                b->source = BLOCK_AWAITED;
+                b->awaited = true;
+                nawaited++;
+                break;
+            case LC__BLOCK_MISS:
+                b->source = BLOCK_FETCHED;
                 break;
             }
-            /* Kept once it decoded: a block spoilt on the way is fetched
-             * again by the next read, not served from the cache. */
-            if (fetched[r] && lc__block_cache_put(
-                                  &cog->alloc, cog->block_cache_id,
-                                  reqs[r].offset, reqs[r].buf, reqs[r].nbytes))
-                reqs[r].buf = NULL; /* the cache's now */
-            r++;
-            copy_block(cog, job, scratch, &f, bx, by, plane);
         }
     }
-    for (size_t i = 0; i < nreqs; i++)
-        lc__free(&cog->alloc, reqs[i].buf);
-    lc__free(&cog->alloc, reqs);
-    lc__free(&cog->alloc, fetch);
-    lc__free(&cog->alloc, fetched);
+    if (status == LC_OK)
+        status = fetch_blocks(cog, blocks, nblocks, false, err);
+
+    /* This read's blocks first; a claimed block goes to the cache once it
+     * decoded (a block spoilt on the way is fetched again by the next
+     * read, not served from the cache). */
+    for (size_t i = 0; i < nblocks && status == LC_OK; i++) {
+        struct batch_block *b = &blocks[i];
+        if (b->source == BLOCK_AWAITED)
+            continue;
+        status = decode_block(cog, job, b);
+        if (status == LC_OK && b->claim_open) {
+            b->claim_open = false;
+            if (lc__block_cache_fulfil(cog->block_cache_id, b->req.offset,
+                                       b->req.buf, b->req.nbytes))
+                b->req.buf = NULL; /* the cache's now */
+        }
+    }
+    /* Then the blocks other reads fetched; those not kept after all are
+     * fetched here. Waiting for them is waiting on the network: the
+     * caller may let another thread compute meanwhile (the reads we wait
+     * for may need that to decode). */
+    if (status == LC_OK && nawaited > 0) {
+        lc__io_wait_begin();
+        for (size_t i = 0; i < nblocks; i++) {
+            struct batch_block *b = &blocks[i];
+            if (b->source == BLOCK_AWAITED &&
+                lc__block_cache_wait(cog->block_cache_id, b->req.offset,
+                                     b->req.nbytes, b->req.buf))
+                b->source = BLOCK_AT_HAND;
+        }
+        lc__io_wait_end();
+    }
+    if (status == LC_OK && nawaited > 0)
+        status = fetch_blocks(cog, blocks, nblocks, true, err);
+    for (size_t i = 0; i < nblocks && status == LC_OK && nawaited > 0; i++)
+        if (blocks[i].awaited)
+            status = decode_block(cog, job, &blocks[i]);
+
+    for (size_t i = 0; i < nblocks; i++) {
+        if (blocks[i].claim_open)
+            lc__block_cache_abandon(cog->block_cache_id, blocks[i].req.offset,
+                                    blocks[i].req.nbytes);
+        lc__free(&cog->alloc, blocks[i].req.buf);
+    }
+    lc__free(&cog->alloc, blocks);
     return status;
 }
 

@@ -126,15 +126,32 @@ struct lc_cog {
 
 /* The block cache (block_cache.c, tiff.h). An id per opened handle, never
  * reused. get copies a kept block into dst (NULL: only asks, for cost
- * estimates) and says whether it was kept. put offers a fetched block:
- * when it returns true the cache has taken data (allocated with alloc),
- * else data stays the caller's. forget drops a handle's blocks (at close).
- * All thread-safe. */
+ * estimates) and says whether it was kept. A read that needs a block
+ * claims it: COPIED, it was kept and is now in dst; CLAIMED, the read
+ * fetches it and then either fulfils the claim (when that returns true,
+ * the cache has taken data, allocated with the claim's alloc, else data
+ * stays the caller's) or abandons it; PENDING, another read has claimed
+ * it, and wait blocks until that read settles it, then copies it into dst
+ * (false: it was abandoned or not kept; fetch it); MISS, the cache would
+ * not keep it: fetch it. A read must settle all its claims before it
+ * waits. forget drops a handle's blocks (at close). All thread-safe. */
+enum lc__block_claim {
+    LC__BLOCK_COPIED,
+    LC__BLOCK_CLAIMED,
+    LC__BLOCK_PENDING,
+    LC__BLOCK_MISS,
+};
 uint64_t lc__block_cache_new_id(void);
 bool lc__block_cache_get(uint64_t cog_id, uint64_t offset, size_t nbytes,
                          void *dst);
-bool lc__block_cache_put(const struct lc_allocator *alloc, uint64_t cog_id,
-                         uint64_t offset, uint8_t *data, size_t nbytes);
+enum lc__block_claim lc__block_cache_claim(const struct lc_allocator *alloc,
+                                           uint64_t cog_id, uint64_t offset,
+                                           size_t nbytes, void *dst);
+bool lc__block_cache_fulfil(uint64_t cog_id, uint64_t offset, uint8_t *data,
+                            size_t nbytes);
+void lc__block_cache_abandon(uint64_t cog_id, uint64_t offset, size_t nbytes);
+bool lc__block_cache_wait(uint64_t cog_id, uint64_t offset, size_t nbytes,
+                          void *dst);
 void lc__block_cache_forget(uint64_t cog_id);
 
 /* Parses the header and IFD chain of cog->io into cog (ifd.c). */

@@ -104,3 +104,93 @@ def test_budget_bounds_the_blocks_kept(http_world):
     assert 0 < second["requests"] < first["requests"]
     assert 0 < second["bytes"] < first["bytes"]
     assert second["digest"] == first["digest"]
+
+
+
+CONCURRENT = textwrap.dedent("""
+    import hashlib, json, sys, threading, time
+    import numpy as np
+    from lazycogs import _ext
+
+    href, bbox = sys.argv[1], tuple(json.loads(sys.argv[2]))
+    coll = _ext.Collection(href, dict(
+        crs="EPSG:5070", bbox=bbox, resolution=180.0,
+        sortby="eo:cloud_cover", mosaic_method=4))
+    info = coll.info()
+    w, h = info["width"], info["height"]
+    bands = [coll.bands().index(b) for b in ("red", "nir")]
+    times = list(range(len(coll.times())))
+    start = threading.Barrier(2)
+    outs = []
+
+    def read():
+        out = np.zeros((len(bands), len(times), h, w), dtype=info["dtype"])
+        start.wait()
+        coll.read(bands, times, 0, 0, w, h, out)
+        outs.append(out)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(0.3)  # the server logs a request after answering it
+    print("READ", flush=True)
+    sys.stdin.readline()  # the test reads the log
+    # The same window with nothing kept: every block fetched and decoded
+    # by this read alone.
+    _ext.set_block_cache_budget(0)
+    alone = np.zeros_like(outs[0])
+    coll.read(bands, times, 0, 0, w, h, alone)
+    time.sleep(0.3)
+    print(json.dumps(dict(
+        digests=[hashlib.sha256(o.tobytes()).hexdigest() for o in outs],
+        alone=hashlib.sha256(alone.tobytes()).hexdigest())), flush=True)
+""")
+
+
+def _block_ranges(log):
+    """(path, first, last) of each block request (past the first 64 KiB)."""
+    out = []
+    for entry in log:
+        first, _, last = (entry["range"] or "")[len("bytes="):].partition("-")
+        if first.isdigit() and int(first) >= 65536 and last.isdigit():
+            out.append((entry["path"], int(first), int(last)))
+    return sorted(out)
+
+
+def test_concurrent_reads_fetch_each_block_once(http_world):
+    """Two reads of the same window at the same time (as dask's threads
+    read neighbouring chunks): a block one of them is fetching is waited
+    for by the other, not fetched twice. With 50 ms of latency the two
+    reads' fetches overlap, so without the sharing nearly every block
+    would come twice. The pixels are those of a read alone."""
+    http_world.server.clear_log()
+    http_world.server.set_latency(50)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CONCURRENT, str(http_world.items_parquet),
+         json.dumps(WORLD_5070)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READ"
+        together = _block_ranges(http_world.server.log)
+        http_world.server.set_latency(0)
+        http_world.server.clear_log()
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        result = json.loads(proc.stdout.readline())
+        assert proc.wait(timeout=60) == 0
+    finally:
+        http_world.server.set_latency(0)
+        if proc.poll() is None:
+            proc.kill()
+    alone = _block_ranges(http_world.server.log)
+    assert len(alone) >= 5
+    twice = [(a, b) for a, b in zip(together, together[1:])
+             if a[0] == b[0] and b[1] <= a[2]]
+    assert twice == [], twice[:5]
+    # Both together fetched what one read alone fetches.
+    assert sum(b - a + 1 for _, a, b in together) == \
+        sum(b - a + 1 for _, a, b in alone)
+    digests = result["digests"]
+    assert digests[0] == digests[1] == result["alone"]
