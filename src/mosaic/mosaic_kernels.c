@@ -110,18 +110,28 @@ void lc__nodata_prepare(struct lc__nodata *nd, enum lc_dtype dtype,
 
 /* ---- validity ------------------------------------------------------------ */
 
+/* One loop per case, each without branches (& of 0/1 values, not &&), so
+ * that the compiler vectorises them: the mosaic runs this over every row
+ * of every item on the calling thread, and the one loop with the tests
+ * inside ran a value at a time. */
 #define DEFINE_VALID_ROW(NAME, T, KIND)                                        \
-    static void valid_row_##NAME(const T *s, size_t n, const uint8_t *mask,    \
-                                 const struct lc__nodata *nd, uint8_t *valid)  \
+    static void valid_row_##NAME(                                              \
+        const T *restrict s, size_t n, const uint8_t *restrict mask,           \
+        const struct lc__nodata *nd, uint8_t *restrict valid)                  \
     {                                                                          \
         T ndv = ND_AS_##KIND(T, nd);                                           \
-        bool nd_on = nd->active;                                               \
-        for (size_t i = 0; i < n; i++) {                                       \
-            T v = s[i];                                                        \
-            bool ok = mask == NULL || mask[i] != 0;                            \
-            ok = ok && !(nd_on && v == ndv);                                   \
-            ok = ok && !IS_NAN_##KIND(v);                                      \
-            valid[i] = (uint8_t)ok;                                            \
+        if (mask == NULL && nd->active) {                                      \
+            for (size_t i = 0; i < n; i++)                                     \
+                valid[i] = (uint8_t)((s[i] != ndv) & !IS_NAN_##KIND(s[i]));    \
+        } else if (mask == NULL) {                                             \
+            for (size_t i = 0; i < n; i++)                                     \
+                valid[i] = (uint8_t)!IS_NAN_##KIND(s[i]);                      \
+        } else {                                                               \
+            int nd_on = nd->active;                                            \
+            for (size_t i = 0; i < n; i++)                                     \
+                valid[i] =                                                     \
+                    (uint8_t)((mask[i] != 0) & !(nd_on & (s[i] == ndv)) &      \
+                              !IS_NAN_##KIND(s[i]));                           \
         }                                                                      \
     }
 LC_MOSAIC_DTYPES(DEFINE_VALID_ROW)
