@@ -152,11 +152,12 @@ def needs(spec: dict, wl: str, world: Path) -> dict:
 
 
 def bandwidth(spec: dict, world: Path) -> float:
-    """Bytes/s of one large GET from the server (best of 3)."""
+    """Bytes/s of one large GET from the server (best of 5: a floor takes
+    the best the machine shows, not one sample)."""
     big = max((p for p in (world / "cogs").rglob("*.tif")), key=lambda p: p.stat().st_size)
     url = f"{spec['url']}/cogs/{big.relative_to(world / 'cogs')}"
     best = 0.0
-    for _ in range(3):
+    for _ in range(5):
         t = time.perf_counter()
         n = len(urllib.request.urlopen(url).read())
         best = max(best, n / (time.perf_counter() - t))
@@ -166,11 +167,14 @@ def bandwidth(spec: dict, world: Path) -> float:
 def decode_speed(world: Path) -> float:
     """Decoded bytes per CPU second of our reader: the full-resolution
     levels of local COGs of several codecs (single core: CPU time, not
-    wall). Each level is read twice into one array and the second read is
-    timed: the first touch of fresh memory is not decoding, and what it
-    costs depends on the machine and on the allocator (on this VM, 2 MiB
-    pages cost several times 4 KiB ones in a new process, and less once
-    freed ones are at hand), which made this figure swing between runs."""
+    wall). Each level is read once untimed, then three times timed, and
+    the fastest of the three counts: the first touch of fresh memory is
+    not decoding, and what it costs depends on the machine and on the
+    allocator (on this VM, 2 MiB pages cost several times 4 KiB ones in a
+    new process, and less once freed ones are at hand); and a floor wants
+    the best the machine does. Best of three catches a hiccup, not a slow
+    phase of the VM that lasts minutes (613 against 1120 MB/s in two runs
+    of one build, 2026-11-26): RESULTS.md says which floor a run had."""
     files = sorted((world / "cogs").rglob("*.tif"))[:12]
     nbytes, cpu = 0, 0.0
     for p in files:
@@ -180,9 +184,12 @@ def decode_speed(world: Path) -> float:
                        dtype=info["dtype"])
         window = (0, 0, level["width"], level["height"])
         cog.read_window(0, window, None, out)
-        c = time.process_time()
-        cog.read_window(0, window, None, out)
-        cpu += time.process_time() - c
+        best = float("inf")
+        for _ in range(3):
+            c = time.process_time()
+            cog.read_window(0, window, None, out)
+            best = min(best, time.process_time() - c)
+        cpu += best
         nbytes += out.nbytes
     return nbytes / cpu if cpu else float("inf")
 
