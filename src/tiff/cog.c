@@ -684,11 +684,12 @@ static int check_row(struct lc_cog *cog, const struct read_job *job,
 
 /* Where a block of a batch comes from. */
 enum block_source {
-    BLOCK_EMPTY,   /* no bytes in the file: the fill */
-    BLOCK_AT_HAND, /* in the prefix fetched at open, or kept in the cache */
-    BLOCK_CLAIMED, /* fetched here, and other reads may wait for it */
-    BLOCK_FETCHED, /* fetched here, not shared (the cache would not keep it) */
-    BLOCK_AWAITED, /* another read is fetching it */
+    BLOCK_EMPTY,    /* no bytes in the file: the fill */
+    BLOCK_AT_HAND,  /* in the prefix fetched at open, or kept in the cache */
+    BLOCK_CLAIMED,  /* fetched here, and other reads may wait for it */
+    BLOCK_FETCHED,  /* fetched here, not shared (the cache would not keep it) */
+    BLOCK_AWAITED,  /* another read is fetching it (fetched here if it fails) */
+    BLOCK_RECEIVED, /* kept by the read that fetched it, copied */
 };
 
 struct batch_block {
@@ -697,7 +698,6 @@ struct batch_block {
     uint32_t bx;
     enum block_source source;
     bool claim_open; /* claimed and not yet fulfilled or abandoned */
-    bool awaited;    /* another read was fetching it */
 };
 
 /* Decodes one block of the batch (or fills an empty one) into the
@@ -802,7 +802,6 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
                 break;
             case LC__BLOCK_PENDING:
                 b->source = BLOCK_AWAITED;
-                b->awaited = true;
                 nawaited++;
                 break;
             case LC__BLOCK_MISS:
@@ -840,14 +839,15 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
             if (b->source == BLOCK_AWAITED &&
                 lc__block_cache_wait(cog->block_cache_id, b->req.offset,
                                      b->req.nbytes, b->req.buf))
-                b->source = BLOCK_AT_HAND;
+                b->source = BLOCK_RECEIVED;
         }
         lc__io_wait_end();
     }
     if (status == LC_OK && nawaited > 0)
         status = fetch_blocks(cog, blocks, nblocks, true, err);
     for (size_t i = 0; i < nblocks && status == LC_OK && nawaited > 0; i++)
-        if (blocks[i].awaited)
+        if (blocks[i].source == BLOCK_AWAITED ||
+            blocks[i].source == BLOCK_RECEIVED)
             status = decode_block(cog, job, &blocks[i]);
 
     for (size_t i = 0; i < nblocks; i++) {
