@@ -26,7 +26,9 @@
  *      |         -> source map (approximate transformer, anchored on the
  *      |            collection's grid) -> warp into a buffer of the part
  *      |            of the window the source covers, with a validity
- *      |            mask -> values cast to the output dtype
+ *      |            mask (nearest: through source offsets shared by the
+ *      |            item's bands laid out alike) -> values cast to the
+ *      |            output dtype
  *      |
  *   mosaic --- the calling thread feeds finished items, strictly in k
  *      |       order per step (results that finish early wait), into one
@@ -148,6 +150,9 @@
 /* Source CRSs whose transforms a read starts finding ahead of its band
  * tasks, at most. */
 #define READ_PREWARM_CRSS 4
+/* An item's shared nearest offsets, at most (4 bytes per output pixel);
+ * the bands of larger parts warp alone, strip by strip. */
+#define SHARED_OFFSETS_MAX_NBYTES ((size_t)256 << 20)
 
 /* ---- the worker pool ------------------------------------------------------
  *
@@ -695,6 +700,9 @@ struct item_job {
     bool dispatched;
     bool resolved;           /* fed, skipped or failed; buffers released */
     struct band_task *tasks; /* [nub] */
+    /* Nearest's source offsets, shared by the bands whose sources are laid
+     * out alike (offsets_attach); NULL until one warps. Under rc->mu. */
+    struct shared_offsets *offsets;
 };
 
 struct step_state {
@@ -745,6 +753,7 @@ struct read_ctx {
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t strip_cv;        /* a shared offsets strip changed */
     size_t nqueued;                 /* tasks in the pool */
     size_t out_nbytes, out_touched; /* see touch_output */
     struct prewarm_job prewarm[READ_PREWARM_CRSS];
@@ -1064,6 +1073,205 @@ static bool aligned_result(struct band_task *t, struct lc__transform *tf,
     return true;
 }
 
+/* ---- nearest offsets shared by an item's bands ---------------------------
+ *
+ * The bands of an item are usually COGs laid out alike (one CRS, one
+ * geotransform per level, so one source window and one part of the
+ * output). Their nearest warps then pick the same source pixel for every
+ * output pixel, and computing the source positions and offsets (the source
+ * map, lc__srcmap_row, the offsets: most of a warp's time) once per item
+ * instead of once per band saves two thirds of it for three bands. The
+ * bands' tasks run at the same time, so the offsets are shared strip by
+ * strip: the first band to reach a strip computes its offsets, the others
+ * use them, or another strip meanwhile.
+ */
+
+enum strip_state { STRIP_TODO = 0, STRIP_COMPUTING, STRIP_READY };
+
+struct shared_offsets {
+    /* What the offsets depend on besides the read's grid and transform
+     * target: the source CRS, level geotransform, source window, part of
+     * the window and reference point. */
+    const char *crs; /* copied after the struct */
+    double gt[6];
+    struct lc_window w;
+    uint32_t dr[4];
+    double ref[2];
+    uint32_t strip_rows;
+    size_t nstrips;
+    uint8_t *state;   /* [nstrips] enum strip_state */
+    int32_t *offsets; /* (dr[2] - dr[0]) x (dr[3] - dr[1]), row by row */
+};
+
+static bool offsets_match(const struct shared_offsets *so, const char *crs,
+                          const double gt[6], const struct lc_window *w,
+                          const uint32_t dr[4], const double ref[2])
+{
+    return strcmp(so->crs, crs) == 0 &&
+           memcmp(so->gt, gt, sizeof so->gt) == 0 &&
+           so->w.col_off == w->col_off && so->w.row_off == w->row_off &&
+           so->w.width == w->width && so->w.height == w->height &&
+           memcmp(so->dr, dr, sizeof so->dr) == 0 &&
+           memcmp(so->ref, ref, sizeof so->ref) == 0;
+}
+
+/* The item's shared offsets for a band laid out as given, made by the
+ * first band that asks; NULL when another layout came first, the part is
+ * too large to share (SHARED_OFFSETS_MAX_NBYTES) or memory is short: the
+ * band then warps on its own. */
+static struct shared_offsets *
+offsets_attach(struct read_ctx *rc, struct item_job *it, const char *crs,
+               const struct lc__source *sel, const uint32_t dr[4],
+               uint32_t strip_rows)
+{
+    const struct lc_window *w = &sel->window;
+    const double *gt = sel->lv.geotransform;
+    pthread_mutex_lock(&rc->mu);
+    struct shared_offsets *so = it->offsets;
+    if (so == NULL) {
+        size_t npx, nstrips, crs_nbytes = strlen(crs) + 1, nbytes;
+        uint32_t height = dr[3] - dr[1];
+        nstrips = height / strip_rows + (height % strip_rows != 0);
+        /* Offsets first after the struct (aligned), then the states and
+         * the CRS text. */
+        if (lc__size_mul((size_t)(dr[2] - dr[0]), height, &npx) &&
+            lc__size_mul(npx, sizeof(int32_t), &nbytes) &&
+            lc__size_add(nbytes, sizeof *so + nstrips + crs_nbytes, &nbytes) &&
+            nbytes <= SHARED_OFFSETS_MAX_NBYTES)
+            so = lc__malloc(rc->alloc, nbytes);
+        if (so != NULL) {
+            so->offsets = (int32_t *)(void *)(so + 1);
+            so->state = (uint8_t *)(so->offsets + npx);
+            memset(so->state, STRIP_TODO, nstrips);
+            char *text = (char *)so->state + nstrips;
+            memcpy(text, crs, crs_nbytes);
+            so->crs = text;
+            memcpy(so->gt, gt, sizeof so->gt);
+            so->w = *w;
+            memcpy(so->dr, dr, sizeof so->dr);
+            memcpy(so->ref, sel->ref, sizeof so->ref);
+            so->strip_rows = strip_rows;
+            so->nstrips = nstrips;
+            it->offsets = so;
+        }
+    } else if (!offsets_match(so, crs, gt, w, dr, sel->ref) ||
+               so->strip_rows != strip_rows) {
+        so = NULL;
+    }
+    pthread_mutex_unlock(&rc->mu);
+    return so;
+}
+
+/* The offsets of rows [r, r + rows) of the part of the window so covers. */
+static int strip_offsets(const struct read_ctx *rc, struct lc__transform *tf,
+                         const struct lc__source *sel,
+                         const struct shared_offsets *so, uint32_t r,
+                         uint32_t rows, int32_t *off, struct lc__errbuf *err)
+{
+    uint32_t width = so->dr[2] - so->dr[0];
+    const struct lc__approx_options mo =
+        anchored(rc, sel, so->dr[0], so->dr[1] + r);
+    struct lc__grid part;
+    struct lc__srcmap *map = NULL;
+    int status = lc__grid_window(&rc->win, so->dr[0], so->dr[1] + r, width,
+                                 rows, &part, err);
+    if (status == LC_OK)
+        status =
+            lc__srcmap_new(tf, &part, sel->lv.geotransform, sel->window.col_off,
+                           sel->window.row_off, &mo, rc->alloc, &map, err);
+    if (status == LC_OK)
+        status =
+            lc__warp_nearest_offsets(map, sel->window.width, sel->window.height,
+                                     off, (size_t)rows * width, rc->alloc, err);
+    lc__srcmap_free(map);
+    return status;
+}
+
+/* Whether every strip not yet stored (stored[s] == 0) is being computed
+ * by another band. Called with rc->mu held. */
+static bool only_computing_left(const struct shared_offsets *so,
+                                const uint8_t *stored)
+{
+    for (size_t s = 0; s < so->nstrips; s++)
+        if (!stored[s] && so->state[s] != STRIP_COMPUTING)
+            return false;
+    return true;
+}
+
+/*
+ * Warps the source ws of a band into whole (the destination of the part
+ * so covers) through the item's shared offsets: each strip's offsets are
+ * computed here unless another band has them or is computing them; strips
+ * another band is computing are left for later, and when only those are
+ * left the task waits for them, outside the CPU gate (the bands that
+ * compute never wait while they do).
+ */
+static int warp_shared(struct band_task *t, struct shared_offsets *so,
+                       struct lc__transform *tf, const struct lc__source *sel,
+                       const struct lc__warp_src *ws,
+                       const struct lc__warp_dst *whole, size_t es,
+                       struct lc__errbuf *err)
+{
+    struct read_ctx *rc = t->rc;
+    uint32_t width = so->dr[2] - so->dr[0], height = so->dr[3] - so->dr[1];
+    uint8_t *stored = lc__calloc(rc->alloc, so->nstrips, 1);
+    if (stored == NULL)
+        return lc__error(err, LC_ENOMEM, "out of memory");
+    size_t left = so->nstrips;
+    int status = LC_OK;
+    while (left > 0 && status == LC_OK) {
+        bool progress = false;
+        for (size_t s = 0; s < so->nstrips && status == LC_OK; s++) {
+            if (stored[s])
+                continue;
+            if (cancel_requested(rc)) {
+                status = LC_ECANCELLED;
+                break;
+            }
+            uint32_t r = (uint32_t)s * so->strip_rows;
+            uint32_t rows =
+                height - r < so->strip_rows ? height - r : so->strip_rows;
+            size_t px = (size_t)r * width;
+            pthread_mutex_lock(&rc->mu);
+            enum strip_state state = so->state[s];
+            if (state == STRIP_TODO)
+                so->state[s] = STRIP_COMPUTING;
+            pthread_mutex_unlock(&rc->mu);
+            if (state == STRIP_COMPUTING)
+                continue;
+            if (state == STRIP_TODO) {
+                status = strip_offsets(rc, tf, sel, so, r, rows,
+                                       so->offsets + px, err);
+                pthread_mutex_lock(&rc->mu);
+                so->state[s] = status == LC_OK ? STRIP_READY : STRIP_TODO;
+                pthread_cond_broadcast(&rc->strip_cv);
+                pthread_mutex_unlock(&rc->mu);
+                if (status < 0)
+                    break;
+            }
+            struct lc__warp_dst wd = *whole;
+            wd.data = (char *)whole->data + px * es;
+            wd.data_nbytes = (size_t)rows * width * es;
+            wd.valid = whole->valid != NULL ? whole->valid + px : NULL;
+            status = lc__warp_nearest_apply(so->offsets + px, width, rows, ws,
+                                            &wd, err);
+            stored[s] = 1;
+            left--;
+            progress = true;
+        }
+        if (left > 0 && !progress && status == LC_OK) {
+            lc__io_wait_begin();
+            pthread_mutex_lock(&rc->mu);
+            while (only_computing_left(so, stored))
+                pthread_cond_wait(&rc->strip_cv, &rc->mu);
+            pthread_mutex_unlock(&rc->mu);
+            lc__io_wait_end();
+        }
+    }
+    lc__free(rc->alloc, stored);
+    return status;
+}
+
 /* Everything between the header and the result, for one opened COG. */
 static int task_warp(struct band_task *t, struct lc_cog *cog,
                      const struct lc_cog_info *info, struct lc__transform *tf)
@@ -1219,7 +1427,20 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     if (strip < WARP_STRIP_MIN_ROWS)
         strip = WARP_STRIP_MIN_ROWS;
     char *wbase = warped != NULL ? warped : t->values;
-    for (uint32_t r = 0; r < sub.height; r += strip) {
+    struct shared_offsets *so = NULL;
+    if (c->resampling == LC_WARP_NEAREST && !identity && rc->nub > 1 &&
+        sub.width > 0 && sub.height > 0)
+        so = offsets_attach(rc, t->item, info->crs, &sel, dr, strip);
+    if (so != NULL) {
+        struct lc__warp_dst whole = {
+            .data = wbase, .valid = t->valid, .fill = by_nodata ? nd : 0.0};
+        status = warp_shared(t, so, tf, &sel, &ws, &whole, ses, &err);
+        if (status == LC_ECANCELLED)
+            goto done;
+        if (status < 0)
+            goto fail_err_cleanup;
+    }
+    for (uint32_t r = 0; so == NULL && r < sub.height; r += strip) {
         if (cancel_requested(rc)) {
             status = LC_ECANCELLED;
             goto done;
@@ -1390,14 +1611,17 @@ static void task_run(struct pool_job *job)
 /* ---- matching items ------------------------------------------------------ */
 
 /* What an item in flight holds, about: per band its values and validity
- * over its footprint, and the source window (about as many pixels); at
- * most the whole budget. */
+ * over its footprint, and the source window (about as many pixels), and
+ * the shared nearest offsets; at most the whole budget. */
 static size_t item_nbytes(const struct read_ctx *rc, const uint32_t rect[4])
 {
-    size_t px, n;
+    size_t px, n, shared = 0;
     if (!lc__size_mul((size_t)(rect[2] - rect[0]), rect[3] - rect[1], &px) ||
         !lc__size_mul(px, 2 * rc->es + 1, &n) ||
-        !lc__size_mul(n, rc->nub, &n) || n > READ_INFLIGHT_BUDGET)
+        !lc__size_mul(n, rc->nub, &n) ||
+        (rc->nub > 1 && rc->c->resampling == LC_WARP_NEAREST &&
+         !lc__size_mul(px, sizeof(int32_t), &shared)) ||
+        !lc__size_add(n, shared, &n) || n > READ_INFLIGHT_BUDGET)
         return READ_INFLIGHT_BUDGET;
     return n;
 }
@@ -1765,6 +1989,8 @@ static int resolve_item(struct read_ctx *rc, struct item_job *it,
 release:
     for (size_t j = 0; j < rc->nub; j++)
         task_free_buffers(rc, &it->tasks[j]);
+    lc__free(rc->alloc, it->offsets);
+    it->offsets = NULL;
     it->resolved = true;
     return status;
 }
@@ -2021,6 +2247,8 @@ static void read_ctx_free(struct read_ctx *rc)
     const struct lc_allocator *a = rc->alloc;
     for (size_t i = 0; i < rc->nitems * rc->nub; i++)
         task_free_buffers(rc, &rc->tasks[i]);
+    for (size_t i = 0; i < rc->nitems; i++)
+        lc__free(a, rc->items[i].offsets);
     /* steps may be NULL: its allocation failed after nus was set. */
     for (size_t s = 0; rc->steps != NULL && s < rc->nus; s++)
         lc__mosaic_free(rc->steps[s].m);
@@ -2189,8 +2417,15 @@ int lc_collection_read(struct lc_collection *c,
         status = lc__error(&err, LC_ENOMEM, "out of memory");
         goto out;
     }
+    if (pthread_cond_init(&rc.strip_cv, NULL) != 0) {
+        pthread_cond_destroy(&rc.cv);
+        pthread_mutex_destroy(&rc.mu);
+        status = lc__error(&err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
     start_prewarm(&rc);
     status = run_items(&rc, &err);
+    pthread_cond_destroy(&rc.strip_cv);
     pthread_cond_destroy(&rc.cv);
     pthread_mutex_destroy(&rc.mu);
     if (status == LC_OK) {

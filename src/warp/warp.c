@@ -64,6 +64,7 @@ struct kctx {
 struct kernels {
     void (*nearest_index)(const struct kctx *c, const double *sx,
                           const double *sy, int32_t *idx);
+    void (*nearest_prefetch)(const struct kctx *c, const int32_t *idx);
     void (*nearest_store)(const struct kctx *c, uint32_t j, const int32_t *idx);
     void (*copy_row)(const struct kctx *c, uint32_t j);
     void (*interp_row)(const struct kctx *c, uint32_t j, const double *sx,
@@ -105,6 +106,34 @@ static inline void cubic_weights(double t, double w[4])
 #else
 #define LC_KERNEL_ALIGN
 #endif
+
+/*
+ * Nearest's offsets for one destination row: the offset of the source
+ * pixel of each destination pixel, or -1 (GDAL's bounds rule; NaN fails
+ * every comparison), branch-free so that the compiler vectorises it. The
+ * clamps keep the conversions defined for any input; int32 offsets hold
+ * because nearest is taken only for windows under 2^31 values. The same
+ * for every dtype: the offsets count values.
+ */
+static inline void nearest_offsets_row(const struct kctx *c, const double *sx,
+                                       const double *sy, int32_t *idx)
+{
+    const uint32_t w = c->width;
+    const double sw = c->src_w, sh = c->src_h;
+    const double lx = (double)c->src_w - 1, ly = (double)c->src_h - 1;
+    const int32_t stride = (int32_t)c->src_stride;
+    for (uint32_t i = 0; i < w; i++) {
+        double x0 = sx[i], y0 = sy[i];
+        double x = x0 + 1e-10, y = y0 + 1e-10;
+        int in = (x0 >= 0.0) & (y0 >= 0.0) & (x <= sw) & (y <= sh);
+        double xc = x < lx ? x : lx;
+        double yc = y < ly ? y : ly;
+        xc = xc > 0.0 ? xc : 0.0;
+        yc = yc > 0.0 ? yc : 0.0;
+        int32_t off = (int32_t)yc * stride + (int32_t)xc;
+        idx[i] = in ? off : -1;
+    }
+}
 
 #define LC_T uint8_t
 #define LC_SFX u8
@@ -301,22 +330,21 @@ static bool is_float(enum lc_dtype dtype)
     return dtype == LC_DTYPE_FLOAT32 || dtype == LC_DTYPE_FLOAT64;
 }
 
-int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
-             enum lc__warp_method method, const struct lc__warp_dst *dst,
-             const struct lc_allocator *alloc, struct lc__errbuf *err)
+/*
+ * Checks a source and a destination block of w x h pixels, and prepares
+ * the kernels' context for them (the method's fields are the caller's).
+ */
+static int prepare(uint32_t w, uint32_t h, const struct lc__warp_src *src,
+                   const struct lc__warp_dst *dst, struct kctx *c,
+                   const struct kernels **k_ret, struct lc__errbuf *err)
 {
-    LC_RETURN_IF(map == NULL || src == NULL || dst == NULL, err, LC_EINVAL,
-                 "NULL argument to lc__warp");
     const struct kernels *k = kernels_for(src->dtype);
     LC_RETURN_IF(k == NULL, err, LC_EINVAL, "unknown dtype %d",
                  (int)src->dtype);
-    LC_RETURN_IF((size_t)method >= LC_ARRAY_SIZE(method_names), err, LC_EINVAL,
-                 "unknown warp method %d", (int)method);
     LC_RETURN_IF(src->data == NULL || dst->data == NULL, err, LC_EINVAL,
                  "NULL source or destination data");
     LC_RETURN_IF(src->width == 0 || src->height == 0, err, LC_EINVAL,
                  "empty source window");
-    uint32_t w = lc__srcmap_width(map), h = lc__srcmap_height(map);
     size_t src_stride = src->row_stride != 0 ? src->row_stride : src->width;
     size_t mask_stride = src->mask_stride != 0 ? src->mask_stride : src->width;
     size_t dst_stride = dst->row_stride != 0 ? dst->row_stride : w;
@@ -333,26 +361,56 @@ int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
                  "destination holds %zu bytes, the block needs %zu",
                  dst->data_nbytes, need);
 
-    struct kctx c = {0};
-    c.method = method;
-    c.width = w;
-    c.src_data = src->data;
-    c.src_stride = src_stride;
-    c.src_w = src->width;
-    c.src_h = src->height;
-    c.mask = src->mask;
-    c.mask_stride = mask_stride;
+    *c = (struct kctx){0};
+    c->width = w;
+    c->src_data = src->data;
+    c->src_stride = src_stride;
+    c->src_w = src->width;
+    c->src_h = src->height;
+    c->mask = src->mask;
+    c->mask_stride = mask_stride;
     if (src->has_nodata) {
-        c.nodata_nan = is_float(src->dtype) && isnan(src->nodata);
-        c.nodata_on = nodata_representable(src->dtype, src->nodata);
-        c.nodata = src->nodata;
+        c->nodata_nan = is_float(src->dtype) && isnan(src->nodata);
+        c->nodata_on = nodata_representable(src->dtype, src->nodata);
+        c->nodata = src->nodata;
     }
-    c.dst_data = dst->data;
-    c.dst_stride = dst_stride;
-    c.valid = dst->valid;
-    c.valid_stride = valid_stride;
-    c.fill = dst->fill;
-    c.skip_invalid = dst->skip_invalid;
+    c->dst_data = dst->data;
+    c->dst_stride = dst_stride;
+    c->valid = dst->valid;
+    c->valid_stride = valid_stride;
+    c->fill = dst->fill;
+    c->skip_invalid = dst->skip_invalid;
+    *k_ret = k;
+    return LC_OK;
+}
+
+/* Nearest keeps source offsets in int32 (its first pass vectorises that
+ * way); larger windows are refused rather than mis-indexed. */
+static int check_offsets_fit(size_t src_stride, uint32_t src_height,
+                             struct lc__errbuf *err)
+{
+    LC_RETURN_IF(src_stride > INT32_MAX ||
+                     (size_t)src_height > (size_t)INT32_MAX / src_stride,
+                 err, LC_ELIMIT,
+                 "source window of %zu x %u values is over 2^31 for "
+                 "nearest",
+                 src_stride, src_height);
+    return LC_OK;
+}
+
+int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
+             enum lc__warp_method method, const struct lc__warp_dst *dst,
+             const struct lc_allocator *alloc, struct lc__errbuf *err)
+{
+    LC_RETURN_IF(map == NULL || src == NULL || dst == NULL, err, LC_EINVAL,
+                 "NULL argument to lc__warp");
+    LC_RETURN_IF((size_t)method >= LC_ARRAY_SIZE(method_names), err, LC_EINVAL,
+                 "unknown warp method %d", (int)method);
+    uint32_t w = lc__srcmap_width(map), h = lc__srcmap_height(map);
+    struct kctx c;
+    const struct kernels *k;
+    LC_FORWARD_IF_ERROR(prepare(w, h, src, dst, &c, &k, err));
+    c.method = method;
 
     /* Same grid: every method picks the source pixel itself. */
     if (lc__srcmap_aligned(map, &c.col_off, &c.row_off)) {
@@ -361,15 +419,8 @@ int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
         return LC_OK;
     }
 
-    /* Nearest keeps source offsets in int32 (its first pass vectorises
-     * that way); larger windows are refused rather than mis-indexed. */
-    LC_RETURN_IF(method == LC_WARP_NEAREST &&
-                     (src_stride > INT32_MAX ||
-                      (size_t)src->height > (size_t)INT32_MAX / src_stride),
-                 err, LC_ELIMIT,
-                 "source window of %zu x %u values is over 2^31 for "
-                 "nearest",
-                 src_stride, src->height);
+    if (method == LC_WARP_NEAREST)
+        LC_FORWARD_IF_ERROR(check_offsets_fit(c.src_stride, c.src_h, err));
     const struct lc_allocator *a = alloc;
     /* Workspace: positions of one row, then (nearest) the offsets of two
      * rows. */
@@ -432,5 +483,67 @@ int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
     }
     lc__free(a, c.scratch);
     lc__free(a, sx);
+    return LC_OK;
+}
+
+int lc__warp_nearest_offsets(const struct lc__srcmap *map, uint32_t src_width,
+                             uint32_t src_height, int32_t *offsets,
+                             size_t noffsets, const struct lc_allocator *alloc,
+                             struct lc__errbuf *err)
+{
+    LC_RETURN_IF(map == NULL || offsets == NULL, err, LC_EINVAL,
+                 "NULL argument to lc__warp_nearest_offsets");
+    LC_RETURN_IF(src_width == 0 || src_height == 0, err, LC_EINVAL,
+                 "empty source window");
+    int64_t col, row;
+    LC_RETURN_IF(lc__srcmap_aligned(map, &col, &row), err, LC_EINVAL,
+                 "an aligned map has no offsets (lc__warp copies rows)");
+    LC_FORWARD_IF_ERROR(check_offsets_fit(src_width, src_height, err));
+    uint32_t w = lc__srcmap_width(map), h = lc__srcmap_height(map);
+    size_t need;
+    LC_RETURN_IF(
+        !lc__size_mul(w, h, &need) || noffsets < need, err, LC_ENOSPACE,
+        "offsets hold %zu values, the block needs %u x %u", noffsets, w, h);
+    double *sx = lc__malloc_array(alloc, 2 * (size_t)w, sizeof(double));
+    LC_RETURN_IF(sx == NULL, err, LC_ENOMEM,
+                 "out of memory for the warp row workspace");
+    double *sy = sx + w;
+    struct kctx c = {.width = w,
+                     .src_stride = src_width,
+                     .src_w = src_width,
+                     .src_h = src_height};
+    for (uint32_t j = 0; j < h; j++) {
+        lc__srcmap_row(map, j, sx, sy);
+        nearest_offsets_row(&c, sx, sy, offsets + (size_t)j * w);
+    }
+    lc__free(alloc, sx);
+    return LC_OK;
+}
+
+int lc__warp_nearest_apply(const int32_t *offsets, uint32_t width,
+                           uint32_t height, const struct lc__warp_src *src,
+                           const struct lc__warp_dst *dst,
+                           struct lc__errbuf *err)
+{
+    LC_RETURN_IF(offsets == NULL || src == NULL || dst == NULL || width == 0 ||
+                     height == 0,
+                 err, LC_EINVAL,
+                 "NULL or empty argument to "
+                 "lc__warp_nearest_apply");
+    struct kctx c;
+    const struct kernels *k;
+    LC_FORWARD_IF_ERROR(prepare(width, height, src, dst, &c, &k, err));
+    LC_RETURN_IF(c.src_stride != src->width, err, LC_EINVAL,
+                 "offsets count values of rows without padding");
+    LC_FORWARD_IF_ERROR(check_offsets_fit(c.src_stride, c.src_h, err));
+    c.method = LC_WARP_NEAREST;
+    /* As lc__warp: row j + 1's source lines are prefetched before row j
+     * is stored. */
+    k->nearest_prefetch(&c, offsets);
+    for (uint32_t j = 0; j < height; j++) {
+        if (j + 1 < height)
+            k->nearest_prefetch(&c, offsets + (size_t)(j + 1) * width);
+        k->nearest_store(&c, j, offsets + (size_t)j * width);
+    }
     return LC_OK;
 }

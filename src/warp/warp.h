@@ -103,4 +103,30 @@ int lc__warp(const struct lc__srcmap *map, const struct lc__warp_src *src,
              enum lc__warp_method method, const struct lc__warp_dst *dst,
              const struct lc_allocator *alloc, struct lc__errbuf *err);
 
+/*
+ * Nearest in two passes, for several sources laid out alike (the bands of
+ * an item, read from the same window of COGs with one geotransform): the
+ * offsets of a block are computed once, then each source is stored through
+ * them. Together they give exactly what lc__warp's nearest gives.
+ *
+ * lc__warp_nearest_offsets: for every pixel of the block of map (row by
+ * row, lc__srcmap_width x lc__srcmap_height), the offset of its source
+ * pixel in a window of src_width x src_height values without row padding,
+ * or -1 outside. offsets holds noffsets values. LC_EINVAL for an aligned
+ * map (lc__warp copies those), LC_ELIMIT for a window of 2^31 values or
+ * more, LC_ENOSPACE, LC_ENOMEM.
+ *
+ * lc__warp_nearest_apply: the block of width x height pixels of dst from
+ * src (whose row_stride must be 0 or its width) through offsets. Errors as
+ * lc__warp's. Both are thread-safe for distinct outputs.
+ */
+int lc__warp_nearest_offsets(const struct lc__srcmap *map, uint32_t src_width,
+                             uint32_t src_height, int32_t *offsets,
+                             size_t noffsets, const struct lc_allocator *alloc,
+                             struct lc__errbuf *err);
+int lc__warp_nearest_apply(const int32_t *offsets, uint32_t width,
+                           uint32_t height, const struct lc__warp_src *src,
+                           const struct lc__warp_dst *dst,
+                           struct lc__errbuf *err);
+
 #endif /* LC_WARP_WARP_H */

@@ -71,43 +71,34 @@ static inline bool LC_FN(src_valid)(const struct kctx *c, const LC_T *data,
 
 /* ---- nearest ------------------------------------------------------------ */
 
-/* Pass 1 of nearest, for one destination row: the offset of the source
- * pixel of each destination pixel, or -1 (GDAL's bounds rule; NaN fails
- * every comparison), branch-free so that the compiler vectorises it. The
- * clamps keep the conversions defined for any input; int32 offsets hold
- * because lc__warp takes this path only for windows under 2^31 values.
- * Then a prefetch of the source lines the row will read: lc__warp
+/* A prefetch of the source lines a row of offsets points into: lc__warp
  * computes row j + 1's offsets before it stores row j, so they have a
  * row's time to arrive. Touching the source along a slanted line loads a
  * new cache line every few pixels, each in another source row, which the
  * hardware prefetcher does not foresee. */
-static void LC_FN(nearest_index)(const struct kctx *c, const double *sx,
-                                 const double *sy, int32_t *idx)
+static void LC_FN(nearest_prefetch)(const struct kctx *c, const int32_t *idx)
 {
-    const uint32_t w = c->width;
-    const double sw = c->src_w, sh = c->src_h;
-    const double lx = (double)c->src_w - 1, ly = (double)c->src_h - 1;
-    const int32_t stride = (int32_t)c->src_stride;
-    for (uint32_t i = 0; i < w; i++) {
-        double x0 = sx[i], y0 = sy[i];
-        double x = x0 + 1e-10, y = y0 + 1e-10;
-        int in = (x0 >= 0.0) & (y0 >= 0.0) & (x <= sw) & (y <= sh);
-        double xc = x < lx ? x : lx;
-        double yc = y < ly ? y : ly;
-        xc = xc > 0.0 ? xc : 0.0;
-        yc = yc > 0.0 ? yc : 0.0;
-        int32_t off = (int32_t)yc * stride + (int32_t)xc;
-        idx[i] = in ? off : -1;
-    }
 #if defined(__GNUC__) || defined(__clang__)
     const LC_T *data = c->src_data;
     /* Half a line apart: every line is touched at least once. */
     const uint32_t step = 32 / sizeof(LC_T) != 0 ? 32 / sizeof(LC_T) : 1;
-    for (uint32_t i = 0; i < w; i += step) {
+    for (uint32_t i = 0; i < c->width; i += step) {
         if (idx[i] >= 0)
             __builtin_prefetch(data + idx[i]);
     }
+#else
+    (void)c;
+    (void)idx;
 #endif
+}
+
+/* Pass 1 of nearest, for one destination row: its source offsets, then
+ * the prefetch of the lines they point into. */
+static void LC_FN(nearest_index)(const struct kctx *c, const double *sx,
+                                 const double *sy, int32_t *idx)
+{
+    nearest_offsets_row(c, sx, sy, idx);
+    LC_FN(nearest_prefetch)(c, idx);
 }
 
 /* Pass 2 of nearest: destination row j from its offsets (nearest_index):
@@ -494,8 +485,9 @@ static void LC_FN(footprint_row)(const struct kctx *cin, uint32_t j,
 }
 
 static const struct kernels LC_FN(kernels) = {
-    LC_FN(nearest_index), LC_FN(nearest_store), LC_FN(copy_row),
-    LC_FN(interp_row),    LC_FN(footprint_row), sizeof(LC_T)};
+    LC_FN(nearest_index), LC_FN(nearest_prefetch), LC_FN(nearest_store),
+    LC_FN(copy_row),      LC_FN(interp_row),       LC_FN(footprint_row),
+    sizeof(LC_T)};
 
 #undef LC_FN
 #undef LC_CAT

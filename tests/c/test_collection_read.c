@@ -134,19 +134,25 @@ static void *cancel_main(void *arg)
     return NULL;
 }
 
-/* A long read (cubic, every step) cancelled from another thread 20 ms in
- * returns LC_ECANCELLED (or LC_OK if it was faster), leaking nothing. */
-static void test_cancel(const char *catalog)
+/* Options for most of the world in EPSG:5070 (the COGs are in UTM). */
+static struct lc_collection_options world_5070(double resolution,
+                                               size_t nthreads)
 {
-    struct lc_collection_options o = {.struct_size = sizeof o};
-    o.crs = "EPSG:5070";
-    o.bbox[0] = 150000.0;
-    o.bbox[1] = 2540000.0;
-    o.bbox[2] = 560000.0;
-    o.bbox[3] = 2740000.0;
-    o.resolution = 60.0;
-    o.resampling = "cubic";
-    o.nthreads = 2;
+    struct lc_collection_options o = {
+        .struct_size = sizeof o,
+        .crs = "EPSG:5070",
+        .bbox = {150000.0, 2540000.0, 560000.0, 2740000.0},
+        .resolution = resolution,
+        .nthreads = nthreads};
+    return o;
+}
+
+/* A long read (every step) cancelled from another thread 20 ms in
+ * returns LC_ECANCELLED (or LC_OK if it was faster), leaking nothing. */
+static void test_cancel(const char *catalog, const char *resampling)
+{
+    struct lc_collection_options o = world_5070(60.0, 2);
+    o.resampling = resampling;
     struct lc_collection *c = NULL;
     LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
     if (c == NULL)
@@ -181,6 +187,65 @@ static void test_cancel(const char *catalog)
         LC_ASSERT_STR_EQ(lc_errmsg(), "lc_collection_read: cancelled");
     free(out);
     lc_collection_close(c);
+}
+
+/* Reads bands[0 .. nbands) of steps 0 .. NT - 1 of a 500 x 400 window of
+ * c into a new buffer (uint16). */
+static uint16_t *read_bands(struct lc_collection *c, const size_t *bands,
+                            size_t nbands, int *status_ret)
+{
+    static const size_t times[NT] = {0, 1, 2, 3};
+    size_t nbytes = nbands * NT * 500 * 400 * sizeof(uint16_t);
+    uint16_t *out = malloc(nbytes);
+    struct lc_read_request r = {.struct_size = sizeof r,
+                                .bands = bands,
+                                .nbands = nbands,
+                                .times = times,
+                                .ntimes = NT,
+                                .x0 = 600,
+                                .y0 = 200,
+                                .width = 500,
+                                .height = 400,
+                                .out = out,
+                                .out_nbytes = nbytes};
+    *status_ret = lc_collection_read(c, &r, NULL);
+    return out;
+}
+
+/* A cross-CRS nearest read shares each item's source offsets between the
+ * bands laid out alike (red, green, blue at 180 m; not swir16 at 360 m),
+ * strip by strip across worker threads: each band equals the band read
+ * alone, with one worker and with four. */
+static void test_shared_offsets(const char *catalog)
+{
+    static const size_t bands[] = {0, 4, 1, 2};
+    enum { NB = 4, PLANE = NT * 500 * 400 };
+    for (size_t nthreads = 1; nthreads <= 4; nthreads += 3) {
+        struct lc_collection_options o = world_5070(200.0, nthreads);
+        o.dtype = LC_DTYPE_UINT16;
+        struct lc_collection *c = NULL;
+        LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
+        if (c == NULL)
+            return;
+        int status;
+        uint16_t *all = read_bands(c, bands, NB, &status);
+        LC_ASSERT_EQ(status, LC_OK);
+        for (size_t b = 0; b < NB && status == LC_OK; b++) {
+            int st;
+            uint16_t *alone = read_bands(c, &bands[b], 1, &st);
+            LC_ASSERT_EQ(st, LC_OK);
+            size_t nonzero = 0;
+            for (size_t i = 0; i < PLANE; i++)
+                nonzero += alone[i] != 0;
+            LC_ASSERT_TRUE(nonzero > PLANE / 10);
+            if (st == LC_OK)
+                LC_ASSERT_MEM_EQ(all + b * PLANE, alone,
+                                 PLANE * sizeof(uint16_t));
+            free(alone);
+        }
+        free(all);
+        lc_collection_close(c);
+    }
 }
 
 static void test_checks(struct lc_collection *c)
@@ -382,7 +447,9 @@ int main(int argc, char **argv)
         lc_collection_close(four);
     }
 
-    test_cancel(catalog);
+    test_cancel(catalog, "cubic");
+    test_cancel(catalog, "nearest");
+    test_shared_offsets(catalog);
 
     test_concurrent_reads(open_corner(catalog, LC_MOSAIC_FIRST, 2));
 

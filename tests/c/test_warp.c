@@ -538,28 +538,40 @@ static void test_mode_ties(void)
     lc__srcmap_free(m);
 }
 
-/* ---- a reprojected warp and argument checks -------------------------- */
-
-static void test_cross_crs_and_errors(void)
+/* The map of a w x h block of 55 or 60 m EPSG:5070 pixels (res) from
+ * (234000, 2467000) into a 60 m UTM 15N source window whose first pixel is
+ * (col_off, row_off) of the image at (500000, 5000000); NULL (and a
+ * failure counted) when PROJ cannot make it. */
+static struct lc__srcmap *cross_map(uint32_t w, uint32_t h, double res,
+                                    uint32_t col_off, uint32_t row_off)
 {
     struct lc__crs *aea = NULL;
     struct lc__transform *tf = NULL;
     struct lc__srcmap *m = NULL;
     struct lc__errbuf err = {0};
+    const double sgt[6] = {500000, 60, 0, 5000000, 0, -60};
+    struct lc__grid g = {{234000, res, 0, 2467000, 0, -res}, w, h};
     LC_ASSERT_EQ(lc__crs_new("EPSG:5070", NULL, &aea, &err), LC_OK);
-    if (aea == NULL)
-        return;
-    LC_ASSERT_EQ(lc__transform_get(aea, utm, &tf, &err), LC_OK);
-    if (tf == NULL)
-        goto done;
+    if (aea != NULL)
+        LC_ASSERT_EQ(lc__transform_get(aea, utm, &tf, &err), LC_OK);
+    if (tf != NULL)
+        LC_ASSERT_EQ(
+            lc__srcmap_new(tf, &g, sgt, col_off, row_off, NULL, NULL, &m, &err),
+            LC_OK);
+    lc__transform_release(tf);
+    lc__crs_free(aea);
+    return m;
+}
+
+/* ---- a reprojected warp and argument checks -------------------------- */
+
+static void test_cross_crs_and_errors(void)
+{
     /* A uniform source stays uniform; the block's corner lies outside. */
     enum { SW = 64, SH = 64, DW = 40, DH = 40 };
-    const double sgt[6] = {500000, 60, 0, 5000000, 0, -60};
-    struct lc__grid g = {{234000, 60, 0, 2467000, 0, -60}, DW, DH};
-    LC_ASSERT_EQ(lc__srcmap_new(tf, &g, sgt, 0, 0, NULL, NULL, &m, &err),
-                 LC_OK);
+    struct lc__srcmap *m = cross_map(DW, DH, 60, 0, 0);
     if (m == NULL)
-        goto done;
+        return;
     static uint16_t src[SW * SH];
     uint16_t out[DW * DH];
     uint8_t valid[DW * DH];
@@ -606,10 +618,88 @@ static void test_cross_crs_and_errors(void)
     LC_ASSERT_EQ(lc__warp_method_parse("lanczos", &parsed), LC_EINVAL);
     LC_ASSERT_STR_EQ(lc__warp_method_name(LC_WARP_MODE), "mode");
     LC_ASSERT_STR_EQ(lc__warp_method_name((enum lc__warp_method)42), "unknown");
-done:
     lc__srcmap_free(m);
-    lc__transform_release(tf);
-    lc__crs_free(aea);
+}
+
+/* Nearest in two passes (offsets once, then each source through them)
+ * gives exactly lc__warp's nearest, for every dtype, with a mask and a
+ * nodata value, on a cross-CRS map whose block reaches past the source. */
+static void test_nearest_two_passes(void)
+{
+    enum { SW = 64, SH = 48, DW = 45, DH = 37 };
+    struct lc__srcmap *m = cross_map(DW, DH, 55, 3, 2), *aligned = NULL;
+    struct lc__errbuf err = {0};
+    if (m == NULL)
+        return;
+    static int32_t off[DW * DH];
+    LC_ASSERT_EQ(lc__warp_nearest_offsets(m, SW, SH, off, DW * DH, NULL, &err),
+                 LC_OK);
+    size_t inside = 0;
+    for (int i = 0; i < DW * DH; i++)
+        inside += off[i] >= 0;
+    LC_ASSERT_TRUE(inside > 100 && inside < DW * DH);
+
+    static double src[SW * SH];
+    static uint8_t mask[SW * SH];
+    static double a[DW * DH], b[DW * DH];
+    uint8_t va[DW * DH], vb[DW * DH];
+    for (size_t d = 0; d < LC_ARRAY_SIZE(all_dtypes); d++) {
+        enum lc_dtype t = all_dtypes[d];
+        for (int i = 0; i < SW * SH; i++) {
+            put(src, t, (size_t)i, (double)((i * 37) % 101));
+            mask[i] = (uint8_t)(i % 7 != 0);
+        }
+        struct lc__warp_src s = {src, t, SW, SH, 0, mask, 0, true, 5};
+        memset(a, 0xAB, sizeof a);
+        memset(b, 0xCD, sizeof b);
+        memset(va, 2, sizeof va);
+        memset(vb, 3, sizeof vb);
+        struct lc__warp_dst da = {
+            .data = a, .data_nbytes = sizeof a, .valid = va, .fill = 9};
+        struct lc__warp_dst db = da;
+        db.data = b;
+        db.valid = vb;
+        LC_ASSERT_EQ(lc__warp(m, &s, LC_WARP_NEAREST, &da, NULL, &err), LC_OK);
+        LC_ASSERT_EQ(lc__warp_nearest_apply(off, DW, DH, &s, &db, &err), LC_OK);
+        size_t nbytes = (size_t)DW * DH * lc_dtype_nbytes(t);
+        LC_ASSERT_TRUE(memcmp(a, b, nbytes) == 0);
+        LC_ASSERT_TRUE(memcmp(va, vb, sizeof va) == 0);
+        /* Some pixels of each kind: valid, masked or nodata, outside. */
+        size_t nvalid = 0;
+        for (int i = 0; i < DW * DH; i++)
+            nvalid += va[i];
+        LC_ASSERT_TRUE(nvalid > 50 && nvalid < inside);
+        LC_ASSERT_EQ(get(b, t, 0), 9.0);
+    }
+
+    /* Errors. */
+    struct lc__warp_src s = {
+        src, LC_DTYPE_FLOAT64, SW, SH, SW + 1, NULL, 0, false, 0};
+    struct lc__warp_dst db = {.data = b, .data_nbytes = sizeof b};
+    LC_ASSERT_EQ(lc__warp_nearest_apply(off, DW, DH, &s, &db, &err),
+                 LC_EINVAL); /* padded rows */
+    s.row_stride = 0;
+    db.data_nbytes = sizeof b - 1;
+    LC_ASSERT_EQ(lc__warp_nearest_apply(off, DW, DH, &s, &db, &err),
+                 LC_ENOSPACE);
+    LC_ASSERT_EQ(lc__warp_nearest_apply(NULL, DW, DH, &s, &db, &err),
+                 LC_EINVAL);
+    LC_ASSERT_EQ(
+        lc__warp_nearest_offsets(m, SW, SH, off, DW * DH - 1, NULL, &err),
+        LC_ENOSPACE);
+    LC_ASSERT_EQ(lc__warp_nearest_offsets(m, 0, SH, off, DW * DH, NULL, &err),
+                 LC_EINVAL);
+    LC_ASSERT_EQ(
+        lc__warp_nearest_offsets(m, 65536, 32768, off, DW * DH, NULL, &err),
+        LC_ELIMIT);
+    double gt[6];
+    src_gt_of(SH, gt);
+    aligned = map_of(gt, 8, 8, gt);
+    LC_ASSERT_EQ(
+        lc__warp_nearest_offsets(aligned, SW, SH, off, DW * DH, NULL, &err),
+        LC_EINVAL);
+    lc__srcmap_free(aligned);
+    lc__srcmap_free(m);
 }
 
 int main(void)
@@ -628,6 +718,7 @@ int main(void)
     test_footprint();
     test_mode_ties();
     test_cross_crs_and_errors();
+    test_nearest_two_passes();
     lc__transform_release(ident);
     lc__crs_free(utm);
     lc__geo_thread_cleanup();

@@ -262,6 +262,27 @@ def test_single_item_cross_crs_matches_rasterio(ci_world, res):
         assert neighbour_ok(ci_world, item, band, transform, w, h, got, level)
 
 
+@pytest.mark.parametrize("nthreads", [1, 4])
+def test_bands_laid_out_alike_equal_reads_alone(ci_world, nthreads):
+    """A cross-CRS nearest read computes an item's source offsets once for
+    the bands whose COGs are laid out alike (visual, red, green: 180 m,
+    uint8 and uint16) and apart for the others (swir16, scl: 360 m): every
+    band equals the same band read alone, bit for bit, whether the bands'
+    tasks run one after another or at once."""
+    bands = ["visual", "swir16", "red", "scl", "green"]
+    coll = collection(ci_world / "items.parquet", crs="EPSG:5070",
+                      bbox=WORLD_5070, resolution=200.0, nthreads=nthreads,
+                      dtype="uint16")
+    transform, w, h = grid(coll)
+    times = [0, 3, 7]
+    out, stats = read(coll, bands, times, 0, 0, w, h)
+    assert stats["items_read"] >= 3 and stats["pixels_warped"] > 0
+    for b, band in enumerate(bands):
+        alone, _ = read(coll, [band], times, 0, 0, w, h)
+        assert (alone[0] != 0).sum() > 0.1 * alone[0].size, band
+        np.testing.assert_array_equal(out[b], alone[0], err_msg=band)
+
+
 # ---------------------------------------------------------------------------
 # (b) first-valid mosaics of many items against numpy
 # ---------------------------------------------------------------------------
