@@ -1,6 +1,7 @@
 """The floor: what any reader must fetch and decode for each workload.
 
-usage (bench/run calls it, with the server up at 0 ms latency):
+usage (bench/run calls it before and after the workloads, with the server
+up at 0 ms latency):
     .venv/bin/python bench/floor.py SPEC.json W2,W3,... OUT.json
 
 For each workload the COG reads that produce its pixels come from our plan
@@ -16,18 +17,25 @@ From those:
             touches) + each COG's header, i.e. the bytes before its first
             tile (GDAL writes all IFDs and tile indexes there)
   decoded   the tiles' decoded bytes (512 x 512 x 2 per uint16 tile)
+  decode_s  the CPU time our reader takes to decode exactly those windows
+            of the local files (each read once untimed, then the fastest
+            of three timed reads: the first touch of fresh memory is not
+            decoding): the workload's own codecs, not an average speed
 
 and the lower bound on wall time at latency L:
 
-  floor = rounds x L + bytes / loopback bandwidth + decoded / (cores x speed)
+  floor = rounds x L + bytes / loopback bandwidth + decode_s / cores
 
 rounds = 2 (header, then tiles; all COGs in parallel), 1 for W7, 0 when
-no COG holds pixels of the window. The
-loopback bandwidth is measured here (one large GET from tools/serve.py),
-speed is our single-core decode speed (CPU time of a second read of
-local full-resolution levels of the world's COGs into the same array,
-all codecs). The catalogue is a
-local file, so it adds nothing here.
+no COG holds pixels of the window. The loopback bandwidth is the best of
+five large GETs from tools/serve.py. The catalogue is a local file, so it
+adds nothing here.
+
+The machine's speed wanders (this VM has had slow phases of minutes: the
+same decode measured 613 and 1120 MB/s in two runs of one build,
+2026-11-26), so bench/run measures the floor's inputs before the workloads
+and again after them, and the floor takes the better of the two for each
+(combine()): a floor is the best the machine does.
 """
 # SPDX-License-Identifier: MIT
 from __future__ import annotations
@@ -126,7 +134,7 @@ def views(spec: dict, wl: str):
 
 def needs(spec: dict, wl: str, world: Path) -> dict:
     plan = views(spec, wl).lazycogs.explain(fetch_headers=True)
-    cogs, hrefs, tile_bytes, tiles, header = set(), set(), 0, 0, 0
+    cogs, hrefs, tile_bytes, tiles, header, decode_s = set(), set(), 0, 0, 0, 0.0
     for chunk in plan.chunk_reads:
         for r in chunk.cog_reads:
             if r.window_width is None or r.skipped_by_early_exit:
@@ -144,11 +152,32 @@ def needs(spec: dict, wl: str, world: Path) -> dict:
             c0, c1 = r.window_col_off // tw, (r.window_col_off + r.window_width - 1) // tw
             r0, r1 = r.window_row_off // tw, (r.window_row_off + r.window_height - 1) // tw
             tiles += (c1 - c0 + 1) * (r1 - r0 + 1)
+            level = 0 if r.overview_level is None else r.overview_level + 1
+            decode_s += decode_cpu(world / "cogs" / rel, level,
+                                   (r.window_col_off, r.window_row_off,
+                                    r.window_width, r.window_height))
     n = len(hrefs)
     warm = wl == "W7"
     return {"cogs": n, "requests": n if warm else 2 * n,
             "bytes": tile_bytes + (0 if warm else header), "tiles": tiles,
-            "decoded": tiles * 512 * 512 * 2, "rounds": 0 if n == 0 else 1 if warm else 2}
+            "decoded": tiles * 512 * 512 * 2, "decode_s": decode_s,
+            "rounds": 0 if n == 0 else 1 if warm else 2}
+
+
+def decode_cpu(path: Path, level: int, window: tuple) -> float:
+    """CPU seconds our reader takes to read window (col, row, width,
+    height) of level of a local COG: the fastest of three timed reads after
+    an untimed one (single core: CPU time, not wall)."""
+    cog = _ext.Cog(str(path))
+    info = cog.info()
+    out = np.empty((info["samples"], window[3], window[2]), dtype=info["dtype"])
+    cog.read_window(level, window, None, out)
+    best = float("inf")
+    for _ in range(3):
+        c = time.process_time()
+        cog.read_window(level, window, None, out)
+        best = min(best, time.process_time() - c)
+    return best
 
 
 def bandwidth(spec: dict, world: Path) -> float:
@@ -164,71 +193,59 @@ def bandwidth(spec: dict, world: Path) -> float:
     return best
 
 
-def decode_speed(world: Path) -> float:
-    """Decoded bytes per CPU second of our reader: the full-resolution
-    levels of local COGs of several codecs (single core: CPU time, not
-    wall). Each level is read once untimed, then three times timed, and
-    the fastest of the three counts: the first touch of fresh memory is
-    not decoding, and what it costs depends on the machine and on the
-    allocator (on this VM, 2 MiB pages cost several times 4 KiB ones in a
-    new process, and less once freed ones are at hand); and a floor wants
-    the best the machine does. Best of three catches a hiccup, not a slow
-    phase of the VM that lasts minutes (613 against 1120 MB/s in two runs
-    of one build, 2026-11-26): RESULTS.md says which floor a run had."""
-    files = sorted((world / "cogs").rglob("*.tif"))[:12]
-    nbytes, cpu = 0, 0.0
-    for p in files:
-        cog = _ext.Cog(str(p))
-        info, level = cog.info(), cog.level(0)
-        out = np.empty((info["samples"], level["height"], level["width"]),
-                       dtype=info["dtype"])
-        window = (0, 0, level["width"], level["height"])
-        cog.read_window(0, window, None, out)
-        best = float("inf")
-        for _ in range(3):
-            c = time.process_time()
-            cog.read_window(0, window, None, out)
-            best = min(best, time.process_time() - c)
-        cpu += best
-        nbytes += out.nbytes
-    return nbytes / cpu if cpu else float("inf")
-
-
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text())
     wls = [w for w in sys.argv[2].split(",") if w]
     world = Path(spec["world"])
-    out = {"bandwidth_Bps": bandwidth(spec, world), "decode_Bps": decode_speed(world),
-           "cores": os.cpu_count(), "workloads": {}}
+    out = {"bandwidth_Bps": bandwidth(spec, world), "cores": os.cpu_count(),
+           "workloads": {}}
     for wl in wls:
         out["workloads"][wl] = needs(spec, wl, world)
     Path(sys.argv[3]).write_text(json.dumps(out, indent=1))
     return 0
 
 
-def compute(spec_path: Path, wls: list[str], latencies: list[float], work: Path) -> dict:
+def measure(spec_path: Path, wls: list[str], out: Path) -> dict | None:
     """Runs this file in a fresh process (bench/run's server must be up, the
-    plan fetches headers through it) and returns {latency: {wl: floor}}."""
+    plan fetches headers through it) and returns what it measured, or None
+    when it failed (said on stdout)."""
     import subprocess
 
-    out = work / "floor.json"
     wls = [w for w in wls if w in ("W2", "W3", "W4", "W5", "W6", "W7")]
     if not wls:
-        return {}
+        return None
     r = subprocess.run([sys.executable, __file__, str(spec_path), ",".join(wls), str(out)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         print(f"bench/floor.py failed: {r.stderr.strip()[-500:]}", flush=True)
+        return None
+    return json.loads(out.read_text())
+
+
+def combine(measured: list, latencies: list[float]) -> dict:
+    """{latency: {wl: floor}} from the measurements taken (before and after
+    the workloads), each input the best of them: the highest bandwidth and,
+    per workload, the least decode time."""
+    measured = [m for m in measured if m]
+    if not measured:
         return {}
-    f = json.loads(out.read_text())
+    bw = max(m["bandwidth_Bps"] for m in measured)
+    cores = measured[0]["cores"]
     res = {}
-    for lat in latencies:
-        for wl, n in f["workloads"].items():
-            wall = (n["rounds"] * lat / 1000.0 + n["bytes"] / f["bandwidth_Bps"]
-                    + n["decoded"] / (f["cores"] * f["decode_Bps"]))
+    for wl, n in measured[0]["workloads"].items():
+        n = dict(n, decode_s=min(m["workloads"][wl]["decode_s"] for m in measured))
+        for lat in latencies:
+            wall = n["rounds"] * lat / 1000.0 + n["bytes"] / bw + n["decode_s"] / cores
             res.setdefault(f"{lat:g}", {})[wl] = dict(n, wall_s=wall)
-    res["_measured"] = {"bandwidth_MBps": f["bandwidth_Bps"] / 1e6,
-                        "decode_MBps_per_core": f["decode_Bps"] / 1e6, "cores": f["cores"]}
+    decoded = sum(n["decoded"] for n in res[f"{latencies[0]:g}"].values())
+    cpu = sum(n["decode_s"] for n in res[f"{latencies[0]:g}"].values())
+    res["_measured"] = {
+        "bandwidth_MBps": bw / 1e6,
+        "bandwidth_MBps_each": [m["bandwidth_Bps"] / 1e6 for m in measured],
+        "decode_MBps_per_core": decoded / cpu / 1e6 if cpu else float("inf"),
+        "decode_s_each": {wl: [m["workloads"][wl]["decode_s"] for m in measured]
+                          for wl in measured[0]["workloads"]},
+        "cores": cores}
     return res
 
 

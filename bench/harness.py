@@ -15,7 +15,8 @@ usage: bench/run [--size ci|bench] [--latency-ms 0,20] [--only W2,W4]
    server logged during the timed section; for ours the engine's stats.
 4. Checks every tool's pixels against ours (first repetition).
 5. The floor (bench/floor.py): minimum requests, bytes and wall time any
-   reader needs for each workload.
+   reader needs for each workload; its inputs (bandwidth, decode time)
+   measured before the workloads and after, the better of each counting.
 6. Writes bench/results/<UTC date-time>.json, .md and .png, and the table
    into bench/RESULTS.md (between the bench/run markers). A run of some
    workloads (--only) leaves RESULTS.md alone: its blocks hold whole runs.
@@ -230,6 +231,13 @@ def main(argv=None) -> int:
         log(f"bench/run: {args.size} world, {len(wanted)} workloads x "
             f"{len(tools)} tools x {args.reps} reps at latency {latencies} ms; "
             f"server {server.url}; raw output in {work.relative_to(ROOT)}")
+        # The floor's inputs, measured before the workloads and again after
+        # (bench/floor.py: the better of the two counts).
+        floor_inputs = []
+        if not args.no_floor:
+            import floor as floor_mod
+            server.set_latency(0)
+            floor_inputs.append(floor_mod.measure(spec_path, wanted, work / "floor-before.json"))
         runs: dict = {}
         for lat in latencies:
             server.set_latency(lat)
@@ -253,9 +261,9 @@ def main(argv=None) -> int:
                             f"{rec['status']} {rec.get('error', '')}"))
         floor = {}
         if not args.no_floor:
-            import floor as floor_mod
             server.set_latency(0)
-            floor = floor_mod.compute(spec_path, wanted, latencies, work)
+            floor_inputs.append(floor_mod.measure(spec_path, wanted, work / "floor-after.json"))
+            floor = floor_mod.combine(floor_inputs, latencies)
 
     table = {}
     for lat, per_wl in runs.items():

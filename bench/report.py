@@ -27,6 +27,11 @@ def _pix(s: dict) -> str:
             f"{p['only_peer_valid']} only peer valid{shape}")
 
 
+def _each(values, fmt: str) -> str:
+    """'a / b' of the values measured before and after the workloads."""
+    return " / ".join(fmt.format(v) for v in values) if values else "-"
+
+
 def markdown(result: dict) -> str:
     lines = [f"### Peers on the {result['size']} world ({result['date']})", "",
              f"Command: `{result['command']}`; {result['reps']} repetitions per tool, "
@@ -65,8 +70,9 @@ def markdown(result: dict) -> str:
         floor = result.get("floor", {}).get(lat)
         if floor:
             lines += [f"Floor at {lat} ms (bench/floor.py) and our distance to it:", "",
-                      "| workload | COGs | min requests | min MB | floor wall s | "
-                      "ours wall s | ours / floor |", "|---|---|---|---|---|---|---|"]
+                      "| workload | COGs | min requests | min MB | decode CPU s | "
+                      "floor wall s | ours wall s | ours / floor |",
+                      "|---|---|---|---|---|---|---|---|"]
             for wl, f in floor.items():
                 if wl.startswith("_"):
                     continue
@@ -74,15 +80,20 @@ def markdown(result: dict) -> str:
                 ow = ours.get("wall_s", {}).get("median") if ours.get("status") == "ok" else None
                 lines.append(
                     f"| {wl} | {f['cogs']} | {f['requests']} | {f['bytes'] / 1e6:.2f} | "
-                    f"{f['wall_s']:.3f} | {_fmt_s(ow)} | "
+                    f"{f['decode_s']:.3f} | {f['wall_s']:.3f} | {_fmt_s(ow)} | "
                     f"{(ow / f['wall_s']) if ow and f['wall_s'] else float('nan'):.1f}x |")
             lines.append("")
     m = result.get("floor", {}).get("_measured")
     if m:
         lines += [f"Floor inputs measured in this run: loopback bandwidth "
-                  f"{m['bandwidth_MBps']:.0f} MB/s (one GET from tools/serve.py), our "
-                  f"decode speed {m['decode_MBps_per_core']:.0f} MB/s per core, "
-                  f"{m['cores']} cores.", ""]
+                  f"{m['bandwidth_MBps']:.0f} MB/s (best of five GETs from "
+                  f"tools/serve.py, before and after the workloads: "
+                  f"{_each(m.get('bandwidth_MBps_each'), '{:.0f}')} MB/s), our decode "
+                  f"of the workloads' own windows {m['decode_MBps_per_core']:.0f} MB/s "
+                  f"per core (decode seconds before / after: "
+                  + ", ".join(f"{wl} {_each(v, '{:.3f}')}"
+                              for wl, v in m.get("decode_s_each", {}).items())
+                  + f"), {m['cores']} cores.", ""]
     lines += targets(result)
     eng = []
     for lat, per_wl in result["summary"].items():
