@@ -116,6 +116,7 @@
 #include "../common/common.h"
 
 #include "../common/alloc.h"
+#include "../common/par.h"
 #include "../geo/approx.h"
 #include "../io/io.h"
 #include "collection.h"
@@ -653,6 +654,14 @@ struct prewarm_job {
     const char *code; /* proj:code, borrowed from the item table */
 };
 
+/* A thread's standing in the read's CPU gate (a band task's, or a helper's
+ * with its task's ticket). */
+struct gate_seat {
+    struct read_ctx *rc;
+    uint64_t ticket; /* its place in the gate's queue */
+    bool in_gate;    /* holds a place */
+};
+
 /* One band of one item: fetch, decode, warp. Written by the worker that
  * runs it until it reports completion; read by the calling thread after. */
 struct band_task {
@@ -661,9 +670,8 @@ struct band_task {
     struct item_job *item;
     size_t ub; /* index into the read's unique bands */
     enum task_state state;
-    uint64_t ticket; /* its place in the CPU gate's queue */
-    bool in_gate;    /* holds a place in the gate */
-    bool abandoned;  /* never ran: cancelled, or past a failed item */
+    struct gate_seat seat; /* in the CPU gate */
+    bool abandoned;        /* never ran: cancelled, or past a failed item */
     int status;
     bool contract;
     char msg[LC_ERRMSG_CAP];
@@ -758,6 +766,7 @@ struct read_ctx {
     size_t out_nbytes, out_touched; /* see touch_output */
     struct prewarm_job prewarm[READ_PREWARM_CRSS];
     size_t nprewarm_queued; /* prewarm jobs in the pool */
+    size_t nhelpers_queued; /* helper jobs in the pool (par_run) */
     bool cancelled;
     size_t stop_pos; /* SIZE_MAX, or the position of the failed item */
 
@@ -801,10 +810,10 @@ static void task_free_buffers(struct read_ctx *rc, struct band_task *t)
  * order, so items finish about in the order their mosaic takes them.
  */
 
-/* Takes a place for band task arg (a struct band_task). */
+/* Takes a place for seat arg (a struct gate_seat). */
 static void gate_enter(void *arg)
 {
-    struct band_task *t = arg;
+    struct gate_seat *t = arg;
     struct read_ctx *rc = t->rc;
     t->in_gate = true;
     pthread_mutex_lock(&rc->mu);
@@ -822,10 +831,10 @@ static void gate_enter(void *arg)
     pthread_cond_destroy(&w.cv);
 }
 
-/* Gives the place of band task arg up, if it holds one. */
+/* Gives the place of seat arg up, if it holds one. */
 static void gate_leave(void *arg)
 {
-    struct band_task *t = arg;
+    struct gate_seat *t = arg;
     if (!t->in_gate)
         return;
     struct read_ctx *rc = t->rc;
@@ -1562,6 +1571,157 @@ out:
     return status;
 }
 
+/* ---- helpers: a band task's loops on other pool threads -----------------
+ *
+ * A band task decoding the blocks of a large window (lc__par_for in the
+ * COG reader) lends them to helpers: pool jobs that take blocks from the
+ * same loop, each passing the CPU gate with the task's ticket (so ahead of
+ * the tasks dispatched after it: the item the mosaic waits for finishes
+ * first). Without them a read of a few large windows (one scene's bands at
+ * native resolution) decodes each window on one core while the others
+ * wait. Helpers are posted only when they may run soon: with a gate, when
+ * no task waits for a place; without, when the read leaves pool threads
+ * idle. A helper whose turn comes after the loop is done leaves at once.
+ * The loop is shared by reference count (a helper may start after the
+ * task went on), and the read waits for its helpers as for its tasks.
+ */
+
+struct par_loop;
+
+struct par_helper {
+    struct pool_job job; /* first: the pool hands back this pointer */
+    struct par_loop *loop;
+    struct gate_seat seat;
+};
+
+struct par_loop {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* done reached n */
+    size_t next, n, done;
+    lc__par_fn fn;
+    void *ctx;
+    size_t refs; /* the task and each helper */
+    struct read_ctx *rc;
+    struct par_helper helpers[];
+};
+
+/* Runs iterations of l until none is left to take. */
+static void par_take(struct par_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    while (l->next < l->n) {
+        size_t i = l->next++;
+        pthread_mutex_unlock(&l->mu);
+        l->fn(l->ctx, i);
+        pthread_mutex_lock(&l->mu);
+        if (++l->done == l->n)
+            pthread_cond_broadcast(&l->cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void par_release(struct par_loop *l)
+{
+    const struct lc_allocator *a = l->rc->alloc;
+    pthread_mutex_lock(&l->mu);
+    bool last = --l->refs == 0;
+    pthread_mutex_unlock(&l->mu);
+    if (last) {
+        pthread_cond_destroy(&l->cv);
+        pthread_mutex_destroy(&l->mu);
+        lc__free(a, l);
+    }
+}
+
+static void par_helper_run(struct pool_job *job)
+{
+    struct par_helper *h = (struct par_helper *)(void *)job;
+    struct par_loop *l = h->loop;
+    struct read_ctx *rc = l->rc;
+    pthread_mutex_lock(&l->mu);
+    bool work = l->next < l->n;
+    pthread_mutex_unlock(&l->mu);
+    double cpu = 0.0;
+    if (work) {
+        double cpu0 = lc__thread_cpu_seconds();
+        if (rc->gate.places > 0)
+            gate_enter(&h->seat);
+        par_take(l);
+        gate_leave(&h->seat);
+        cpu = lc__thread_cpu_seconds() - cpu0;
+    }
+    par_release(l);
+    pthread_mutex_lock(&rc->mu);
+    rc->st.decode_seconds += cpu;
+    rc->nhelpers_queued--;
+    pthread_cond_signal(&rc->cv);
+    /* rc may be freed as soon as the lock is released. */
+    pthread_mutex_unlock(&rc->mu);
+}
+
+/* How many helpers a loop of n iterations gets now (see above). */
+static size_t par_helpers_wanted(struct read_ctx *rc, size_t n)
+{
+    size_t want = 0;
+    pthread_mutex_lock(&rc->mu);
+    if (rc->gate.places > 0)
+        want = rc->gate.nwaiting == 0 ? rc->gate.places - 1 : 0;
+    else if (rc->nqueued < rc->slots)
+        want = rc->slots - rc->nqueued;
+    pthread_mutex_unlock(&rc->mu);
+    return want < n - 1 ? want : n - 1;
+}
+
+/* The band tasks' lc__par_hook (arg: the struct band_task). */
+static void par_run(void *arg, size_t n, lc__par_fn fn, void *ctx)
+{
+    struct band_task *t = arg;
+    struct read_ctx *rc = t->rc;
+    size_t want = n > 1 ? par_helpers_wanted(rc, n) : 0;
+    size_t nbytes = 0;
+    struct par_loop *l = NULL;
+    if (want > 0 && lc__size_mul(want, sizeof l->helpers[0], &nbytes) &&
+        lc__size_add(nbytes, sizeof *l, &nbytes))
+        l = lc__malloc(rc->alloc, nbytes);
+    if (l != NULL && pthread_mutex_init(&l->mu, NULL) != 0) {
+        lc__free(rc->alloc, l);
+        l = NULL;
+    } else if (l != NULL && pthread_cond_init(&l->cv, NULL) != 0) {
+        pthread_mutex_destroy(&l->mu);
+        lc__free(rc->alloc, l);
+        l = NULL;
+    }
+    if (l == NULL) {
+        for (size_t i = 0; i < n; i++)
+            fn(ctx, i);
+        return;
+    }
+    l->next = 0;
+    l->n = n;
+    l->done = 0;
+    l->fn = fn;
+    l->ctx = ctx;
+    l->refs = 1 + want;
+    l->rc = rc;
+    pthread_mutex_lock(&rc->mu);
+    rc->nhelpers_queued += want;
+    pthread_mutex_unlock(&rc->mu);
+    for (size_t k = 0; k < want; k++) {
+        struct par_helper *h = &l->helpers[k];
+        h->job.run = par_helper_run;
+        h->loop = l;
+        h->seat = (struct gate_seat){rc, t->seat.ticket, false};
+        pool_submit(&h->job);
+    }
+    par_take(l);
+    /* The blocks helpers took are being decoded: a block's time at most. */
+    pthread_mutex_lock(&l->mu);
+    while (l->done < l->n)
+        pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    par_release(l);
+}
+
 static void task_run(struct pool_job *job)
 {
     struct band_task *t = (struct band_task *)(void *)job;
@@ -1575,12 +1735,15 @@ static void task_run(struct pool_job *job)
     if (!skip && cancel_requested(rc))
         skip = true;
     if (!skip) {
-        struct lc__io_wait_hook hook = {gate_leave, gate_enter, t};
+        struct lc__io_wait_hook hook = {gate_leave, gate_enter, &t->seat};
+        struct lc__par_hook par = {par_run, t};
         if (rc->gate.places > 0)
             lc__io_set_wait_hook(&hook);
+        lc__par_set_hook(&par);
         t->status = task_work(t);
-        gate_leave(t);
+        gate_leave(&t->seat);
         lc__io_set_wait_hook(NULL);
+        lc__par_set_hook(NULL);
         if (t->status == LC_ECANCELLED) {
             t->abandoned = true;
         } else if (t->status < 0) {
@@ -1697,6 +1860,7 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
             struct band_task *t = &it->tasks[j];
             t->job.run = task_run;
             t->rc = rc;
+            t->seat.rc = rc;
             t->item = it;
             t->ub = j;
         }
@@ -1835,7 +1999,7 @@ static void dispatch(struct read_ctx *rc, size_t *cursor, size_t *inflight)
                 continue;
             }
             t->state = TASK_QUEUED;
-            t->ticket = rc->gate.next_ticket++;
+            t->seat.ticket = rc->gate.next_ticket++;
             rc->nqueued++;
             pool_submit(&t->job);
         }
@@ -2101,7 +2265,8 @@ static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
             all_fed = rc->steps[s].next == rc->steps[s].count;
         /* Nothing queued and nothing fed: the dispatcher had nothing left
          * to start either (anything it starts is queued, or resolvable). */
-        if (rc->nqueued == 0 && rc->nprewarm_queued == 0 && !progress)
+        if (rc->nqueued == 0 && rc->nprewarm_queued == 0 &&
+            rc->nhelpers_queued == 0 && !progress)
             break;
         (void)all_fed;
         if (progress)
@@ -2296,7 +2461,9 @@ static void choose_limits(struct read_ctx *rc)
             slots = want;
         rc->gate.places = nthreads;
     }
-    size_t have = pool_ensure(slots);
+    /* Remote reads keep every pool thread busy with their tasks, most
+     * waiting on the network: nthreads more run the tasks' helpers. */
+    size_t have = pool_ensure(remote ? slots + nthreads : slots);
     rc->slots = have < slots ? have : slots;
 }
 

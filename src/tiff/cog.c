@@ -4,9 +4,12 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../common/alloc.h"
+#include "../common/par.h"
 #include "tiff.h"
 #include "tiff_internal.h"
 
@@ -700,10 +703,21 @@ struct batch_block {
     bool claim_open; /* claimed and not yet fulfilled or abandoned */
 };
 
+/* The level whose image (or mask) img is, for messages. */
+static size_t level_of(const struct lc_cog *cog, const struct lc__image *img)
+{
+    for (size_t i = 0; i < cog->nlevels; i++)
+        if (&cog->levels[i] == img || cog->levels[i].mask == img)
+            return i;
+    return 0;
+}
+
 /* Decodes one block of the batch (or fills an empty one) into the
- * window. */
+ * window, with worker w's codec and scratch (which holds a decoded block
+ * of the row: check_row, ensure_scratch). */
 static int decode_block(struct lc_cog *cog, const struct read_job *job,
-                        const struct batch_block *b)
+                        struct lc__cog_worker *w, const struct batch_block *b,
+                        struct lc__errbuf *err)
 {
     struct lc__block_format f;
     size_t decoded_nbytes;
@@ -712,16 +726,67 @@ static int decode_block(struct lc_cog *cog, const struct read_job *job,
         fill_block(cog, job, &f, b->bx, b->row->by, b->row->plane);
         return LC_OK;
     }
-    int status = lc__block_nbytes(&f, &decoded_nbytes, job->err);
+    int status = lc__block_nbytes(&f, &decoded_nbytes, err);
     if (status == LC_OK)
-        status =
-            lc__block_decode(job->worker->codec, &f, b->req.buf, b->req.nbytes,
-                             job->worker->scratch, decoded_nbytes, job->err);
-    if (status < 0)
-        return prefix_error(cog, status, job->err);
-    copy_block(cog, job, job->worker->scratch, &f, b->bx, b->row->by,
-               b->row->plane);
+        status = ensure_scratch(cog, w, decoded_nbytes, err);
+    if (status == LC_OK)
+        status = lc__block_decode(w->codec, &f, b->req.buf, b->req.nbytes,
+                                  w->scratch, decoded_nbytes, err);
+    if (status < 0) {
+        /* Which block: a corrupt file is often corrupt in one place. */
+        char msg[LC_ERRMSG_CAP];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        return lc__error(err, status, "%s: %sblock (%u, %u) of level %zu: %s",
+                         lc__io_name(cog->io), job->is_mask ? "mask " : "",
+                         b->bx, b->row->by, level_of(cog, job->img), msg);
+    }
+    copy_block(cog, job, w->scratch, &f, b->bx, b->row->by, b->row->plane);
     return LC_OK;
+}
+
+/* The blocks of a batch this read fetched, decoded by lc__par_for: on
+ * whichever threads the caller's hook lends, each with a worker (codec and
+ * scratch) of its own from the COG's pool. The error reported is the one
+ * of the first failing block in batch order, as a loop would report. */
+struct decode_batch {
+    struct lc_cog *cog;
+    const struct read_job *job;
+    struct batch_block *blocks;
+    pthread_mutex_t mu;
+    size_t failed; /* the first failing block, SIZE_MAX: none */
+    int status;
+};
+
+static void decode_one(void *ctx, size_t i)
+{
+    struct decode_batch *d = ctx;
+    struct batch_block *b = &d->blocks[i];
+    if (b->source == BLOCK_AWAITED)
+        return;
+    struct lc__errbuf err = {0};
+    struct lc__cog_worker *w = NULL;
+    int status = worker_take(d->cog, &w, &err);
+    if (status == LC_OK)
+        status = decode_block(d->cog, d->job, w, b, &err);
+    worker_give(d->cog, w);
+    /* A claimed block goes to the cache once it decoded (a block spoilt on
+     * the way is fetched again by the next read, not served from the
+     * cache). */
+    if (status == LC_OK && b->claim_open) {
+        b->claim_open = false;
+        if (lc__block_cache_fulfil(d->cog->block_cache_id, b->req.offset,
+                                   b->req.buf, b->req.nbytes))
+            b->req.buf = NULL; /* the cache's now */
+    }
+    if (status < 0) {
+        pthread_mutex_lock(&d->mu);
+        if (i < d->failed) {
+            d->failed = i;
+            d->status = status;
+            *d->job->err = err;
+        }
+        pthread_mutex_unlock(&d->mu);
+    }
 }
 
 /* Fetches, as one batch, the blocks of blocks[0 .. n) this read fetches
@@ -813,19 +878,19 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
     if (status == LC_OK)
         status = fetch_blocks(cog, blocks, nblocks, false, err);
 
-    /* This read's blocks first; a claimed block goes to the cache once it
-     * decoded (a block spoilt on the way is fetched again by the next
-     * read, not served from the cache). */
-    for (size_t i = 0; i < nblocks && status == LC_OK; i++) {
-        struct batch_block *b = &blocks[i];
-        if (b->source == BLOCK_AWAITED)
-            continue;
-        status = decode_block(cog, job, b);
-        if (status == LC_OK && b->claim_open) {
-            b->claim_open = false;
-            if (lc__block_cache_fulfil(cog->block_cache_id, b->req.offset,
-                                       b->req.buf, b->req.nbytes))
-                b->req.buf = NULL; /* the cache's now */
+    /* This read's blocks first (decode_one). */
+    if (status == LC_OK) {
+        struct decode_batch d = {.cog = cog,
+                                 .job = job,
+                                 .blocks = blocks,
+                                 .failed = SIZE_MAX,
+                                 .status = LC_OK};
+        if (pthread_mutex_init(&d.mu, NULL) != 0) {
+            status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
+        } else {
+            lc__par_for(nblocks, decode_one, &d);
+            pthread_mutex_destroy(&d.mu);
+            status = d.status;
         }
     }
     /* Then the blocks other reads fetched; those not kept after all are
@@ -848,7 +913,7 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
     for (size_t i = 0; i < nblocks && status == LC_OK && nawaited > 0; i++)
         if (blocks[i].source == BLOCK_AWAITED ||
             blocks[i].source == BLOCK_RECEIVED)
-            status = decode_block(cog, job, &blocks[i]);
+            status = decode_block(cog, job, job->worker, &blocks[i], err);
 
     for (size_t i = 0; i < nblocks; i++) {
         if (blocks[i].claim_open)
