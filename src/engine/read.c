@@ -1163,12 +1163,40 @@ offsets_attach(struct read_ctx *rc, struct item_job *it, const char *crs,
             so->nstrips = nstrips;
             it->offsets = so;
         }
-    } else if (!offsets_match(so, crs, gt, w, dr, sel->ref) ||
-               so->strip_rows != strip_rows) {
-        so = NULL;
+    } else if (!offsets_match(so, crs, gt, w, dr, sel->ref)) {
+        so = NULL; /* (the same dr gives the same strips) */
     }
     pthread_mutex_unlock(&rc->mu);
     return so;
+}
+
+/* The source map of rows [r, r + rows) of the part dr of the window,
+ * anchored on the collection's grid. */
+static int strip_map(const struct read_ctx *rc, struct lc__transform *tf,
+                     const struct lc__source *sel, const uint32_t dr[4],
+                     uint32_t r, uint32_t rows, struct lc__srcmap **map_ret,
+                     struct lc__errbuf *err)
+{
+    const struct lc__approx_options mo = anchored(rc, sel, dr[0], dr[1] + r);
+    struct lc__grid part;
+    LC_FORWARD_IF_ERROR(lc__grid_window(&rc->win, dr[0], dr[1] + r,
+                                        dr[2] - dr[0], rows, &part, err));
+    return lc__srcmap_new(tf, &part, sel->lv.geotransform, sel->window.col_off,
+                          sel->window.row_off, &mo, rc->alloc, map_ret, err);
+}
+
+/* Rows [r, r + rows) of whole, the destination of a part width pixels
+ * wide (values of es bytes). */
+static struct lc__warp_dst strip_dst(const struct lc__warp_dst *whole,
+                                     uint32_t width, uint32_t r, uint32_t rows,
+                                     size_t es)
+{
+    size_t px = (size_t)r * width;
+    struct lc__warp_dst wd = *whole;
+    wd.data = (char *)whole->data + px * es;
+    wd.data_nbytes = (size_t)rows * width * es;
+    wd.valid = whole->valid != NULL ? whole->valid + px : NULL;
+    return wd;
 }
 
 /* The offsets of rows [r, r + rows) of the part of the window so covers. */
@@ -1178,16 +1206,8 @@ static int strip_offsets(const struct read_ctx *rc, struct lc__transform *tf,
                          uint32_t rows, int32_t *off, struct lc__errbuf *err)
 {
     uint32_t width = so->dr[2] - so->dr[0];
-    const struct lc__approx_options mo =
-        anchored(rc, sel, so->dr[0], so->dr[1] + r);
-    struct lc__grid part;
     struct lc__srcmap *map = NULL;
-    int status = lc__grid_window(&rc->win, so->dr[0], so->dr[1] + r, width,
-                                 rows, &part, err);
-    if (status == LC_OK)
-        status =
-            lc__srcmap_new(tf, &part, sel->lv.geotransform, sel->window.col_off,
-                           sel->window.row_off, &mo, rc->alloc, &map, err);
+    int status = strip_map(rc, tf, sel, so->dr, r, rows, &map, err);
     if (status == LC_OK)
         status =
             lc__warp_nearest_offsets(map, sel->window.width, sel->window.height,
@@ -1258,10 +1278,7 @@ static int warp_shared(struct band_task *t, struct shared_offsets *so,
                 if (status < 0)
                     break;
             }
-            struct lc__warp_dst wd = *whole;
-            wd.data = (char *)whole->data + px * es;
-            wd.data_nbytes = (size_t)rows * width * es;
-            wd.valid = whole->valid != NULL ? whole->valid + px : NULL;
+            struct lc__warp_dst wd = strip_dst(whole, width, r, rows, es);
             status = lc__warp_nearest_apply(so->offsets + px, width, rows, ws,
                                             &wd, err);
             stored[s] = 1;
@@ -1436,14 +1453,14 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     if (strip < WARP_STRIP_MIN_ROWS)
         strip = WARP_STRIP_MIN_ROWS;
     char *wbase = warped != NULL ? warped : t->values;
+    const struct lc__warp_dst dst_part = {
+        .data = wbase, .valid = t->valid, .fill = by_nodata ? nd : 0.0};
     struct shared_offsets *so = NULL;
     if (c->resampling == LC_WARP_NEAREST && !identity && rc->nub > 1 &&
         sub.width > 0 && sub.height > 0)
         so = offsets_attach(rc, t->item, info->crs, &sel, dr, strip);
     if (so != NULL) {
-        struct lc__warp_dst whole = {
-            .data = wbase, .valid = t->valid, .fill = by_nodata ? nd : 0.0};
-        status = warp_shared(t, so, tf, &sel, &ws, &whole, ses, &err);
+        status = warp_shared(t, so, tf, &sel, &ws, &dst_part, ses, &err);
         if (status == LC_ECANCELLED)
             goto done;
         if (status < 0)
@@ -1455,22 +1472,10 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
             goto done;
         }
         uint32_t rows = sub.height - r < strip ? sub.height - r : strip;
-        struct lc__grid part;
-        status = lc__grid_window(&rc->win, dr[0], dr[1] + r, sub.width, rows,
-                                 &part, &err);
-        const struct lc__approx_options mo =
-            anchored(rc, &sel, dr[0], dr[1] + r);
-        if (status == LC_OK)
-            status = lc__srcmap_new(tf, &part, lv.geotransform, w.col_off,
-                                    w.row_off, &mo, a, &map, &err);
+        status = strip_map(rc, tf, &sel, dr, r, rows, &map, &err);
         if (status < 0)
             goto fail_err_cleanup;
-        size_t off = (size_t)r * sub.width;
-        struct lc__warp_dst wd = {.data = wbase + off * ses,
-                                  .data_nbytes = (size_t)rows * sub.width * ses,
-                                  .valid =
-                                      t->valid != NULL ? t->valid + off : NULL,
-                                  .fill = by_nodata ? nd : 0.0};
+        struct lc__warp_dst wd = strip_dst(&dst_part, sub.width, r, rows, ses);
         status = lc__warp(map, &ws, c->resampling, &wd, a, &err);
         lc__srcmap_free(map);
         map = NULL;
