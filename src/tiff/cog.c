@@ -414,8 +414,7 @@ struct read_job {
     const uint32_t *samples; /* output sample k reads file sample samples[k] */
     size_t nsamples;
     uint8_t *out;
-    struct lc__errbuf *err;        /* the call's own */
-    struct lc__cog_worker *worker; /* taken by run_read for the call */
+    struct lc__errbuf *err; /* the call's own */
 };
 
 /* The format of block (bx, by) of img, as the codec needs it. */
@@ -644,8 +643,7 @@ static uint64_t row_first_block(const struct lc__image *img, uint32_t plane,
            (uint64_t)by * img->blocks_across;
 }
 
-/* Checks the sizes of the row's blocks before anything is fetched, and
- * makes the worker's scratch hold one decoded block of the row. */
+/* Checks the sizes of the row's blocks before anything is fetched. */
 static int check_row(struct lc_cog *cog, const struct read_job *job,
                      const struct block_row *row, uint32_t bx0, uint32_t bx1)
 {
@@ -682,7 +680,7 @@ static int check_row(struct lc_cog *cog, const struct read_job *job,
                      " bytes)",
                      name, base + bx, off, cnt, cog->file_nbytes);
     }
-    return ensure_scratch(cog, job->worker, decoded_nbytes, job->err);
+    return LC_OK;
 }
 
 /* Where a block of a batch comes from. */
@@ -713,8 +711,7 @@ static size_t level_of(const struct lc_cog *cog, const struct lc__image *img)
 }
 
 /* Decodes one block of the batch (or fills an empty one) into the
- * window, with worker w's codec and scratch (which holds a decoded block
- * of the row: check_row, ensure_scratch). */
+ * window, with worker w's codec and scratch. */
 static int decode_block(struct lc_cog *cog, const struct read_job *job,
                         struct lc__cog_worker *w, const struct batch_block *b,
                         struct lc__errbuf *err)
@@ -744,14 +741,17 @@ static int decode_block(struct lc_cog *cog, const struct read_job *job,
     return LC_OK;
 }
 
-/* The blocks of a batch this read fetched, decoded by lc__par_for: on
- * whichever threads the caller's hook lends, each with a worker (codec and
- * scratch) of its own from the COG's pool. The error reported is the one
- * of the first failing block in batch order, as a loop would report. */
+/* Blocks of a batch decoded by lc__par_for: on whichever threads the
+ * caller's hook lends, each with a worker (codec and scratch) of its own
+ * from the COG's pool. First the blocks at hand (awaited false), then
+ * those another read fetched or that were fetched after waiting for them
+ * in vain (awaited true). The error reported is the one of the first
+ * failing block in batch order, as a loop would report. */
 struct decode_batch {
     struct lc_cog *cog;
     const struct read_job *job;
     struct batch_block *blocks;
+    bool awaited;
     pthread_mutex_t mu;
     size_t failed; /* the first failing block, SIZE_MAX: none */
     int status;
@@ -761,7 +761,8 @@ static void decode_one(void *ctx, size_t i)
 {
     struct decode_batch *d = ctx;
     struct batch_block *b = &d->blocks[i];
-    if (b->source == BLOCK_AWAITED)
+    bool awaited = b->source == BLOCK_AWAITED || b->source == BLOCK_RECEIVED;
+    if (awaited != d->awaited)
         return;
     struct lc__errbuf err = {0};
     struct lc__cog_worker *w = NULL;
@@ -787,6 +788,24 @@ static void decode_one(void *ctx, size_t i)
         }
         pthread_mutex_unlock(&d->mu);
     }
+}
+
+/* Decodes the blocks of blocks[0 .. n) of one pass (decode_batch). */
+static int decode_blocks(struct lc_cog *cog, const struct read_job *job,
+                         struct batch_block *blocks, size_t n, bool awaited)
+{
+    struct decode_batch d = {.cog = cog,
+                             .job = job,
+                             .blocks = blocks,
+                             .awaited = awaited,
+                             .failed = SIZE_MAX,
+                             .status = LC_OK};
+    if (pthread_mutex_init(&d.mu, NULL) != 0)
+        return lc__error(job->err, LC_ENOMEM, "%s: out of memory",
+                         lc__io_name(cog->io));
+    lc__par_for(n, decode_one, &d);
+    pthread_mutex_destroy(&d.mu);
+    return d.status;
 }
 
 /* Fetches, as one batch, the blocks of blocks[0 .. n) this read fetches
@@ -878,21 +897,9 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
     if (status == LC_OK)
         status = fetch_blocks(cog, blocks, nblocks, false, err);
 
-    /* This read's blocks first (decode_one). */
-    if (status == LC_OK) {
-        struct decode_batch d = {.cog = cog,
-                                 .job = job,
-                                 .blocks = blocks,
-                                 .failed = SIZE_MAX,
-                                 .status = LC_OK};
-        if (pthread_mutex_init(&d.mu, NULL) != 0) {
-            status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
-        } else {
-            lc__par_for(nblocks, decode_one, &d);
-            pthread_mutex_destroy(&d.mu);
-            status = d.status;
-        }
-    }
+    /* This read's blocks first. */
+    if (status == LC_OK)
+        status = decode_blocks(cog, job, blocks, nblocks, false);
     /* Then the blocks other reads fetched; those not kept after all are
      * fetched here. Waiting for them is waiting on the network: the
      * caller may let another thread compute meanwhile (the reads we wait
@@ -910,10 +917,8 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
     }
     if (status == LC_OK && nawaited > 0)
         status = fetch_blocks(cog, blocks, nblocks, true, err);
-    for (size_t i = 0; i < nblocks && status == LC_OK && nawaited > 0; i++)
-        if (blocks[i].source == BLOCK_AWAITED ||
-            blocks[i].source == BLOCK_RECEIVED)
-            status = decode_block(cog, job, job->worker, &blocks[i], err);
+    if (status == LC_OK && nawaited > 0)
+        status = decode_blocks(cog, job, blocks, nblocks, true);
 
     for (size_t i = 0; i < nblocks; i++) {
         if (blocks[i].claim_open)
@@ -945,7 +950,7 @@ static int run_read(struct lc_cog *cog, struct read_job *job)
     if (rows == NULL)
         return lc__error(job->err, LC_ENOMEM, "%s: out of memory",
                          lc__io_name(cog->io));
-    int status = worker_take(cog, &job->worker, job->err);
+    int status = LC_OK;
     size_t nrows = 0;
     for (uint32_t plane = 0; plane < nplanes && status == LC_OK; plane++) {
         if (img->planar_separate && !job->is_mask) {
@@ -989,8 +994,6 @@ static int run_read(struct lc_cog *cog, struct read_job *job)
         }
         batch_nbytes += row_nbytes;
     }
-    worker_give(cog, job->worker);
-    job->worker = NULL;
     lc__free(&cog->alloc, rows);
     return status;
 }
