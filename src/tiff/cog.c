@@ -41,8 +41,8 @@ static const struct lc_cog_options default_options = {
 #define DEFAULT_MAX_BLOCK_NBYTES (256u << 20)
 #define DEFAULT_MAX_TAG_NBYTES (64u << 20)
 
-/* Idle workers a handle keeps; while more threads read at once, more
- * exist, and those beyond this are freed when their read ends. */
+/* Idle workers a handle keeps; while more threads decode at once, more
+ * exist, and those beyond this are freed when their block is done. */
 #define MAX_IDLE_WORKERS 8
 
 /* The array dtype of an image's samples, or an error for what we do not

@@ -30,7 +30,8 @@
  * everything a read changes is either its own or guarded:
  *   - messages go to an error buffer of the call (never to the handle);
  *   - decoder state and the decoded-block buffer come from a pool of
- *     lc__cog_workers (cog->pool_mu), one per read call in progress;
+ *     lc__cog_workers (cog->pool_mu), one per block being decoded (a
+ *     read's blocks may decode on several threads: lc__par_for);
  *   - block index entries are loaded under cog->index_mu, and loaded[] is
  *     only touched under it; values[i] is written once, before loaded[i]
  *     is set, so a reader that saw loaded[i] under the lock may read
@@ -81,8 +82,8 @@ struct lc__image {
     struct lc__image *mask; /* borrowed from lc_cog.masks, or NULL */
 };
 
-/* What one read call decodes with: taken from the handle's pool for the
- * call and given back after (cog.c). */
+/* What one block is decoded with: taken from the handle's pool for it and
+ * given back after (cog.c decode_one). */
 struct lc__cog_worker {
     struct lc__codec_ctx *codec;
     uint8_t *scratch; /* one decoded block */
