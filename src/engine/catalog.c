@@ -290,6 +290,17 @@ static int open_catalog(struct lc__catalog *c, const char *href,
     return LC_OK;
 }
 
+int lc__catalog_narrow(struct lc__catalog *catalog,
+                       const struct lc__envelope *bbox, struct lc__errbuf *err)
+{
+    int status =
+        lc__stac_items_keep_meeting(catalog->items, bbox, &catalog->alloc,
+                                    catalog->order, &catalog->count, err);
+    if (status < 0)
+        catalog->count = 0;
+    return status;
+}
+
 int lc__catalog_open(const char *href, struct lc_store *store,
                      const struct lc__stac_load_options *load,
                      const struct lc__catalog_query *query,

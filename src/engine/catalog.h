@@ -82,6 +82,15 @@ int lc__catalog_open(const char *href, struct lc_store *store,
                      const struct lc__catalog_query *query,
                      struct lc__catalog **catalog_ret, struct lc__errbuf *err);
 
+/*
+ * Keeps of the selection only the items that meet bbox (EPSG:4326, as the
+ * query's), in their order: for a catalogue opened with a box around the
+ * one wanted, while that one was being computed, and without a limit (a
+ * cut selection would lose items that meet bbox). Returns LC_OK or
+ * LC_ENOMEM (the selection is then empty).
+ */
+int lc__catalog_narrow(struct lc__catalog *catalog,
+                       const struct lc__envelope *bbox, struct lc__errbuf *err);
 void lc__catalog_free(struct lc__catalog *catalog);
 
 /*

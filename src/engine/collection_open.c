@@ -8,11 +8,12 @@
  *
  *   options ---- checked; time_period parsed (fails before any I/O)
  *      |
- *   output CRS -> WKT2, EPSG code; grid of bbox at resolution;
- *      |          bbox in EPSG:4326 (edges densified)
+ *   output CRS -> WKT2, EPSG code; grid of bbox at resolution
  *      |
  *   catalogue -- lc__catalog_open: load (pushdown of bbox and datetime),
- *      |         filter (bbox, datetime, ids, CQL2), sort (sortby)
+ *      |         filter (bbox, datetime, ids, CQL2), sort (sortby); the
+ *      |         bbox in EPSG:4326 (edges densified) is found meanwhile
+ *      |         (open_items)
  *      |
  *   first item -> bands (explicit, or its data assets)
  *      |
@@ -260,13 +261,13 @@ static struct lc__envelope query_box(const struct lc_collection *c)
 }
 
 /* Loads and queries the catalogue: at most max_items of the candidates
- * the pushdown lets through (0: all), without the bbox test unless
- * with_bbox (c->bbox_4326 is read only then). The asset keys to load: the
- * requested bands without repeats, or NULL (every key) when bands are
- * chosen from the first item. */
+ * the pushdown lets through (0: all), with the items that meet bbox (NULL:
+ * no bbox test). The asset keys to load: the requested bands without
+ * repeats, or NULL (every key) when bands are chosen from the first item. */
 static int load_catalog(struct lc_collection *c, const char *href,
                         const struct lc_collection_options *o, size_t max_items,
-                        bool with_bbox, struct lc__catalog **catalog_ret,
+                        const struct lc__envelope *bbox,
+                        struct lc__catalog **catalog_ret,
                         struct lc__errbuf *err)
 {
     const char **keys = NULL;
@@ -310,9 +311,9 @@ static int load_catalog(struct lc_collection *c, const char *href,
         .ids = o->ids,
         .nids = o->nids,
     };
-    if (with_bbox) {
+    if (bbox != NULL) {
         query.has_bbox = true;
-        query.bbox = query_box(c);
+        query.bbox = *bbox;
     }
     int status = lc__catalog_open(href, o->catalog_store, &load, &query,
                                   catalog_ret, err);
@@ -637,7 +638,8 @@ static bool catalogue_describes(const struct lc__stac_items *items, size_t row,
  * query box, the same thread fetches its bands' headers while the whole
  * catalogue loads:
  *
- *   calling thread: CRS | own-datum box | 4326 box | whole catalogue | dtype
+ *   calling thread: CRS | own-datum boxes | 4326 box          | dtype
+ *   load thread:                      whole catalogue (load_selection)
  *   early thread:   first row | wait for a box | headers (round trip)
  *
  * so the round trip overlaps the catalogue's parsing instead of following
@@ -771,7 +773,7 @@ static void *early_thread(void *arg)
 {
     struct early_probe *e = arg;
     struct lc__errbuf quiet = {0};
-    if (load_catalog(e->c, e->href, e->o, 1, false, &e->head, &quiet) < 0 ||
+    if (load_catalog(e->c, e->href, e->o, 1, NULL, &e->head, &quiet) < 0 ||
         e->head->count == 0)
         return NULL;
     struct lc__envelope box;
@@ -1290,12 +1292,82 @@ static int confine_local_hrefs(struct lc_collection *c, const char *href,
     return status;
 }
 
+/*
+ * The 4326 box, found while the catalogue loads
+ * =============================================
+ *
+ * The 4326 query box waits for PROJ's search for a datum transformation
+ * (6-25 ms in a new process), the catalogue's load does not need it: it
+ * loads on a thread of its own with a box around it for its pushdown and
+ * filter (lc__crs_bounds_around_4326: the box in the CRS's own datum grown
+ * by the most a datum shift moves it, under a millisecond), while the
+ * calling thread searches (its PROJ context has the CRS parsed already);
+ * the selection is then narrowed to the items that meet the query box
+ * itself (lc__catalog_narrow), in their order. So open() selects what it
+ * would select with the query box alone, one search sooner. When there is
+ * no box around (near the antimeridian or a pole, an unusual datum) or no
+ * thread, the search comes first.
+ */
+struct wide_load {
+    struct lc_collection *c;
+    const char *href;
+    const struct lc_collection_options *o;
+    struct lc__envelope box;
+    pthread_t thread;
+    struct lc__catalog *catalog;
+    int status;
+    struct lc__errbuf err;
+};
+
+static void *wide_load_thread(void *arg)
+{
+    struct wide_load *w = arg;
+    w->status =
+        load_catalog(w->c, w->href, w->o, 0, &w->box, &w->catalog, &w->err);
+    return NULL;
+}
+
+/* Loads the catalogue into c->catalog, its selection the items that meet
+ * c->bbox_4326, which this finds (and hands to the early probe). */
+static int load_selection(struct lc_collection *c, const char *href,
+                          const struct lc_collection_options *o,
+                          struct early_probe *early, struct lc__errbuf *err)
+{
+    double around[4];
+    struct wide_load load = {.c = c, .href = href, .o = o};
+    bool wide =
+        lc__crs_bounds_around_4326(c->crs, o->bbox, around, NULL) == LC_OK;
+    if (wide) {
+        load.box =
+            (struct lc__envelope){around[0], around[1], around[2], around[3]};
+        wide = pthread_create(&load.thread, NULL, wide_load_thread, &load) == 0;
+    }
+    int status = open_query_box(c, o, err);
+    struct lc__envelope box = query_box(c);
+    if (status == LC_OK)
+        post_box(early, true, &box);
+    if (!wide)
+        return status < 0 ? status
+                          : load_catalog(c, href, o, 0, &box, &c->catalog, err);
+    (void)pthread_join(load.thread, NULL);
+    c->catalog = load.catalog;
+    /* The search's error first, as when it comes before the load. */
+    if (status < 0)
+        return status;
+    if (load.status < 0) {
+        if (err != NULL)
+            *err = load.err;
+        return load.status;
+    }
+    return lc__catalog_narrow(c->catalog, &box, err);
+}
+
 /* The catalogue and everything open() makes of it. */
 static int open_items(struct lc_collection *c, const char *href,
                       const struct lc_collection_options *o,
                       struct early_probe *early, struct lc__errbuf *err)
 {
-    LC_FORWARD_IF_ERROR(load_catalog(c, href, o, 0, true, &c->catalog, err));
+    LC_FORWARD_IF_ERROR(load_selection(c, href, o, early, err));
     c->items = c->catalog->items;
     if (c->catalog->count == 0)
         return no_match(c, o, href, err);
@@ -1352,11 +1424,6 @@ static int open_collection(struct lc_collection *c, const char *href,
     int status = open_grid(c, o, err);
     if (status == LC_OK) {
         post_sure_box(&early);
-        status = open_query_box(c, o, err);
-    }
-    if (status == LC_OK) {
-        struct lc__envelope box = query_box(c);
-        post_box(&early, true, &box);
         status = open_items(c, href, o, &early, err);
     }
     finish_early_probe(&early);

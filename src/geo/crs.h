@@ -209,6 +209,20 @@ int lc__crs_bounds_inside_4326(const struct lc__crs *crs,
                                struct lc__errbuf *err);
 
 /*
+ * A box in EPSG:4326 degrees that holds what lc__transform_bounds gives for
+ * bounds from crs to EPSG:4326, found as lc__crs_bounds_inside_4326 (no
+ * search for a datum transformation): the box of crs's own datum grown by
+ * the margin that one shrinks it by. So whatever misses it misses the 4326
+ * box, and work that needs a superset of what meets the 4326 box (a
+ * catalogue's pushdown) can start while the search runs. Returns LC_OK,
+ * or LC_EUNSUPPORTED as lc__crs_bounds_inside_4326 and when the grown box
+ * would cross the antimeridian.
+ */
+int lc__crs_bounds_around_4326(const struct lc__crs *crs,
+                               const double bounds[4], double out[4],
+                               struct lc__errbuf *err);
+
+/*
  * An area of interest for the transforms of things in and near bounds (in
  * crs): the box of lc__crs_bounds_inside_4326 before it is shrunk (its
  * datum's longitude and latitude), widened by LC_AREA_MARGIN_DEG on every

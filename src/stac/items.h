@@ -257,6 +257,17 @@ int lc__stac_items_filter(const struct lc__stac_items *items,
                           const struct lc_allocator *alloc, size_t **index_ret,
                           size_t *count_ret, struct lc__errbuf *err);
 
+/*
+ * Keeps, of the *count items whose indices index holds, those that meet
+ * bbox (as the bbox of struct lc__stac_query), in their order, and sets
+ * *count to their number. Returns LC_OK or LC_ENOMEM (index then holds a
+ * part of the selection: discard it).
+ */
+int lc__stac_items_keep_meeting(const struct lc__stac_items *items,
+                                const struct lc__envelope *bbox,
+                                const struct lc_allocator *alloc, size_t *index,
+                                size_t *count, struct lc__errbuf *err);
+
 /* ---- sortby --------------------------------------------------------------
  */
 

@@ -350,6 +350,19 @@ static bool item_bbox_meets(const struct query_box *q,
     return false;
 }
 
+/* Whether item i meets the query box: its geometry, or without one its
+ * bbox. */
+static int item_meets(const struct query_box *q,
+                      const struct lc__stac_items *items, size_t i,
+                      const struct lc_allocator *alloc, bool *result)
+{
+    if (items->geometry[i] == NULL) {
+        *result = item_bbox_meets(q, &items->bbox[i]);
+        return LC_OK;
+    }
+    return geom_meets(q, items->geometry[i], alloc, result);
+}
+
 /* ---- filter ------------------------------------------------------------ */
 
 int lc__stac_items_filter(const struct lc__stac_items *items,
@@ -385,13 +398,9 @@ int lc__stac_items_filter(const struct lc__stac_items *items,
             ok = time_meets(items, i, query->start_us, query->end_us);
         if (ok && use_ids)
             ok = id_set_has(&ids, items->ids[i]);
-        if (ok && query->has_bbox) {
-            if (items->geometry[i] == NULL)
-                ok = item_bbox_meets(&box, &items->bbox[i]);
-            else if ((status =
-                          geom_meets(&box, items->geometry[i], alloc, &ok)) < 0)
-                goto fail;
-        }
+        if (ok && query->has_bbox &&
+            (status = item_meets(&box, items, i, alloc, &ok)) < 0)
+            goto fail;
         if (ok && query->filter != NULL) {
             struct lc__stac_record record = {items, i};
             enum lc__cql2_truth truth;
@@ -425,6 +434,30 @@ done:
     lc__free(alloc, keep);
     lc__free(alloc, ids.slots);
     lc__arena_free(&box.arena);
+    return status;
+}
+
+int lc__stac_items_keep_meeting(const struct lc__stac_items *items,
+                                const struct lc__envelope *bbox,
+                                const struct lc_allocator *alloc, size_t *index,
+                                size_t *count, struct lc__errbuf *err)
+{
+    struct query_box box = {0};
+    lc__arena_init(&box.arena, alloc);
+    int status = query_box_init(&box, bbox);
+    size_t kept = 0;
+    for (size_t k = 0; k < *count && status == LC_OK; k++) {
+        bool ok = false;
+        status = item_meets(&box, items, index[k], alloc, &ok);
+        if (ok)
+            index[kept++] = index[k];
+    }
+    lc__arena_free(&box.arena);
+    if (status == LC_ENOMEM)
+        return lc__error(err, status, "%s: out of memory filtering %zu items",
+                         items->source, *count);
+    if (status == LC_OK)
+        *count = kept;
     return status;
 }
 

@@ -798,10 +798,10 @@ static void test_transform_bounds(void)
     lc__crs_free(b);
 }
 
-/* The box inside the EPSG:4326 bounds lies inside them, and comes from
- * the bounds in the CRS's own datum (found without a datum
- * transformation), which lie within LC_DATUM_SHIFT_MARGIN_DEG of the
- * EPSG:4326 ones. */
+/* The box inside the EPSG:4326 bounds lies inside them and the box around
+ * them holds them; both come from the bounds in the CRS's own datum (found
+ * without a datum transformation), which lie within
+ * LC_DATUM_SHIFT_MARGIN_DEG of the EPSG:4326 ones. */
 static void test_bounds_inside_4326(void)
 {
     static const struct {
@@ -824,7 +824,7 @@ static void test_bounds_inside_4326(void)
     for (size_t k = 0; k < LC_ARRAY_SIZE(cases); k++) {
         struct lc__crs *crs = crs_of(cases[k].crs);
         struct lc__transform *tf = crs && wgs84 ? tf_of(crs, wgs84) : NULL;
-        double exact[4] = {0}, in[4] = {0};
+        double exact[4] = {0}, in[4] = {0}, around[4] = {0};
         struct lc__errbuf err = {0};
         if (tf != NULL) {
             LC_ASSERT_EQ(lc__transform_bounds(tf, cases[k].in, 0, exact, &err),
@@ -835,6 +835,13 @@ static void test_bounds_inside_4326(void)
                   in[3] < exact[3]))
                 LC_CHECK_FAIL_("%s: the box is not inside the 4326 box",
                                cases[k].crs);
+            LC_ASSERT_EQ(
+                lc__crs_bounds_around_4326(crs, cases[k].in, around, &err),
+                LC_OK);
+            if (!(around[0] < exact[0] && around[1] < exact[1] &&
+                  around[2] > exact[2] && around[3] > exact[3]))
+                LC_CHECK_FAIL_("%s: the box around does not hold the 4326 box",
+                               cases[k].crs);
             /* The own-datum box, grown back by the margin. */
             double m = LC_DATUM_SHIFT_MARGIN_DEG;
             double own[4] = {0, in[1] - m, 0, in[3] + m};
@@ -842,6 +849,14 @@ static void test_bounds_inside_4326(void)
                                   (3.14159265358979323846 / 180.0));
             own[0] = in[0] - mlon;
             own[2] = in[2] + mlon;
+            /* The box around is that box grown by the margin. */
+            const double grown[4] = {own[0] - mlon, own[1] - m, own[2] + mlon,
+                                     own[3] + m};
+            for (int q = 0; q < 4; q++)
+                if (!(fabs(around[q] - grown[q]) < 1e-9))
+                    LC_CHECK_FAIL_("%s: the box around is not the own-datum "
+                                   "box grown by the margin",
+                                   cases[k].crs);
             double shift = 0.0;
             for (int q = 0; q < 4; q++) {
                 double d = fabs(own[q] - exact[q]);
@@ -882,6 +897,21 @@ static void test_bounds_inside_4326(void)
         {"EPSG:4978", {0, 0, 1, 1}},
         {"EPSG:5070", {0, 2500000, 1000, 2501000}},
     };
+    /* A box that reaches within the margin of the antimeridian has a box
+     * inside it but none around it. */
+    {
+        struct lc__crs *crs = crs_of("EPSG:4326");
+        const double near_180[4] = {170, -10, 179.99, 10};
+        double out[4];
+        struct lc__errbuf err = {0};
+        if (crs != NULL) {
+            LC_ASSERT_EQ(lc__crs_bounds_inside_4326(crs, near_180, out, &err),
+                         LC_OK);
+            LC_ASSERT_EQ(lc__crs_bounds_around_4326(crs, near_180, out, &err),
+                         LC_EUNSUPPORTED);
+        }
+        lc__crs_free(crs);
+    }
     for (size_t k = 0; k < LC_ARRAY_SIZE(refused); k++) {
         struct lc__crs *crs = crs_of(refused[k].crs);
         double out[4];
@@ -889,12 +919,17 @@ static void test_bounds_inside_4326(void)
         if (crs != NULL && lc__crs_bounds_inside_4326(crs, refused[k].in, out,
                                                       &err) != LC_EUNSUPPORTED)
             LC_CHECK_FAIL_("%s: a box inside 4326", refused[k].crs);
-        /* The kilometre-wide box has an area around it; the others none. */
+        /* The kilometre-wide box has an area and a box around it; the
+         * others none. */
         struct lc__area area;
         int want = k + 1 < LC_ARRAY_SIZE(refused) ? LC_EUNSUPPORTED : LC_OK;
-        if (crs != NULL)
+        if (crs != NULL) {
             LC_ASSERT_EQ(lc__crs_area_around(crs, refused[k].in, &area, &err),
                          want);
+            LC_ASSERT_EQ(
+                lc__crs_bounds_around_4326(crs, refused[k].in, out, &err),
+                want);
+        }
         lc__crs_free(crs);
     }
 }

@@ -84,14 +84,17 @@ struct lc_test_failing {
     size_t live;
 };
 
+/* Allocators are called from any thread (open() loads the catalogue on
+ * one while it searches for an operation on another): the counts are
+ * atomic. Which allocation is the fail_at-th then depends on timing. */
 static inline void *lc_test_failing_alloc(void *opaque, size_t nbytes)
 {
     struct lc_test_failing *f = opaque;
-    if (f->nallocs++ == f->fail_at)
+    if (__atomic_fetch_add(&f->nallocs, 1, __ATOMIC_RELAXED) == f->fail_at)
         return NULL;
     void *p = malloc(nbytes);
     if (p != NULL)
-        f->live++;
+        __atomic_fetch_add(&f->live, 1, __ATOMIC_RELAXED);
     return p;
 }
 
@@ -99,7 +102,7 @@ static inline void lc_test_failing_free(void *opaque, void *ptr)
 {
     struct lc_test_failing *f = opaque;
     if (ptr != NULL)
-        f->live--;
+        __atomic_fetch_sub(&f->live, 1, __ATOMIC_RELAXED);
     free(ptr);
 }
 

@@ -197,6 +197,56 @@ def test_bbox_4326_identity_and_antimeridian(ci_world):
     assert got == pytest.approx(want, abs=1e-9)
 
 
+@pytest.mark.parametrize("crs, bbox", [
+    ("EPSG:5070", BBOX_5070),
+    # OSGB36: its own-datum box is some 100 m off the 4326 box.
+    ("EPSG:27700", (300000.0, 200000.0, 500000.0, 400000.0)),
+])
+@pytest.mark.parametrize("suffix", [".parquet", ".ndjson"])
+def test_selection_at_the_query_box_edges(tmp_path, crs, bbox, suffix):
+    """open() loads the catalogue with a box around the 4326 query box
+    (the box in the CRS's own datum grown by LC_DATUM_SHIFT_MARGIN_DEG,
+    0.05 degrees) while PROJ searches for the datum transformation, then
+    keeps the items that meet the query box itself: an item 50 m outside an
+    edge, inside the box around, is left out; one 50 m inside is kept."""
+    from conftest import write_catalogue, write_synthetic_cog
+
+    cog = write_synthetic_cog(tmp_path / "a.tif")
+    west, south, east, north = bbox_4326(crs, bbox)
+    mx, my = (west + east) / 2, (south + north) / 2
+    d, w = 0.0005, 0.01
+    boxes = {
+        "east-in": (east - w, my - w, east - d, my + w),
+        "east-out": (east + d, my - w, east + w, my + w),
+        "west-in": (west + d, my - w, west + w, my + w),
+        "west-out": (west - w, my - w, west - d, my + w),
+        "north-in": (mx - w, north - w, mx + w, north - d),
+        "north-out": (mx - w, north + d, mx + w, north + w),
+        "south-in": (mx - w, south + d, mx + w, south + w),
+        "south-out": (mx - w, south - w, mx + w, south - d),
+    }
+    items = []
+    for day, (name, (x0, y0, x1, y1)) in enumerate(boxes.items(), 1):
+        ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+        items.append({
+            "type": "Feature", "stac_version": "1.1.0", "id": name,
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "bbox": [x0, y0, x1, y1],
+            "properties": {"datetime": f"2025-06-{day:02d}T10:00:00Z"},
+            "links": [],
+            "assets": {"a": {"href": str(cog), "type": "image/tiff",
+                             "roles": ["data"]}}})
+    href = write_catalogue(items, tmp_path / f"items{suffix}")
+    c = collection(href, crs=crs, bbox=bbox, resolution=1000.0)
+    days = [day for day, name in enumerate(boxes, 1)
+            if name.endswith("-in")]
+    assert [t["label"][:10] for t in c.times()] == [
+        f"2025-06-{day:02d}" for day in days]
+    assert c.info()["nitems"] == 4
+    assert [i["id"] for i in listed(href, (west, south, east, north))] == [
+        name for name in boxes if name.endswith("-in")]
+
+
 # ---- time steps and selection --------------------------------------------
 
 @pytest.mark.parametrize("catalog", CATALOGS)
