@@ -509,11 +509,12 @@ int lc__crs_wkt(const struct lc__crs *crs, const struct lc_allocator *alloc,
 /*
  * Operations found, shared by every thread. Finding the operation between
  * two CRSs (proj_create_crs_to_crs: a search of PROJ's database) costs
- * 40 ms or more; copying a found one into a thread's context (proj_clone)
- * some 0.1 ms. Each thread keeps its own copies (PROJ objects are not
- * thread-safe), so without this every worker thread paid the search again
- * for each pair of CRSs. The templates live in a context of their own,
- * used only under the lock, until the process ends.
+ * 40 ms or more; making a thread's copy of a found one from its PROJ
+ * string 0.13 ms (proj_clone into a thread's new context: 0.4 ms, as it
+ * opens the database). Each thread keeps its own copies (PROJ objects are
+ * not thread-safe), so without this every worker thread paid the search
+ * again for each pair of CRSs. The templates live in a context of their
+ * own, used only under the lock, until the process ends.
  *
  * One search serves both directions: the operation from B to A is the one
  * from A to B run backwards (PROJ picks among alternative operations by
@@ -535,6 +536,9 @@ static struct {
         bool has_area;
         struct lc__area area;
         PJ *pj;
+        /* pj's PROJ string (a pipeline), or NULL when it has none (a
+         * choice among several operations): then copies are clones. */
+        char *text;
     } op[LC_TEMPLATE_CAP];
     size_t evict_next; /* the slot the next eviction empties */
     /* Searches running (keys and area borrowed from the searching
@@ -589,20 +593,6 @@ static size_t template_find_locked(const struct lc__crs *src,
     return SIZE_MAX;
 }
 
-/* A copy in ctx of the shared operation between src and dst, in either
- * direction (*inverted: from dst to src), or NULL. Called with the lock
- * held. */
-static PJ *template_clone_locked(PJ_CONTEXT *ctx, const struct lc__crs *src,
-                                 const struct lc__crs *dst,
-                                 const struct lc__area *area, bool *inverted)
-{
-    size_t i = template_find_locked(src, dst, area);
-    if (i == SIZE_MAX)
-        return NULL;
-    *inverted = strcmp(g_templates.op[i].src_key, src->key) != 0;
-    return proj_clone(ctx, g_templates.op[i].pj);
-}
-
 static bool search_running_locked(const struct lc__crs *src,
                                   const struct lc__crs *dst,
                                   const struct lc__area *area)
@@ -642,8 +632,10 @@ static void templates_register_atfork(void)
     (void)pthread_atfork(templates_prepare, templates_parent, templates_child);
 }
 
-/* Either a copy of the shared operation (NULL: none, and the caller now
- * searches; *registered says it must call search_done afterwards). */
+/* Either a copy in ctx of the shared operation between src and dst, in
+ * either direction (*inverted: from dst to src), or NULL: none, and the
+ * caller now searches (*registered says it must call search_done
+ * afterwards). */
 static PJ *template_get_or_search(PJ_CONTEXT *ctx, const struct lc__crs *src,
                                   const struct lc__crs *dst,
                                   const struct lc__area *area, bool *inverted,
@@ -652,19 +644,33 @@ static PJ *template_get_or_search(PJ_CONTEXT *ctx, const struct lc__crs *src,
     *registered = false;
     (void)pthread_once(&g_templates_once, templates_register_atfork);
     pthread_mutex_lock(&g_templates.mu);
-    PJ *pj = template_clone_locked(ctx, src, dst, area, inverted);
-    while (pj == NULL && search_running_locked(src, dst, area)) {
+    size_t i = template_find_locked(src, dst, area);
+    while (i == SIZE_MAX && search_running_locked(src, dst, area)) {
         pthread_cond_wait(&g_templates.searched, &g_templates.mu);
-        pj = template_clone_locked(ctx, src, dst, area, inverted);
+        i = template_find_locked(src, dst, area);
     }
-    if (pj == NULL && g_templates.nsearches < LC_SEARCHES_CAP) {
-        size_t i = g_templates.nsearches++;
-        g_templates.searching[i].src_key = src->key;
-        g_templates.searching[i].dst_key = dst->key;
-        g_templates.searching[i].area = area;
+    PJ *pj = NULL;
+    char *text = NULL;
+    if (i != SIZE_MAX) {
+        *inverted = strcmp(g_templates.op[i].src_key, src->key) != 0;
+        if (g_templates.op[i].text != NULL)
+            text = dup_str(NULL, g_templates.op[i].text);
+        else
+            pj = proj_clone(ctx, g_templates.op[i].pj);
+    } else if (g_templates.nsearches < LC_SEARCHES_CAP) {
+        size_t k = g_templates.nsearches++;
+        g_templates.searching[k].src_key = src->key;
+        g_templates.searching[k].dst_key = dst->key;
+        g_templates.searching[k].area = area;
         *registered = true;
     }
     pthread_mutex_unlock(&g_templates.mu);
+    if (text != NULL) {
+        /* Out of the lock: a pipeline's string needs no database. (Should
+         * it fail, the caller searches.) */
+        pj = proj_create(ctx, text);
+        lc__free(NULL, text);
+    }
     return pj;
 }
 
@@ -693,7 +699,7 @@ static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
                          const struct lc__area *area, PJ *pj)
 {
     pthread_mutex_lock(&g_templates.mu);
-    /* (Either direction serves: template_clone_locked.) */
+    /* (Either direction serves: template_get_or_search.) */
     if (template_find_locked(src, dst, area) == SIZE_MAX) {
         if (g_templates.ctx == NULL) {
             g_templates.ctx = proj_context_create();
@@ -708,6 +714,7 @@ static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
             g_templates.evict_next = (i + 1) % LC_TEMPLATE_CAP;
             lc__free(NULL, g_templates.op[i].src_key);
             lc__free(NULL, g_templates.op[i].dst_key);
+            lc__free(NULL, g_templates.op[i].text);
             proj_destroy(g_templates.op[i].pj);
             g_templates.op[i] = g_templates.op[--g_templates.n];
             i = g_templates.n;
@@ -719,12 +726,20 @@ static void template_add(const struct lc__crs *src, const struct lc__crs *dst,
             g_templates.op[i].area = *area;
         g_templates.op[i].pj =
             g_templates.ctx != NULL ? proj_clone(g_templates.ctx, pj) : NULL;
+        const char *text =
+            g_templates.op[i].pj != NULL
+                ? proj_as_proj_string(g_templates.ctx, g_templates.op[i].pj,
+                                      PJ_PROJ_5, NULL)
+                : NULL;
+        /* (Without a copy of the string, copies are clones.) */
+        g_templates.op[i].text = text != NULL ? dup_str(NULL, text) : NULL;
         if (g_templates.op[i].src_key != NULL &&
             g_templates.op[i].dst_key != NULL && g_templates.op[i].pj != NULL) {
             g_templates.n++;
         } else {
             lc__free(NULL, g_templates.op[i].src_key);
             lc__free(NULL, g_templates.op[i].dst_key);
+            lc__free(NULL, g_templates.op[i].text);
             if (g_templates.op[i].pj != NULL)
                 proj_destroy(g_templates.op[i].pj);
         }

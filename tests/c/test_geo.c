@@ -941,6 +941,9 @@ struct thread_arg {
     const struct lc__crs *dst;
     int explicit_cleanup;
     int failures;
+    /* The points of the first round from UTM to Albers (either direction
+     * of the pair). */
+    double ax[64], ay[64];
 };
 
 static void *thread_main(void *p)
@@ -956,6 +959,14 @@ static void *thread_main(void *p)
         for (int k = 0; k < 64; k++) {
             x[k] = 400000 + 1000.0 * k;
             y[k] = 5000000 + 500.0 * k;
+        }
+        if (round == 0) {
+            memcpy(t->ax, x, sizeof x);
+            memcpy(t->ay, y, sizeof y);
+            if (lc__crs_epsg(t->src) == 32616)
+                lc__transform_points(tf, t->ax, t->ay, 64);
+            else
+                lc__transform_points_inverse(tf, t->ax, t->ay, 64);
         }
         lc__transform_points(tf, x, y, 64);
         lc__transform_points_inverse(tf, x, y, 64);
@@ -983,13 +994,20 @@ static void test_threads(void)
     for (int k = 0; k < 4; k++) {
         /* Half of them ask for the reverse pair, all at once: one search
          * serves both directions. */
-        args[k] = k < 2 ? (struct thread_arg){utm, aea, k % 2, 0}
-                        : (struct thread_arg){aea, utm, k % 2, 0};
+        args[k] = (struct thread_arg){.src = k < 2 ? utm : aea,
+                                      .dst = k < 2 ? aea : utm,
+                                      .explicit_cleanup = k % 2};
         LC_ASSERT_EQ(pthread_create(&th[k], NULL, thread_main, &args[k]), 0);
     }
     for (int k = 0; k < 4; k++) {
         pthread_join(th[k], NULL);
         LC_ASSERT_EQ(args[k].failures, 0);
+    }
+    /* One thread searched, the others made copies of what it found: the
+     * same operation, to the bit. */
+    for (int k = 1; k < 4; k++) {
+        LC_ASSERT_MEM_EQ(args[k].ax, args[0].ax, sizeof args[0].ax);
+        LC_ASSERT_MEM_EQ(args[k].ay, args[0].ay, sizeof args[0].ay);
     }
 done:
     lc__crs_free(utm);
