@@ -189,7 +189,7 @@ struct lc_store_options {
     unsigned max_attempts;       /* attempts per request, 1 = no retry [5] */
     double retry_base_s;         /* first backoff [0.1], doubling */
     double retry_max_s;          /* longest backoff [10] */
-    unsigned max_connections_per_host; /* [16] */
+    unsigned max_connections_per_host; /* [32] */
     unsigned max_in_flight;     /* transfers at once, whole process [64] */
     size_t coalesce_gap_nbytes; /* merge ranges closer than this [65536];
                                    SIZE_MAX: never merge */

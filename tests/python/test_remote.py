@@ -15,7 +15,7 @@ import rasterio
 
 import lazycogs
 from lazycogs import _ext
-from lazycogs.store import HTTPStore, S3Store, as_store, from_url
+from lazycogs.store import HTTPStore, S3Store, as_store, from_url, get_ranges
 
 # Fast retries so fault tests take milliseconds, not seconds.
 FAST = dict(retry_base=0.01, retry_max=0.05)
@@ -76,6 +76,30 @@ def test_coalescing_gap_option(http_server, ci_world):
     assert len(srv.wait_for_log(separate.stats()["requests"])) > n_merged
     assert separate.stats()["coalesced_ranges"] == 0
     assert merged.stats()["coalesced_ranges"] >= 2
+
+
+@pytest.mark.parametrize("cap", [3, None])
+def test_connections_per_host(http_server, ci_world, cap):
+    """80 separate ranges asked at once, at 50 ms a request: the transfers
+    share at most max_connections_per_host connections to the host, 32 by
+    default."""
+    path = _red(ci_world)
+    rel = _rel(ci_world, path)
+    srv = http_server(latency_ms=50)
+    options = dict(coalesce_gap_nbytes=2**64 - 1)
+    if cap is not None:
+        options["max_connections_per_host"] = cap
+    store = HTTPStore.from_url(srv.url, **options)
+    starts = [1000 * k for k in range(80)]
+    got = get_ranges(store, f"{srv.url}/{rel}", starts=starts,
+                     lengths=[10] * 80)
+    data = path.read_bytes()
+    assert got == [data[s:s + 10] for s in starts]
+    conns = {e["conn"] for e in srv.wait_for_log(80)}
+    if cap is None:
+        assert 16 < len(conns) <= 32, len(conns)
+    else:
+        assert len(conns) == cap
 
 
 @pytest.mark.parametrize("fault", [
@@ -404,7 +428,6 @@ def test_netrc_credentials(http_server, ci_world, tmp_path, monkeypatch):
 def test_get_ranges(http_world, ci_world):
     path = _red(ci_world)
     data = path.read_bytes()
-    from lazycogs.store import get_ranges
     got = get_ranges(HTTPStore.from_url(http_world.url),
                      http_world.href(_rel(ci_world, path)),
                      starts=[0, 100, len(data) - 10, len(data) + 5],
