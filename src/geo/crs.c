@@ -1188,15 +1188,21 @@ int lc__crs_area_around(const struct lc__crs *crs, const double bounds[4],
     return LC_OK;
 }
 
-/* bounds_own_datum's box and the most a datum shift can move its
- * longitudes (more degrees away from the equator) and latitudes. */
-static int own_box_and_margin(const struct lc__crs *crs, const double bounds[4],
-                              double own[4], double *mlon, double *mlat,
-                              struct lc__errbuf *err)
+/* bounds_own_datum's box grown (grow 1) or shrunk (-1) by the most a
+ * datum shift can move it: LC_DATUM_SHIFT_MARGIN_DEG of latitude, more
+ * degrees of longitude away from the equator. */
+static int own_box_moved(const struct lc__crs *crs, const double bounds[4],
+                         double grow, double out[4], struct lc__errbuf *err)
 {
+    double own[4];
     LC_FORWARD_IF_ERROR(bounds_own_datum(crs, bounds, own, err));
-    *mlat = LC_DATUM_SHIFT_MARGIN_DEG;
-    *mlon = *mlat / cos(fmax(fabs(own[1]), fabs(own[3])) * (LC_PI / 180.0));
+    double mlat = grow * LC_DATUM_SHIFT_MARGIN_DEG;
+    double mlon =
+        mlat / cos(fmax(fabs(own[1]), fabs(own[3])) * (LC_PI / 180.0));
+    out[0] = own[0] - mlon;
+    out[1] = own[1] - mlat;
+    out[2] = own[2] + mlon;
+    out[3] = own[3] + mlat;
     return LC_OK;
 }
 
@@ -1204,16 +1210,10 @@ int lc__crs_bounds_inside_4326(const struct lc__crs *crs,
                                const double bounds[4], double out[4],
                                struct lc__errbuf *err)
 {
-    double own[4], mlon, mlat;
-    LC_FORWARD_IF_ERROR(
-        own_box_and_margin(crs, bounds, own, &mlon, &mlat, err));
-    out[0] = own[0] + mlon;
-    out[1] = own[1] + mlat;
-    out[2] = own[2] - mlon;
-    out[3] = own[3] - mlat;
+    LC_FORWARD_IF_ERROR(own_box_moved(crs, bounds, -1.0, out, err));
     LC_RETURN_IF(!(out[0] < out[2] && out[1] < out[3]), err, LC_EUNSUPPORTED,
                  "the bounds are within the datum-shift margin of %g degrees",
-                 mlat);
+                 LC_DATUM_SHIFT_MARGIN_DEG);
     return LC_OK;
 }
 
@@ -1221,17 +1221,11 @@ int lc__crs_bounds_around_4326(const struct lc__crs *crs,
                                const double bounds[4], double out[4],
                                struct lc__errbuf *err)
 {
-    double own[4], mlon, mlat;
-    LC_FORWARD_IF_ERROR(
-        own_box_and_margin(crs, bounds, own, &mlon, &mlat, err));
-    out[0] = own[0] - mlon;
-    out[1] = own[1] - mlat;
-    out[2] = own[2] + mlon;
-    out[3] = own[3] + mlat;
+    LC_FORWARD_IF_ERROR(own_box_moved(crs, bounds, 1.0, out, err));
     /* Clamping would lose what lies past the antimeridian. */
     LC_RETURN_IF(out[0] < -180.0 || out[2] > 180.0, err, LC_EUNSUPPORTED,
                  "the bounds come within the datum-shift margin of %g "
                  "degrees of the antimeridian",
-                 mlat);
+                 LC_DATUM_SHIFT_MARGIN_DEG);
     return LC_OK;
 }
