@@ -91,7 +91,7 @@ space := $(empty) $(empty)
 TSAN_TESTS := test_cog_threads test_header_cache test_http test_geo \
 	test_parquet test_stac_parquet test_collection test_collection_read \
 	test_collection_plan test_alloc_fail test_geokeys test_block_cache \
-	test_cog_par
+	test_cog_par test_common_internal
 test-tsan:
 	cmake -S . -B build/tsan -G "$(CMAKE_GENERATOR)" \
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLC_TSAN=ON -DLC_BUILD_CLI=OFF \

@@ -2472,9 +2472,9 @@ static void choose_limits(struct read_ctx *rc)
     rc->slots = have < slots ? have : slots;
 }
 
-int lc_collection_read(struct lc_collection *c,
-                       const struct lc_read_request *req,
-                       struct lc_read_stats *stats_ret)
+static int read_collection(struct lc_collection *c,
+                           const struct lc_read_request *req,
+                           struct lc_read_stats *stats_ret)
 {
     struct lc__errbuf err = {0};
     struct read_ctx rc = {0};
@@ -2627,4 +2627,17 @@ stats:
     /* Messages name hrefs, which may carry signatures or passwords. */
     lc__redact_urls(err.msg, sizeof err.msg);
     return lc__publish(&err, status);
+}
+
+/* Large blocks freed while reads run are kept for their later allocations
+ * (spare blocks, alloc.h): W4's CPU 0.70 -> 0.63 s, W7's 0.52 -> 0.44 s in
+ * an interleaved A/B. */
+int lc_collection_read(struct lc_collection *c,
+                       const struct lc_read_request *req,
+                       struct lc_read_stats *stats_ret)
+{
+    lc__spares_hold();
+    int status = read_collection(c, req, stats_ret);
+    lc__spares_release();
+    return status;
 }

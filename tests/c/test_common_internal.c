@@ -7,6 +7,8 @@
 #include "../../src/common/error.h"
 #include "test_util.h"
 
+#include <pthread.h>
+
 static void test_unaligned_loads(void)
 {
     /* An odd offset checks that loads do not assume alignment. */
@@ -95,6 +97,103 @@ static void test_default_allocator(void)
     LC_ASSERT_TRUE(lc__malloc_array(NULL, SIZE_MAX / 8, 16) == NULL);
 }
 
+/* Spare blocks: kept while held, handed out for half their size and more,
+ * freed when the last holder lets go; never without a holder, never a
+ * custom allocator's, never past the cap. */
+static void test_spare_blocks(void)
+{
+    const size_t mib = (size_t)1 << 20;
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+    /* Without a holder a freed block is not kept. */
+    char *p = lc__malloc(NULL, mib);
+    LC_ASSERT_TRUE(p != NULL);
+    lc__free(NULL, p);
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+
+    lc__spares_hold();
+    p = lc__malloc(NULL, mib);
+    LC_ASSERT_TRUE(p != NULL);
+    memset(p, 7, mib);
+    lc__free(NULL, p);
+    LC_ASSERT_TRUE(lc__spares_nbytes() >= mib);
+    /* Too large a block for a small request, too small for a larger one:
+     * both come from malloc. */
+    char *small = lc__malloc(NULL, mib / 2 - 4096);
+    char *large = lc__malloc(NULL, mib + 4096);
+    LC_ASSERT_TRUE(small != NULL && small != p);
+    LC_ASSERT_TRUE(large != NULL && large != p);
+    /* From half its size up, the kept block is handed out again. */
+    char *q = lc__malloc(NULL, mib / 2 + 4096);
+    LC_ASSERT_TRUE(q == p);
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+    /* Small blocks and custom allocators' blocks are never kept. */
+    char *tiny = lc__malloc(NULL, LC_SPARE_MIN_NBYTES / 2);
+    lc__free(NULL, tiny);
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+    struct counting c = {.budget = 1};
+    struct lc_allocator a = {counting_alloc, counting_free, &c};
+    char *custom = lc__malloc(&a, mib);
+    lc__free(&a, custom);
+    LC_ASSERT_UEQ(c.frees, 1u);
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+    /* A second holder keeps them past the first one's release. */
+    lc__spares_hold();
+    lc__free(NULL, q);
+    lc__free(NULL, small);
+    lc__free(NULL, large);
+    LC_ASSERT_TRUE(lc__spares_nbytes() >= 2 * mib);
+    lc__spares_release();
+    LC_ASSERT_TRUE(lc__spares_nbytes() >= 2 * mib);
+    /* At most LC_SPARES_MAX_NBYTES are kept (the blocks are never
+     * touched: no memory is used for them). */
+    size_t nbig = LC_SPARES_MAX_NBYTES / (64 * mib) + 2;
+    char *big[16];
+    LC_ASSERT_TRUE(nbig <= 16);
+    for (size_t i = 0; i < nbig; i++)
+        big[i] = lc__malloc(NULL, 64 * mib);
+    for (size_t i = 0; i < nbig; i++)
+        lc__free(NULL, big[i]);
+    LC_ASSERT_TRUE(lc__spares_nbytes() <= LC_SPARES_MAX_NBYTES);
+    LC_ASSERT_TRUE(lc__spares_nbytes() >= LC_SPARES_MAX_NBYTES / 2);
+    lc__spares_release();
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+    /* A release without a hold changes nothing. */
+    lc__spares_release();
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+}
+
+static void *spare_churn(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 200; round++) {
+        lc__spares_hold();
+        size_t n = ((size_t)256 << 10) * (size_t)(1 + round % 5);
+        unsigned char *a = lc__malloc(NULL, n);
+        unsigned char *b = lc__malloc(NULL, n + 4096);
+        if (a != NULL && b != NULL) {
+            memset(a, round & 0xff, n);
+            memset(b, ~round & 0xff, n + 4096);
+            if (a[n - 1] != (round & 0xff))
+                abort();
+        }
+        lc__free(NULL, a);
+        lc__free(NULL, b);
+        lc__spares_release();
+    }
+    return NULL;
+}
+
+/* Threads holding, taking and keeping blocks at once (run under TSan). */
+static void test_spare_blocks_threads(void)
+{
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        LC_ASSERT_EQ(pthread_create(&th[i], NULL, spare_churn, NULL), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    LC_ASSERT_UEQ(lc__spares_nbytes(), 0u);
+}
+
 static int fails_when_negative(struct lc__errbuf *err, int v)
 {
     LC_RETURN_IF(v < 0, err, LC_EINVAL, "value %d is negative", v);
@@ -134,6 +233,8 @@ int main(void)
     test_size_arithmetic();
     test_custom_allocator();
     test_default_allocator();
+    test_spare_blocks();
+    test_spare_blocks_threads();
     test_error_messages();
     LC_TEST_END();
 }
