@@ -763,6 +763,7 @@ struct read_ctx {
     pthread_cond_t cv;
     pthread_cond_t strip_cv;        /* a shared offsets strip changed */
     size_t nqueued;                 /* tasks in the pool */
+    size_t nunstarted;              /* of those, not yet on a thread */
     size_t out_nbytes, out_touched; /* see touch_output */
     struct prewarm_job prewarm[READ_PREWARM_CRSS];
     size_t nprewarm_queued; /* prewarm jobs in the pool */
@@ -1734,6 +1735,8 @@ static void task_run(struct pool_job *job)
     struct item_job *item = t->item;
 
     pthread_mutex_lock(&rc->mu);
+    if (--rc->nunstarted == 0)
+        pthread_cond_signal(&rc->cv); /* the output may be touched now */
     bool skip = rc->cancelled || item->pos > rc->stop_pos ||
                 (rc->first && rc->steps[item->step].done);
     pthread_mutex_unlock(&rc->mu);
@@ -2006,6 +2009,7 @@ static void dispatch(struct read_ctx *rc, size_t *cursor, size_t *inflight)
             t->state = TASK_QUEUED;
             t->seat.ticket = rc->gate.next_ticket++;
             rc->nqueued++;
+            rc->nunstarted++;
             pool_submit(&t->job);
         }
     }
@@ -2277,8 +2281,12 @@ static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
         if (progress)
             continue;
         /* Work done while the lock is released may have signalled: look
-         * again before waiting. */
-        if (!rc->cancelled && rc->out_touched < rc->out_nbytes) {
+         * again before waiting. Touching waits for the tasks to be on
+         * their threads: a pool thread woken by dispatch shares this
+         * thread's core, and would wait for a time slice (5-10 ms in W6)
+         * behind the touching before its first request goes out. */
+        if (!rc->cancelled && rc->out_touched < rc->out_nbytes &&
+            rc->nunstarted == 0) {
             pthread_mutex_unlock(&rc->mu);
             touch_output(rc);
             pthread_mutex_lock(&rc->mu);
