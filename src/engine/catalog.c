@@ -301,6 +301,26 @@ int lc__catalog_narrow(struct lc__catalog *catalog,
     return status;
 }
 
+int lc__catalog_all_meet(const struct lc__catalog *catalog,
+                         const struct lc__envelope *bbox, bool *all_ret,
+                         struct lc__errbuf *err)
+{
+    *all_ret = true;
+    size_t n = catalog->count;
+    if (n == 0)
+        return LC_OK;
+    size_t *order = lc__malloc_array(&catalog->alloc, n, sizeof *order);
+    LC_RETURN_IF(order == NULL, err, LC_ENOMEM,
+                 "%s: out of memory filtering %zu items",
+                 catalog->items->source, n);
+    memcpy(order, catalog->order, n * sizeof *order);
+    int status = lc__stac_items_keep_meeting(catalog->items, bbox,
+                                             &catalog->alloc, order, &n, err);
+    lc__free(&catalog->alloc, order);
+    *all_ret = n == catalog->count;
+    return status;
+}
+
 int lc__catalog_open(const char *href, struct lc_store *store,
                      const struct lc__stac_load_options *load,
                      const struct lc__catalog_query *query,

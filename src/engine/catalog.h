@@ -91,6 +91,13 @@ int lc__catalog_open(const char *href, struct lc_store *store,
  */
 int lc__catalog_narrow(struct lc__catalog *catalog,
                        const struct lc__envelope *bbox, struct lc__errbuf *err);
+
+/* Whether every item of the selection meets bbox (*all_ret). Returns LC_OK
+ * or LC_ENOMEM. */
+int lc__catalog_all_meet(const struct lc__catalog *catalog,
+                         const struct lc__envelope *bbox, bool *all_ret,
+                         struct lc__errbuf *err);
+
 void lc__catalog_free(struct lc__catalog *catalog);
 
 /*

@@ -42,7 +42,11 @@ struct lc_collection {
     int epsg;
     struct lc__grid grid; /* gt in GDAL order; width, height */
     double bbox[4];       /* as given, in crs */
-    double bbox_4326[4];  /* densified; minx > maxx: antimeridian */
+    /* The query box: bbox densified to EPSG:4326 (minx > maxx across the
+     * antimeridian), once bbox_4326_exact; until then a box around it
+     * (collection_open.c, load_selection). */
+    double bbox_4326[4];
+    bool bbox_4326_exact;
     /* PROJ's area of interest for every transform between crs and another
      * CRS (lc__crs_area_around the bbox), or NULL. */
     const struct lc__area *area;

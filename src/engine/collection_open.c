@@ -189,10 +189,11 @@ static int open_grid(struct lc_collection *c,
     return LC_OK;
 }
 
-/* The 4326 query box (PROJ's search for the operation from the CRS to
- * EPSG:4326 takes most of it: 6-25 ms in a new process). */
-static int open_query_box(struct lc_collection *c,
-                          const struct lc_collection_options *o,
+/* The 4326 query box of the open options into box (PROJ's search for the
+ * operation from the CRS to EPSG:4326 takes most of it: 6-25 ms in a new
+ * process). Reads c's CRS and area only: the early thread calls it too. */
+static int find_query_box(const struct lc_collection *c,
+                          const struct lc_collection_options *o, double box[4],
                           struct lc__errbuf *err)
 {
     struct lc__crs *wgs84 = NULL;
@@ -200,16 +201,25 @@ static int open_query_box(struct lc_collection *c,
     struct lc__transform *tf = NULL;
     int status = lc__transform_get_in(c->crs, wgs84, c->area, &tf, err);
     if (status == LC_OK && lc__transform_is_identity(tf)) {
-        memcpy(c->bbox_4326, o->bbox, sizeof c->bbox_4326);
+        memcpy(box, o->bbox, 4 * sizeof *box);
     } else if (status == LC_OK) {
         /* A result with minx > maxx crosses the antimeridian; the
          * catalogue query and the R-tree read boxes the same way. */
-        status = lc__transform_bounds(tf, o->bbox, LC_DENSIFY_PTS, c->bbox_4326,
-                                      err);
+        status = lc__transform_bounds(tf, o->bbox, LC_DENSIFY_PTS, box, err);
     }
     lc__transform_release(tf);
     lc__crs_free(wgs84);
     return status;
+}
+
+/* Sets c->bbox_4326 to the query box. */
+static int open_query_box(struct lc_collection *c,
+                          const struct lc_collection_options *o,
+                          struct lc__errbuf *err)
+{
+    LC_FORWARD_IF_ERROR(find_query_box(c, o, c->bbox_4326, err));
+    c->bbox_4326_exact = true;
+    return LC_OK;
 }
 
 /* ---- the catalogue ------------------------------------------------------ */
@@ -227,10 +237,12 @@ static void put_repr(struct lc__strbuf *sb, const char *s)
     lc__strbuf_putc(sb, q);
 }
 
-static int no_match(const struct lc_collection *c,
+static int no_match(struct lc_collection *c,
                     const struct lc_collection_options *o, const char *href,
                     struct lc__errbuf *err)
 {
+    if (!c->bbox_4326_exact)
+        LC_FORWARD_IF_ERROR(open_query_box(c, o, err));
     /* "No STAC items matched the query in '<href>' (bbox=[w, s, e, n],
      * datetime=<d>)." as the reference words it (Python reprs). */
     struct lc__strbuf sb;
@@ -638,9 +650,9 @@ static bool catalogue_describes(const struct lc__stac_items *items, size_t row,
  * query box, the same thread fetches its bands' headers while the whole
  * catalogue loads:
  *
- *   calling thread: CRS | own-datum boxes | 4326 box          | dtype
- *   load thread:                      whole catalogue (load_selection)
- *   early thread:   first row | wait for a box | headers (round trip)
+ *   calling thread: CRS | own-datum boxes | whole catalogue    | dtype
+ *   pool thread:                      4326 box (lc__engine_search_4326)
+ *   early thread:   first row | sure box | headers (round trip)
  *
  * so the round trip overlaps the catalogue's parsing instead of following
  * it. The 4326 box waits for PROJ's search for a datum transformation
@@ -648,7 +660,8 @@ static bool catalogue_describes(const struct lc__stac_items *items, size_t row,
  * the CRS's own datum shrunk by the most a datum shift can move it
  * (lc__crs_bounds_inside_4326, under a millisecond). A first row that
  * meets the sure box meets the query box, and its headers are fetched at
- * once. A row that misses it waits for the query box itself.
+ * once. A row that misses it, but meets the box around, takes the query
+ * box itself (waiting for the search).
  *
  * No headers are fetched when the first row's raster:bands say all
  * (catalogue_describes): open() would not use them.
@@ -678,13 +691,13 @@ struct early_probe {
     bool started;     /* the thread was started: mu and posted exist */
     bool running;     /* ... and is not joined yet */
     bool probed;      /* the probes ran: they hold results */
-    /* The boxes the calling thread hands over: "posted" once decided,
+    /* The sure box the calling thread hands over: "posted" once decided,
      * "has" when there is one. */
     pthread_mutex_t mu;
     pthread_cond_t posted;
     bool sure_posted, has_sure;
-    bool query_posted, has_query;
-    struct lc__envelope sure, query;
+    struct lc__envelope sure;
+    bool abandoned; /* joined before the sure box was posted */
 };
 
 /* Whether the catalogue comes from elsewhere than the local file system. */
@@ -704,18 +717,17 @@ static bool confinement_on(const char *href,
            (o->confine_local_hrefs == 0 && catalogue_is_remote(href, o));
 }
 
-/* Waits until a box is posted: the sure box or the query box, or with
- * query_only the query box. False when the box posted is none; *query_ret
- * tells which it was. */
-static bool wait_box(struct early_probe *e, bool query_only,
-                     struct lc__envelope *box, bool *query_ret)
+/* Waits until the sure box is posted; false when it is none. *abandoned:
+ * the calling thread joins, the thread has nothing more to do. */
+static bool wait_sure_box(struct early_probe *e, struct lc__envelope *box,
+                          bool *abandoned)
 {
     pthread_mutex_lock(&e->mu);
-    while (!e->query_posted && (query_only || !e->sure_posted))
+    while (!e->sure_posted)
         pthread_cond_wait(&e->posted, &e->mu);
-    *query_ret = e->query_posted;
-    bool has = e->query_posted ? e->has_query : e->has_sure;
-    *box = e->query_posted ? e->query : e->sure;
+    bool has = e->has_sure;
+    *box = e->sure;
+    *abandoned = e->abandoned;
     pthread_mutex_unlock(&e->mu);
     return has;
 }
@@ -769,6 +781,25 @@ static bool make_probes(struct early_probe *e)
     return ok;
 }
 
+/* Whether the first row meets the query box, for a row that misses the
+ * sure box: surely not when it misses the box around; else the query box
+ * decides (the thread waits for the pool's search, lc__engine_search_4326,
+ * or searches). */
+static bool head_meets_query_box(struct early_probe *e)
+{
+    double b[4];
+    struct lc__errbuf quiet = {0};
+    if (lc__crs_bounds_around_4326(e->c->crs, e->o->bbox, b, &quiet) == LC_OK) {
+        struct lc__envelope around = {b[0], b[1], b[2], b[3]};
+        if (!head_meets(e, &around))
+            return false;
+    }
+    if (find_query_box(e->c, e->o, b, &quiet) < 0)
+        return false;
+    struct lc__envelope query = {b[0], b[1], b[2], b[3]};
+    return head_meets(e, &query);
+}
+
 static void *early_thread(void *arg)
 {
     struct early_probe *e = arg;
@@ -776,37 +807,16 @@ static void *early_thread(void *arg)
     if (load_catalog(e->c, e->href, e->o, 1, NULL, &e->head, &quiet) < 0 ||
         e->head->count == 0)
         return NULL;
-    struct lc__envelope box;
-    bool query = false;
-    bool meets = wait_box(e, false, &box, &query) && head_meets(e, &box);
-    if (!meets && !query)
-        meets = wait_box(e, true, &box, &query) && head_meets(e, &box);
+    struct lc__envelope sure;
+    bool abandoned;
+    bool meets = wait_sure_box(e, &sure, &abandoned) && head_meets(e, &sure);
+    if (!meets && !abandoned)
+        meets = head_meets_query_box(e);
     if (meets && make_probes(e)) {
         run_probes(e->probes, e->nprobes);
         e->probed = true;
     }
     return NULL;
-}
-
-static void post_box(struct early_probe *e, bool query,
-                     const struct lc__envelope *box)
-{
-    if (!e->running)
-        return;
-    pthread_mutex_lock(&e->mu);
-    if (query && !e->query_posted) {
-        e->query_posted = true;
-        e->has_query = box != NULL;
-        if (box != NULL)
-            e->query = *box;
-    } else if (!query && !e->sure_posted) {
-        e->sure_posted = true;
-        e->has_sure = box != NULL;
-        if (box != NULL)
-            e->sure = *box;
-    }
-    pthread_cond_broadcast(&e->posted);
-    pthread_mutex_unlock(&e->mu);
 }
 
 /* Posts the sure box (lc__crs_bounds_inside_4326), or none. */
@@ -819,17 +829,25 @@ static void post_sure_box(struct early_probe *e)
     bool ok =
         lc__crs_bounds_inside_4326(e->c->crs, e->c->bbox, in, &quiet) == LC_OK;
     struct lc__envelope sure = {in[0], in[1], in[2], in[3]};
-    post_box(e, false, ok ? &sure : NULL);
+    pthread_mutex_lock(&e->mu);
+    e->sure_posted = true;
+    e->has_sure = ok;
+    e->sure = sure;
+    pthread_cond_broadcast(&e->posted);
+    pthread_mutex_unlock(&e->mu);
 }
 
-/* Joins the thread, if one runs, posting "no box" for what is not posted
- * yet so that it cannot wait for ever. */
+/* Joins the thread, if one runs, posting "no box" if the sure box is not
+ * posted yet so that it cannot wait for ever. */
 static void join_early(struct early_probe *e)
 {
     if (!e->running)
         return;
-    post_box(e, false, NULL);
-    post_box(e, true, NULL);
+    pthread_mutex_lock(&e->mu);
+    e->abandoned = !e->sure_posted;
+    e->sure_posted = true;
+    pthread_cond_broadcast(&e->posted);
+    pthread_mutex_unlock(&e->mu);
     (void)pthread_join(e->thread, NULL);
     e->running = false;
 }
@@ -1293,72 +1311,56 @@ static int confine_local_hrefs(struct lc_collection *c, const char *href,
 }
 
 /*
- * The 4326 box, found while the catalogue loads
- * =============================================
+ * The selection without waiting for the 4326 box
+ * ==============================================
  *
  * The 4326 query box waits for PROJ's search for a datum transformation
- * (6-25 ms in a new process), the catalogue's load does not need it: it
- * loads on a thread of its own with a box around it for its pushdown and
- * filter (lc__crs_bounds_around_4326: the box in the CRS's own datum grown
- * by the most a datum shift moves it, under a millisecond), while the
- * calling thread searches (its PROJ context has the CRS parsed already);
- * the selection is then narrowed to the items that meet the query box
- * itself (lc__catalog_narrow), in their order. So open() selects what it
- * would select with the query box alone, one search sooner. When there is
- * no box around (near the antimeridian or a pole, an unusual datum) or no
- * thread, the search comes first.
+ * (6-25 ms in a new process); the selection seldom needs it. Two boxes
+ * in the CRS's own datum, under a millisecond, bound it: one grown by the
+ * most a datum shift moves it (lc__crs_bounds_around_4326), one shrunk by
+ * as much (lc__crs_bounds_inside_4326). The catalogue loads with the box
+ * around for its pushdown and filter, while a pool thread searches
+ * (lc__engine_search_4326). When every item loaded also meets the box
+ * inside, the selection is what the query box would select, and open()
+ * returns without the search: its reads, which need the operation, find
+ * it found or wait for it. Otherwise (an item near the query box's edge)
+ * the calling thread takes the search's result, or waits for it, and the
+ * selection is narrowed to the items that meet the query box itself
+ * (lc__catalog_narrow), in their order. When there are no such boxes
+ * (near the antimeridian or a pole, an unusual datum), the search comes
+ * first; when the query box is too small for a box inside, the load and
+ * the search overlap all the same.
+ *
+ * Until the query box is found, c->bbox_4326 holds the box around it
+ * (bbox_4326_exact false); no_match finds it for its message. A search
+ * that fails (PROJ has no way from the CRS's datum to WGS 84) then fails
+ * the reads, not open().
  */
-struct wide_load {
-    struct lc_collection *c;
-    const char *href;
-    const struct lc_collection_options *o;
-    struct lc__envelope box;
-    pthread_t thread;
-    struct lc__catalog *catalog;
-    int status;
-    struct lc__errbuf err;
-};
-
-static void *wide_load_thread(void *arg)
-{
-    struct wide_load *w = arg;
-    w->status =
-        load_catalog(w->c, w->href, w->o, 0, &w->box, &w->catalog, &w->err);
-    return NULL;
-}
-
-/* Loads the catalogue into c->catalog, its selection the items that meet
- * c->bbox_4326, which this finds (and hands to the early probe). */
 static int load_selection(struct lc_collection *c, const char *href,
                           const struct lc_collection_options *o,
-                          struct early_probe *early, struct lc__errbuf *err)
+                          struct lc__errbuf *err)
 {
-    double around[4];
-    struct wide_load load = {.c = c, .href = href, .o = o};
-    bool wide =
-        lc__crs_bounds_around_4326(c->crs, o->bbox, around, NULL) == LC_OK;
-    if (wide) {
-        load.box =
-            (struct lc__envelope){around[0], around[1], around[2], around[3]};
-        wide = pthread_create(&load.thread, NULL, wide_load_thread, &load) == 0;
+    double around[4], inside[4] = {0};
+    if (lc__crs_bounds_around_4326(c->crs, o->bbox, around, NULL) < 0) {
+        LC_FORWARD_IF_ERROR(open_query_box(c, o, err));
+        struct lc__envelope box = query_box(c);
+        return load_catalog(c, href, o, 0, &box, &c->catalog, err);
     }
-    int status = open_query_box(c, o, err);
-    struct lc__envelope box = query_box(c);
-    if (status == LC_OK)
-        post_box(early, true, &box);
-    if (!wide)
-        return status < 0 ? status
-                          : load_catalog(c, href, o, 0, &box, &c->catalog, err);
-    (void)pthread_join(load.thread, NULL);
-    c->catalog = load.catalog;
-    /* The search's error first, as when it comes before the load. */
-    if (status < 0)
+    lc__engine_search_4326(c->crs, c->area);
+    memcpy(c->bbox_4326, around, sizeof c->bbox_4326);
+    struct lc__envelope wide = {around[0], around[1], around[2], around[3]};
+    /* A query box narrower than twice the margin has no box inside. */
+    bool has_inside =
+        lc__crs_bounds_inside_4326(c->crs, o->bbox, inside, NULL) == LC_OK;
+    struct lc__envelope sure = {inside[0], inside[1], inside[2], inside[3]};
+    bool all_sure = false;
+    int status = load_catalog(c, href, o, 0, &wide, &c->catalog, err);
+    if (status == LC_OK && has_inside)
+        status = lc__catalog_all_meet(c->catalog, &sure, &all_sure, err);
+    if (status < 0 || all_sure)
         return status;
-    if (load.status < 0) {
-        if (err != NULL)
-            *err = load.err;
-        return load.status;
-    }
+    LC_FORWARD_IF_ERROR(open_query_box(c, o, err));
+    struct lc__envelope box = query_box(c);
     return lc__catalog_narrow(c->catalog, &box, err);
 }
 
@@ -1367,7 +1369,7 @@ static int open_items(struct lc_collection *c, const char *href,
                       const struct lc_collection_options *o,
                       struct early_probe *early, struct lc__errbuf *err)
 {
-    LC_FORWARD_IF_ERROR(load_selection(c, href, o, early, err));
+    LC_FORWARD_IF_ERROR(load_selection(c, href, o, err));
     c->items = c->catalog->items;
     if (c->catalog->count == 0)
         return no_match(c, o, href, err);

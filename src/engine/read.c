@@ -184,6 +184,15 @@ static struct {
 
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
+/* lc__engine_search_4326's searches submitted and not ended. exit() waits for
+ * them (wait_searches, an atexit handler): PROJ's static destructors would
+ * otherwise run under a search (a CLI that fails right after open() crashed
+ * so). Guarded by g_pool.mu; zero in a forked child, which has no pool threads.
+ */
+static size_t g_searches;
+static pthread_cond_t g_searches_done = PTHREAD_COND_INITIALIZER;
+static pthread_once_t g_searches_once = PTHREAD_ONCE_INIT;
+
 static void *pool_main(void *arg)
 {
     (void)arg;
@@ -223,6 +232,8 @@ static void atfork_child(void)
     g_pool.tail = NULL;
     g_pool.nthreads = 0;
     pthread_cond_init(&g_pool.cv, NULL);
+    g_searches = 0;
+    pthread_cond_init(&g_searches_done, NULL);
     pthread_mutex_unlock(&g_pool.mu);
     pthread_mutex_unlock(&g_crs_mu);
 }
@@ -349,6 +360,76 @@ int lc__engine_crs_get(const char *text, struct lc__crs **crs_ret,
                        bool *owned_ret, struct lc__errbuf *err)
 {
     return crs_get(text, crs_ret, owned_ret, err);
+}
+
+/* ---- a search for open() (lc__engine_search_4326) ----------------------- */
+
+struct search_job {
+    struct pool_job job; /* first: the pool hands back this pointer */
+    char *definition;    /* of the CRS: the same text gives the same key */
+    bool has_area;
+    struct lc__area area;
+};
+
+static void wait_searches(void)
+{
+    pthread_mutex_lock(&g_pool.mu);
+    while (g_searches > 0)
+        pthread_cond_wait(&g_searches_done, &g_pool.mu);
+    pthread_mutex_unlock(&g_pool.mu);
+}
+
+static void register_wait_searches(void)
+{
+    (void)atexit(wait_searches);
+}
+
+static void search_job_run(struct pool_job *job)
+{
+    struct search_job *j = (struct search_job *)(void *)job;
+    struct lc__crs *crs = NULL, *wgs84 = NULL;
+    bool owned = false;
+    struct lc__transform *tf = NULL;
+    if (lc__crs_new(j->definition, NULL, &crs, NULL) == LC_OK &&
+        crs_get("EPSG:4326", &wgs84, &owned, NULL) == LC_OK &&
+        lc__transform_get_in(crs, wgs84, j->has_area ? &j->area : NULL, &tf,
+                             NULL) == LC_OK)
+        lc__transform_release(tf);
+    if (owned)
+        lc__crs_free(wgs84);
+    lc__crs_free(crs);
+    lc__free(NULL, j->definition);
+    lc__free(NULL, j);
+    pthread_mutex_lock(&g_pool.mu);
+    if (--g_searches == 0)
+        pthread_cond_broadcast(&g_searches_done);
+    pthread_mutex_unlock(&g_pool.mu);
+}
+
+void lc__engine_search_4326(const struct lc__crs *crs,
+                            const struct lc__area *area)
+{
+    const char *definition = lc__crs_definition(crs);
+    size_t len = strlen(definition);
+    struct search_job *j = lc__calloc(NULL, 1, sizeof *j);
+    char *copy = j != NULL ? lc__malloc(NULL, len + 1) : NULL;
+    if (copy == NULL || pool_ensure(1) == 0) {
+        lc__free(NULL, copy);
+        lc__free(NULL, j);
+        return;
+    }
+    (void)pthread_once(&g_searches_once, register_wait_searches);
+    memcpy(copy, definition, len + 1);
+    j->job.run = search_job_run;
+    j->definition = copy;
+    j->has_area = area != NULL;
+    if (area != NULL)
+        j->area = *area;
+    pthread_mutex_lock(&g_pool.mu);
+    g_searches++;
+    pthread_mutex_unlock(&g_pool.mu);
+    /* (A fork() before it runs drops it with the child's queue.) */
+    pool_submit(&j->job);
 }
 
 /* ---- data types -------------------------------------------------------- */

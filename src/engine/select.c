@@ -117,7 +117,9 @@ uint32_t lc__match_margin(const struct lc_collection *c,
         fmin(hypot(win->gt[1], win->gt[4]), hypot(win->gt[2], win->gt[5]));
     if (lc__crs_is_geographic(c->crs)) {
         /* A degree of longitude is shortest at the grid's highest
-         * latitude. */
+         * latitude (that of the query box, or of the box around it:
+         * higher by the datum-shift margin at most, a margin as wide or
+         * wider). */
         double lat = fmax(fabs(c->bbox_4326[1]), fabs(c->bbox_4326[3]));
         double k =
             isfinite(lat) ? cos(fmin(lat, 89.9) * 0.017453292519943295) : 1.0;

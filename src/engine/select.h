@@ -30,6 +30,18 @@
 int lc__engine_crs_get(const char *text, struct lc__crs **crs_ret,
                        bool *owned_ret, struct lc__errbuf *err);
 
+/*
+ * Starts PROJ's search for the operation from crs to EPSG:4326 over area
+ * (NULL: none) on a thread of the read pool (read.c), and returns at once:
+ * open() does this when its selection does not need the 4326 box, so that
+ * the search runs while open() returns and its caller builds the array.
+ * Reads find the operation shared (crs.c), or wait for the running search
+ * rather than start one of their own. Failing, it does nothing: a read
+ * then searches.
+ */
+void lc__engine_search_4326(const struct lc__crs *crs,
+                            const struct lc__area *area);
+
 /* Points along the boundary of the pixel rectangle [c0, c1] x [r0, r1] of
  * a grid, nseg segments per edge (4 * nseg points, corners included), as
  * coordinates through gt. */

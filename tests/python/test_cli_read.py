@@ -416,6 +416,29 @@ def test_read_allowed_roots_confine_local_hrefs(ci_world, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_exit_right_after_open(ci_world, tmp_path):
+    """open() may return before PROJ's search for the transformation to
+    EPSG:4326 ends (a pool thread goes on with it, for the reads); a CLI
+    that fails right after open() exits while it runs. exit() must wait for
+    it: PROJ's static destructors ran under the search and crashed such
+    processes (SIGSEGV) when the machine was busy: without the wait, one
+    run of this test in three saw it. Thirty-two at once, three times,
+    keep the machine busy."""
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    for _ in range(3):
+        procs = [subprocess.Popen(
+            [CLI, *_read_args(ci_world / "items.parquet",
+                              tmp_path / f"{i}.tif",
+                              "--allowed-roots", str(other))],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i in range(32)]
+        for p in procs:
+            _, err = p.communicate()
+            assert p.returncode == 1 and "allowed" in err, (p.returncode,
+                                                            err)
+
+
 def test_read_limit_option(ci_world, tmp_path):
     """--limit lowers (or raises) a cap of docs/limits.md: a block cap under
     the world's 512 x 512 uint16 tiles fails the read naming the cap; a

@@ -206,9 +206,11 @@ def test_bbox_4326_identity_and_antimeridian(ci_world):
 def test_selection_at_the_query_box_edges(tmp_path, crs, bbox, suffix):
     """open() loads the catalogue with a box around the 4326 query box
     (the box in the CRS's own datum grown by LC_DATUM_SHIFT_MARGIN_DEG,
-    0.05 degrees) while PROJ searches for the datum transformation, then
-    keeps the items that meet the query box itself: an item 50 m outside an
-    edge, inside the box around, is left out; one 50 m inside is kept."""
+    0.05 degrees) while a pool thread searches for the datum
+    transformation; items that meet that box but not the one shrunk by as
+    much make it take the query box itself and keep the items that meet it:
+    an item 50 m outside an edge, inside the box around, is left out; one
+    50 m inside is kept."""
     from conftest import write_catalogue, write_synthetic_cog
 
     cog = write_synthetic_cog(tmp_path / "a.tif")
