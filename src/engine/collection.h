@@ -78,10 +78,18 @@ struct lc_collection {
     /* Item footprints' bboxes (EPSG:4326), item k = tree item k. */
     struct lc__rtree *rtree;
     /* The largest pixel of the bands' sources on the ground, in metres
-     * (lc__pixel_ground_size of proj:transform, and of the sampled
-     * headers); 0 when unknown. A source pixel may reach past its item's
-     * footprint: item matching allows for it (select.c). */
-    double src_pixel_m;
+     * (lc__pixel_ground_size of the items' proj:transform, and of the
+     * sampled headers: headers_pixel_m); 0 when unknown. A source pixel
+     * may reach past its item's footprint: item matching allows for it
+     * (select.c). Found at the first use (lc__collection_src_pixel_m),
+     * not by open(): the items' CRSs it parses are PROJ work that would
+     * wait behind the search for the 4326 box. Read and written
+     * atomically (reads may run at once); any thread finds the same. */
+    struct lc__src_pixel {
+        double m;
+        bool known;
+    } * src_pixel; /* allocated with the collection */
+    double headers_pixel_m;
 
     /* Output contract. */
     enum lc_dtype dtype;
@@ -118,5 +126,8 @@ int lc__collection_open(const char *href,
                         const struct lc_allocator *alloc,
                         struct lc_collection **collection_ret,
                         struct lc__errbuf *err);
+
+/* c->src_pixel_m, found now if no one has yet (collection_open.c). */
+double lc__collection_src_pixel_m(const struct lc_collection *c);
 
 #endif /* LC_ENGINE_COLLECTION_H */

@@ -1062,20 +1062,34 @@ static int resolve_contract(struct lc_collection *c,
     return infer_nodata(infos, c->nbands, &c->has_nodata, &c->nodata, err);
 }
 
-/*
- * c->src_pixel_m: the largest ground size of a source pixel, over the
- * proj:transform of every selected item's band assets and the sampled
- * headers (infos, one per band). Codes repeat from item to item: each
- * run of one code is looked up once.
- */
-static void source_pixel_size(struct lc_collection *c,
-                              const struct lc_cog_info *infos)
+/* The largest ground size of a pixel of the sampled headers (infos, one
+ * per band). */
+static double headers_pixel_size(const struct lc_collection *c,
+                                 const struct lc_cog_info *infos)
 {
-    const struct lc__stac_items *items = c->items;
     double best = 0.0;
-    for (size_t b = 0; b < c->nbands; b++) {
+    for (size_t b = 0; b < c->nbands; b++)
         best = fmax(best,
                     lc__pixel_ground_size(infos[b].geotransform, infos[b].crs));
+    return best;
+}
+
+/*
+ * The largest ground size of a source pixel, over the proj:transform of
+ * every selected item's band assets and the sampled headers. Codes repeat
+ * from item to item: each run of one code is looked up once.
+ */
+double lc__collection_src_pixel_m(const struct lc_collection *c)
+{
+    struct lc__src_pixel *cache = c->src_pixel;
+    double best;
+    if (__atomic_load_n(&cache->known, __ATOMIC_ACQUIRE)) {
+        __atomic_load(&cache->m, &best, __ATOMIC_RELAXED);
+        return best;
+    }
+    const struct lc__stac_items *items = c->items;
+    best = c->headers_pixel_m;
+    for (size_t b = 0; b < c->nbands; b++) {
         const char *code = NULL;
         double unit = 1.0; /* metres per CRS unit, about */
         for (size_t k = 0; k < c->nitems; k++) {
@@ -1096,7 +1110,10 @@ static void source_pixel_size(struct lc_collection *c,
             best = fmax(best, px * (a->proj_code != NULL ? unit : 1.0));
         }
     }
-    c->src_pixel_m = best;
+    /* Reads that find it at once each store the same value. */
+    __atomic_store(&cache->m, &best, __ATOMIC_RELAXED);
+    __atomic_store_n(&cache->known, true, __ATOMIC_RELEASE);
+    return best;
 }
 
 /* Opens one header per band of the first item (or takes the early
@@ -1121,8 +1138,6 @@ static int sample_bands(struct lc_collection *c,
         }
         c->contract_from_catalogue = true;
         int status = resolve_contract(c, o, infos, err);
-        if (status == LC_OK)
-            source_pixel_size(c, infos); /* proj:transform only */
         lc__free(&c->alloc, infos);
         return status;
     }
@@ -1166,7 +1181,7 @@ static int sample_bands(struct lc_collection *c,
     if (status == LC_OK)
         status = resolve_contract(c, o, infos, err);
     if (status == LC_OK)
-        source_pixel_size(c, infos);
+        c->headers_pixel_m = headers_pixel_size(c, infos);
 out:
     for (size_t i = 0; probes != NULL && i < n; i++)
         lc__header_cache_release(probes[i].cog);
@@ -1446,6 +1461,11 @@ int lc__collection_open(const char *href,
     LC_RETURN_IF(c == NULL, err, LC_ENOMEM, "%s: out of memory", href);
     if (alloc != NULL)
         c->alloc = *alloc;
+    c->src_pixel = lc__calloc(&c->alloc, 1, sizeof *c->src_pixel);
+    if (c->src_pixel == NULL) {
+        lc__free(&c->alloc, c);
+        return lc__error(err, LC_ENOMEM, "%s: out of memory", href);
+    }
     int status = open_collection(c, href, opts, err);
     if (status < 0) {
         lc_collection_close(c);
@@ -1524,6 +1544,7 @@ void lc_collection_close(struct lc_collection *c)
     lc__free(&a, c->crs_wkt);
     lc_store_close(c->store);
     lc__free(&a, c->href);
+    lc__free(&a, c->src_pixel);
     lc__free(&a, c);
 }
 

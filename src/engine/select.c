@@ -125,9 +125,10 @@ uint32_t lc__match_margin(const struct lc_collection *c,
             isfinite(lat) ? cos(fmin(lat, 89.9) * 0.017453292519943295) : 1.0;
         r *= METRES_PER_DEGREE * k;
     }
-    if (!(r > 0.0) || !isfinite(r) || !(c->src_pixel_m > 0.0))
+    double src_pixel_m = lc__collection_src_pixel_m(c);
+    if (!(r > 0.0) || !isfinite(r) || !(src_pixel_m > 0.0))
         return 1;
-    double m = 1.0 + ceil(c->src_pixel_m / r);
+    double m = 1.0 + ceil(src_pixel_m / r);
     return m < 65536.0 ? (uint32_t)m : 65536;
 }
 
