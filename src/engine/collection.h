@@ -127,7 +127,7 @@ int lc__collection_open(const char *href,
                         struct lc_collection **collection_ret,
                         struct lc__errbuf *err);
 
-/* c->src_pixel_m, found now if no one has yet (collection_open.c). */
+/* c->src_pixel->m, found now if no one has yet (collection_open.c). */
 double lc__collection_src_pixel_m(const struct lc_collection *c);
 
 #endif /* LC_ENGINE_COLLECTION_H */
