@@ -196,8 +196,10 @@ static int find_query_box(const struct lc_collection *c,
                           const struct lc_collection_options *o, double box[4],
                           struct lc__errbuf *err)
 {
+    /* (The search job parsed EPSG:4326 into the engine's cache.) */
     struct lc__crs *wgs84 = NULL;
-    LC_FORWARD_IF_ERROR(lc__crs_new("EPSG:4326", &c->alloc, &wgs84, err));
+    bool owned = false;
+    LC_FORWARD_IF_ERROR(lc__engine_crs_get("EPSG:4326", &wgs84, &owned, err));
     struct lc__transform *tf = NULL;
     int status = lc__transform_get_in(c->crs, wgs84, c->area, &tf, err);
     if (status == LC_OK && lc__transform_is_identity(tf)) {
@@ -208,7 +210,8 @@ static int find_query_box(const struct lc_collection *c,
         status = lc__transform_bounds(tf, o->bbox, LC_DENSIFY_PTS, box, err);
     }
     lc__transform_release(tf);
-    lc__crs_free(wgs84);
+    if (owned)
+        lc__crs_free(wgs84);
     return status;
 }
 

@@ -362,6 +362,23 @@ int lc__engine_crs_get(const char *text, struct lc__crs **crs_ret,
     return crs_get(text, crs_ret, owned_ret, err);
 }
 
+/* Finds the operation from the CRS from to the CRS named to over area (NULL:
+ * none), so that crs.c shares it with later lookups of the pair. Errors are
+ * left to whoever needs the operation, and reports them. */
+static void find_operation(const struct lc__crs *from, const char *to,
+                           const struct lc__area *area)
+{
+    struct lc__crs *crs = NULL;
+    bool owned = false;
+    if (crs_get(to, &crs, &owned, NULL) < 0)
+        return;
+    struct lc__transform *tf = NULL;
+    if (lc__transform_get_in(from, crs, area, &tf, NULL) == LC_OK)
+        lc__transform_release(tf);
+    if (owned)
+        lc__crs_free(crs);
+}
+
 /* ---- a search for open() (lc__engine_search_4326) ----------------------- */
 
 struct search_job {
@@ -387,16 +404,9 @@ static void register_wait_searches(void)
 static void search_job_run(struct pool_job *job)
 {
     struct search_job *j = (struct search_job *)(void *)job;
-    struct lc__crs *crs = NULL, *wgs84 = NULL;
-    bool owned = false;
-    struct lc__transform *tf = NULL;
-    if (lc__crs_new(j->definition, NULL, &crs, NULL) == LC_OK &&
-        crs_get("EPSG:4326", &wgs84, &owned, NULL) == LC_OK &&
-        lc__transform_get_in(crs, wgs84, j->has_area ? &j->area : NULL, &tf,
-                             NULL) == LC_OK)
-        lc__transform_release(tf);
-    if (owned)
-        lc__crs_free(wgs84);
+    struct lc__crs *crs = NULL;
+    if (lc__crs_new(j->definition, NULL, &crs, NULL) == LC_OK)
+        find_operation(crs, "EPSG:4326", j->has_area ? &j->area : NULL);
     lc__crs_free(crs);
     lc__free(NULL, j->definition);
     lc__free(NULL, j);
@@ -1979,18 +1989,9 @@ static void prewarm_run(struct pool_job *job)
 {
     struct prewarm_job *p = (struct prewarm_job *)(void *)job;
     struct read_ctx *rc = p->rc;
-    struct lc__crs *crs = NULL;
-    bool owned = false;
     /* Errors are left to the band tasks, which report them. */
-    if (!cancel_requested(rc) &&
-        crs_get(p->code, &crs, &owned, NULL) == LC_OK) {
-        struct lc__transform *tf = NULL;
-        if (lc__transform_get_in(rc->c->crs, crs, rc->c->area, &tf, NULL) ==
-            LC_OK)
-            lc__transform_release(tf);
-        if (owned)
-            lc__crs_free(crs);
-    }
+    if (!cancel_requested(rc))
+        find_operation(rc->c->crs, p->code, rc->c->area);
     pthread_mutex_lock(&rc->mu);
     rc->nprewarm_queued--;
     pthread_cond_signal(&rc->cv);
