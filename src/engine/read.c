@@ -119,6 +119,7 @@
 #include "../common/par.h"
 #include "../geo/approx.h"
 #include "../io/io.h"
+#include "../tiff/tiff.h"
 #include "collection.h"
 #include "header_cache.h"
 #include "select.h"
@@ -786,6 +787,9 @@ struct band_task {
     size_t offset, stride;
     bool has_nodata;
     double nodata;
+    /* values point into the output, where the source was decoded in place
+     * (in_output_target): the output's, not freed with the task. */
+    bool in_output;
 };
 
 struct item_job {
@@ -882,7 +886,8 @@ static bool cancel_requested(const struct read_ctx *rc)
 
 static void task_free_buffers(struct read_ctx *rc, struct band_task *t)
 {
-    lc__free(rc->alloc, t->values);
+    if (!t->in_output)
+        lc__free(rc->alloc, t->values);
     lc__free(rc->alloc, t->valid);
     t->values = NULL;
     t->valid = NULL;
@@ -1012,22 +1017,21 @@ static int check_contract(struct band_task *t, const struct lc_cog_info *info,
     return LC_OK;
 }
 
-/* Reads the source window in strips of whole block rows, checking for
- * cancellation between them. */
+/* Reads the source window into buf (nbytes, rows row_nbytes apart) in
+ * strips of whole block rows, checking for cancellation between them. */
 static int read_source(struct band_task *t, struct lc_cog *cog, size_t level,
                        const struct lc_cog_level *lv, const struct lc_window *w,
-                       enum lc_dtype dt, void *buf, size_t nbytes)
+                       enum lc_dtype dt, void *buf, size_t row_nbytes,
+                       size_t nbytes)
 {
     size_t es = lc_dtype_nbytes(dt);
-    size_t row_nbytes = (size_t)w->width * es;
     uint32_t bh = lv->block_height > 0 ? lv->block_height : 1;
-    size_t strip_rows = READ_STRIP_NBYTES / (row_nbytes * bh);
+    size_t strip_rows = READ_STRIP_NBYTES / ((size_t)w->width * es * bh);
     uint32_t nblk = strip_rows == 0      ? 1
                     : strip_rows > 65536 ? 65536
                                          : (uint32_t)strip_rows;
     uint32_t end = w->row_off + w->height;
     uint32_t r = w->row_off;
-    static const uint32_t sample0 = 0;
 
     while (r < end) {
         if (cancel_requested(t->rc))
@@ -1036,8 +1040,9 @@ static int read_source(struct band_task *t, struct lc_cog *cog, size_t level,
         uint32_t stop = next < end ? (uint32_t)next : end;
         struct lc_window s = {w->col_off, r, w->width, stop - r};
         size_t off = (size_t)(r - w->row_off) * row_nbytes;
-        int status = lc_cog_read_window(cog, level, &s, &sample0, 1,
-                                        (char *)buf + off, nbytes - off);
+        int status = lc__cog_read_window_rows(cog, level, &s, 0,
+                                              (char *)buf + off, row_nbytes,
+                                              off < nbytes ? nbytes - off : 0);
         if (status < 0) {
             lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
             return status;
@@ -1134,14 +1139,37 @@ static struct lc__approx_options anchored(const struct read_ctx *rc,
 }
 
 /*
+ * Where the window sub of the chunk starts in the source window w, when it
+ * maps onto w by whole pixels (same CRS and pixel grid) and lies inside it:
+ * then true, and (*col, *row).
+ */
+static bool aligned_offset(struct band_task *t, struct lc__transform *tf,
+                           const struct lc__grid *sub,
+                           const struct lc_cog_level *lv,
+                           const struct lc_window *w,
+                           const struct lc__approx_options *mo, int64_t *col,
+                           int64_t *row)
+{
+    struct lc__errbuf err = {0};
+    struct lc__srcmap *map = NULL;
+    if (lc__srcmap_new(tf, sub, lv->geotransform, w->col_off, w->row_off, mo,
+                       t->rc->alloc, &map, &err) < 0)
+        return false; /* the usual path says why */
+    bool aligned = lc__srcmap_aligned(map, col, row);
+    lc__srcmap_free(map);
+    return aligned && *col >= 0 && *row >= 0 &&
+           (uint64_t)*col + sub->width <= w->width &&
+           (uint64_t)*row + sub->height <= w->height;
+}
+
+/*
  * The result without a warp, when the window sub of the chunk maps onto
- * the source window w by whole pixels (same CRS and pixel grid); the
- * caller has checked that the values keep their bits (same_bits, which
- * gave the nodata value the mosaic compares). The source window (and its
- * mask) become the result as they are. That saves a copy of every pixel
- * and the validity array - half the memory a native-grid read touches.
- * Takes src and mask (set to NULL) and returns true, or leaves everything
- * as it was.
+ * the source window w by whole pixels (aligned_offset); the caller has
+ * checked that the values keep their bits (same_bits, which gave the
+ * nodata value the mosaic compares). The source window (and its mask)
+ * become the result as they are. That saves a copy of every pixel and the
+ * validity array - half the memory a native-grid read touches. Takes src
+ * and mask (set to NULL) and returns true, or leaves everything as it was.
  */
 static bool aligned_result(struct band_task *t, struct lc__transform *tf,
                            const struct lc__grid *sub,
@@ -1150,18 +1178,8 @@ static bool aligned_result(struct band_task *t, struct lc__transform *tf,
                            const struct lc__approx_options *mo, void **src,
                            uint8_t **mask, bool mosaic_has_nd, double mosaic_nd)
 {
-    struct read_ctx *rc = t->rc;
-    struct lc__errbuf err = {0};
-    struct lc__srcmap *map = NULL;
-    if (lc__srcmap_new(tf, sub, lv->geotransform, w->col_off, w->row_off, mo,
-                       rc->alloc, &map, &err) < 0)
-        return false; /* the usual path says why */
     int64_t col, row;
-    bool aligned = lc__srcmap_aligned(map, &col, &row);
-    lc__srcmap_free(map);
-    if (!aligned || col < 0 || row < 0 ||
-        (uint64_t)col + sub->width > w->width ||
-        (uint64_t)row + sub->height > w->height)
+    if (!aligned_offset(t, tf, sub, lv, w, mo, &col, &row))
         return false;
     t->values = *src;
     t->valid = *mask;
@@ -1172,6 +1190,40 @@ static bool aligned_result(struct band_task *t, struct lc__transform *tf,
     t->has_nodata = mosaic_has_nd;
     t->nodata = mosaic_nd;
     return true;
+}
+
+/*
+ * Better still, the source decodes straight into the output: when its
+ * pixels keep their bits and map onto the chunk's by whole pixels (as for
+ * aligned_result; no mask), the mosaic keeps its values in the output
+ * (first, highest, lowest), and the item is its step's first, which the
+ * mosaic takes before any other, so that nothing it would keep is
+ * overwritten. The mosaic is then fed the values where they are (it only
+ * counts them): no window buffer, no copy. Returns where the part sub
+ * (at dr) of the output plane starts, the source window to read into it
+ * (*dw) and the bytes from there to the plane's end (*nbytes_ret); NULL
+ * when the usual path applies.
+ */
+static char *
+in_output_target(struct band_task *t, struct lc__transform *tf,
+                 const struct lc__grid *sub, const struct lc_cog_level *lv,
+                 const struct lc_window *w, const struct lc__approx_options *mo,
+                 const uint32_t dr[4], struct lc_window *dw, size_t *nbytes_ret)
+{
+    const struct read_ctx *rc = t->rc;
+    const struct step_state *st = &rc->steps[t->item->step];
+    char *plane = lc__mosaic_value_plane(st->m, t->ub);
+    int64_t col, row;
+    if (plane == NULL || t->item->pos != st->first || lv->has_mask ||
+        !aligned_offset(t, tf, sub, lv, w, mo, &col, &row))
+        return NULL;
+    *dw =
+        (struct lc_window){w->col_off + (uint32_t)col,
+                           w->row_off + (uint32_t)row, sub->width, sub->height};
+    size_t width = rc->req->width, height = rc->req->height;
+    size_t at = ((size_t)dr[1] * width + dr[0]) * rc->es;
+    *nbytes_ret = width * height * rc->es - at;
+    return plane + at;
 }
 
 /* ---- nearest offsets shared by an item's bands ---------------------------
@@ -1448,11 +1500,23 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         snprintf(t->msg, sizeof t->msg, "window too large");
         return LC_ELIMIT;
     }
-    void *src = lc__malloc(a, src_nbytes);
+    bool has_nd, mosaic_has_nd;
+    double nd, mosaic_nd;
+    effective_nodata(c, info, &has_nd, &nd);
+    bool keep_bits =
+        same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd);
+    const struct lc__approx_options whole = anchored(rc, &sel, dr[0], dr[1]);
+    struct lc_window dw = w;
+    size_t target_nbytes = 0;
+    char *target = NULL;
+    if (identity && keep_bits && sub.width > 0 && sub.height > 0)
+        target = in_output_target(t, tf, &sub, &lv, &w, &whole, dr, &dw,
+                                  &target_nbytes);
+    void *src = NULL;
     uint8_t *mask = NULL;
     void *warped = NULL;
     struct lc__srcmap *map = NULL;
-    if (src == NULL) {
+    if (target == NULL && (src = lc__malloc(a, src_nbytes)) == NULL) {
         status = LC_ENOMEM;
         goto fail_nomem;
     }
@@ -1464,7 +1528,12 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         before_req = now.nrequests;
         before_bytes = now.nbytes_read;
     }
-    status = read_source(t, cog, level, &lv, &w, sdt, src, src_nbytes);
+    if (target != NULL)
+        status = read_source(t, cog, level, &lv, &dw, sdt, target,
+                             rc->req->width * ses, target_nbytes);
+    else
+        status = read_source(t, cog, level, &lv, &w, sdt, src, w.width * ses,
+                             src_nbytes);
     if (lc_cog_get_info(cog, &now) == LC_OK) {
         t->requests += now.nrequests - before_req;
         t->bytes += now.nbytes_read - before_bytes;
@@ -1498,19 +1567,20 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     t->y0 = dr[1];
     t->width = sub.width;
     t->height = sub.height;
-    bool has_nd, mosaic_has_nd;
-    double nd, mosaic_nd;
-    effective_nodata(c, info, &has_nd, &nd);
-    bool keep_bits =
-        same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd);
-    if (identity && keep_bits && sub.width > 0 && sub.height > 0) {
-        const struct lc__approx_options whole =
-            anchored(rc, &sel, dr[0], dr[1]);
-        if (aligned_result(t, tf, &sub, &lv, &w, &whole, &src, &mask,
-                           mosaic_has_nd, mosaic_nd)) {
-            t->has_data = true;
-            goto done;
-        }
+    if (target != NULL) {
+        t->values = target;
+        t->in_output = true;
+        t->stride = rc->req->width;
+        t->has_nodata = mosaic_has_nd;
+        t->nodata = mosaic_nd;
+        t->has_data = true;
+        goto done;
+    }
+    if (identity && keep_bits && sub.width > 0 && sub.height > 0 &&
+        aligned_result(t, tf, &sub, &lv, &w, &whole, &src, &mask, mosaic_has_nd,
+                       mosaic_nd)) {
+        t->has_data = true;
+        goto done;
     }
 
     /* Warp into the sub-window, then cast to the output dtype: in strips

@@ -59,7 +59,8 @@ struct lc_mosaic {
     size_t nvalues; /* nbands * npixels */
     uint64_t nfed;
     struct lc__coverage cov;
-    void **planes; /* first/highest/lowest: each band's values */
+    void **planes;      /* first/highest/lowest: each band's values */
+    bool caller_planes; /* planes are opts.value_planes */
     double *acc;
     double *m2;
     uint32_t *count;
@@ -302,6 +303,7 @@ int lc__mosaic_new(const struct lc__mosaic_options *opts,
                            ? opts->value_planes[b]
                            : (uint8_t *)region_ptr(block, l.values) +
                                  b * m->npixels * m->esize;
+    m->caller_planes = m->planes != NULL && opts->value_planes != NULL;
     m->opts.value_planes = NULL; /* borrowed: copied into planes */
     m->acc = region_ptr(block, l.acc);
     m->m2 = region_ptr(block, l.m2);
@@ -351,6 +353,11 @@ void lc__mosaic_reset(struct lc_mosaic *m)
 uint64_t lc__mosaic_nfed(const struct lc_mosaic *m)
 {
     return m->nfed;
+}
+
+void *lc__mosaic_value_plane(const struct lc_mosaic *m, size_t band)
+{
+    return m->caller_planes && band < m->opts.nbands ? m->planes[band] : NULL;
 }
 
 bool lc__mosaic_is_done(const struct lc_mosaic *m)
@@ -452,7 +459,8 @@ static const uint8_t *mask_row(const struct feed *f, size_t r)
 
 /* First: takes the valid values whose coverage bit is clear, one coverage
  * word (64 values) at a time: the values to take are a mask, copied as
- * runs (a whole span at once where nothing was covered yet). */
+ * runs (a whole span at once where nothing was covered yet). A source in
+ * place (src is dst) is only counted. */
 static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
                         const uint8_t *valid, size_t n, uint64_t *cov,
                         size_t x0)
@@ -470,7 +478,7 @@ static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
         if (take != 0) {
             cov[x >> 6] = word | take << bit0;
             added += (size_t)__builtin_popcountll(take);
-            for (uint64_t rest = take; rest != 0;) {
+            for (uint64_t rest = dst != src ? take : 0; rest != 0;) {
                 unsigned k = (unsigned)__builtin_ctzll(rest);
                 uint64_t from_k = rest >> k;
                 unsigned run = from_k == ~UINT64_C(0) >> k

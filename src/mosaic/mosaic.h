@@ -163,7 +163,10 @@ void lc__mosaic_reset(struct lc_mosaic *m);
 struct lc__mosaic_src {
     /* nbands planes of height rows of width values of dtype, covering the
      * chunk's pixels [x0, x0 + width) x [y0, y0 + height) of its bands
-     * [band0, band0 + nbands). Borrowed for the call only. */
+     * [band0, band0 + nbands). Borrowed for the call only. May be the
+     * mosaic's own values at the rectangle (lc__mosaic_value_plane, one
+     * band, the chunk's row stride): a source written in place before
+     * anything covered its rectangle, which the feed then only counts. */
     const void *data;
     enum lc_dtype dtype; /* must be the mosaic's */
     size_t band0;
@@ -197,6 +200,10 @@ int lc__mosaic_feed(struct lc_mosaic *m, const struct lc__mosaic_src *src,
 
 /* Number of successful feeds since creation or reset. */
 uint64_t lc__mosaic_nfed(const struct lc_mosaic *m);
+
+/* The caller's plane (value_planes) that keeps band's values; NULL when
+ * the mosaic keeps its values itself, or keeps none (the other methods). */
+void *lc__mosaic_value_plane(const struct lc_mosaic *m, size_t band);
 
 /* True when no further feed can change the result (see above). False
  * before any feed. */

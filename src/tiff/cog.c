@@ -414,6 +414,8 @@ struct read_job {
     const uint32_t *samples; /* output sample k reads file sample samples[k] */
     size_t nsamples;
     uint8_t *out;
+    size_t row_nbytes;      /* from one output row to the next */
+    size_t plane_nbytes;    /* from one output sample's rows to the next's */
     struct lc__errbuf *err; /* the call's own */
 };
 
@@ -472,11 +474,11 @@ static void copy_block(const struct lc_cog *cog, const struct read_job *job,
         if (img->planar_separate && s != plane)
             continue;
         uint32_t s_in_block = img->planar_separate ? 0 : s;
-        uint8_t *plane_out = job->out + k * (size_t)w->width * w->height * unit;
+        uint8_t *plane_out = job->out + k * job->plane_nbytes;
         for (uint32_t y = cy0; y < cy1; y++) {
-            uint8_t *dst = plane_out + ((size_t)(y - w->row_off) * w->width +
-                                        (cx0 - w->col_off)) *
-                                           unit;
+            uint8_t *dst = plane_out +
+                           (size_t)(y - w->row_off) * job->row_nbytes +
+                           (size_t)(cx0 - w->col_off) * unit;
             size_t row = (size_t)(y - y0);
             if (job->is_mask) {
                 const uint8_t *src = block + row * f->width;
@@ -530,11 +532,11 @@ static void fill_block(const struct lc_cog *cog, const struct read_job *job,
         uint32_t s = job->is_mask ? 0 : job->samples[k];
         if (img->planar_separate && !job->is_mask && s != plane)
             continue;
-        uint8_t *plane_out = job->out + k * (size_t)w->width * w->height * unit;
+        uint8_t *plane_out = job->out + k * job->plane_nbytes;
         for (uint32_t y = cy0; y < cy1; y++) {
-            uint8_t *dst = plane_out + ((size_t)(y - w->row_off) * w->width +
-                                        (cx0 - w->col_off)) *
-                                           unit;
+            uint8_t *dst = plane_out +
+                           (size_t)(y - w->row_off) * job->row_nbytes +
+                           (size_t)(cx0 - w->col_off) * unit;
             if (job->is_mask)
                 memset(dst, 0, cx1 - cx0);
             else
@@ -998,9 +1000,13 @@ static int run_read(struct lc_cog *cog, struct read_job *job)
     return status;
 }
 
+/* Checks a read of nsamples planes of window w of level into out_nbytes
+ * bytes, row_nbytes from one output row to the next (0: the window's row,
+ * packed); stores the bytes from one plane to the next in *plane_ret. */
 static int check_window(const struct lc_cog *cog, size_t level,
                         const struct lc_window *w, size_t nsamples, size_t unit,
-                        size_t out_nbytes, struct lc__errbuf *err)
+                        size_t row_nbytes, size_t out_nbytes, size_t *plane_ret,
+                        struct lc__errbuf *err)
 {
     const char *name = lc__io_name(cog->io);
 
@@ -1013,10 +1019,19 @@ static int check_window(const struct lc_cog *cog, size_t level,
                      (uint64_t)w->row_off + w->height > img->height,
                  err, LC_EINVAL, "%s: window outside level %zu (%u x %u)", name,
                  level, img->width, img->height);
-    size_t need;
-    LC_RETURN_IF(!lc__size_mul((size_t)w->width, w->height, &need) ||
-                     !lc__size_mul(need, nsamples, &need) ||
-                     !lc__size_mul(need, unit, &need),
+    size_t packed, rows, need;
+    LC_RETURN_IF(!lc__size_mul((size_t)w->width, unit, &packed) ||
+                     !lc__size_mul(w->height, nsamples, &rows),
+                 err, LC_ELIMIT, "%s: window too large", name);
+    if (row_nbytes == 0)
+        row_nbytes = packed;
+    LC_RETURN_IF(row_nbytes < packed, err, LC_EINVAL,
+                 "%s: output rows %zu bytes apart, the window's rows have %zu",
+                 name, row_nbytes, packed);
+    /* The last row needs only its own bytes. */
+    LC_RETURN_IF(!lc__size_mul(rows - 1, row_nbytes, &need) ||
+                     !lc__size_add(need, packed, &need) ||
+                     !lc__size_mul(w->height, row_nbytes, plane_ret),
                  err, LC_ELIMIT, "%s: window too large", name);
     LC_RETURN_IF(out_nbytes < need, err, LC_ENOSPACE,
                  "%s: output buffer holds %zu bytes, the window needs %zu",
@@ -1024,9 +1039,12 @@ static int check_window(const struct lc_cog *cog, size_t level,
     return LC_OK;
 }
 
-int lc_cog_read_window(struct lc_cog *cog, size_t level,
+/* lc_cog_read_window's work, with the output's rows row_nbytes apart (0:
+ * packed); publishes the error. */
+static int read_window(struct lc_cog *cog, size_t level,
                        const struct lc_window *window, const uint32_t *samples,
-                       size_t nsamples, void *out, size_t out_nbytes)
+                       size_t nsamples, void *out, size_t row_nbytes,
+                       size_t out_nbytes)
 {
     struct lc__errbuf err = {0};
     uint32_t all[256];
@@ -1049,20 +1067,40 @@ int lc_cog_read_window(struct lc_cog *cog, size_t level,
     }
     if (status == LC_OK && nsamples == 0)
         status = lc__error(&err, LC_EINVAL, "no samples requested");
+    size_t unit = lc_dtype_nbytes(cog->dtype), plane_nbytes = 0;
     if (status == LC_OK)
-        status = check_window(cog, level, window, nsamples,
-                              lc_dtype_nbytes(cog->dtype), out_nbytes, &err);
+        status = check_window(cog, level, window, nsamples, unit, row_nbytes,
+                              out_nbytes, &plane_nbytes, &err);
     if (status == LC_OK) {
-        struct read_job job = {.img = &cog->levels[level],
-                               .win = window,
-                               .dtype = cog->dtype,
-                               .samples = samples,
-                               .nsamples = nsamples,
-                               .out = out,
-                               .err = &err};
+        struct read_job job = {
+            .img = &cog->levels[level],
+            .win = window,
+            .dtype = cog->dtype,
+            .samples = samples,
+            .nsamples = nsamples,
+            .out = out,
+            .row_nbytes = row_nbytes > 0 ? row_nbytes : window->width * unit,
+            .plane_nbytes = plane_nbytes,
+            .err = &err};
         status = run_read(cog, &job);
     }
     return lc__publish(&err, status);
+}
+
+int lc_cog_read_window(struct lc_cog *cog, size_t level,
+                       const struct lc_window *window, const uint32_t *samples,
+                       size_t nsamples, void *out, size_t out_nbytes)
+{
+    return read_window(cog, level, window, samples, nsamples, out, 0,
+                       out_nbytes);
+}
+
+int lc__cog_read_window_rows(struct lc_cog *cog, size_t level,
+                             const struct lc_window *window, uint32_t sample,
+                             void *out, size_t row_nbytes, size_t out_nbytes)
+{
+    return read_window(cog, level, window, &sample, 1, out, row_nbytes,
+                       out_nbytes);
 }
 
 int lc_cog_read_mask(struct lc_cog *cog, size_t level,
@@ -1073,7 +1111,9 @@ int lc_cog_read_mask(struct lc_cog *cog, size_t level,
 
     if (cog == NULL || out == NULL)
         return lc__publish(NULL, LC_EINVAL);
-    int status = check_window(cog, level, window, 1, 1, out_nbytes, &err);
+    size_t plane_nbytes = 0;
+    int status = check_window(cog, level, window, 1, 1, 0, out_nbytes,
+                              &plane_nbytes, &err);
     if (status == LC_OK && cog->levels[level].mask == NULL)
         status = lc__error(&err, LC_ENOTFOUND, "%s: level %zu has no mask",
                            lc__io_name(cog->io), level);
@@ -1091,6 +1131,8 @@ int lc_cog_read_mask(struct lc_cog *cog, size_t level,
                                    .is_mask = true,
                                    .nsamples = 1,
                                    .out = out,
+                                   .row_nbytes = window->width,
+                                   .plane_nbytes = plane_nbytes,
                                    .err = &err};
             status = run_read(cog, &job);
         }

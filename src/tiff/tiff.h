@@ -40,6 +40,13 @@ void lc__cog_trim(struct lc_cog *cog);
 size_t lc__block_cache_set_budget(size_t nbytes); /* returns the old one */
 void lc__block_cache_stats(size_t *nblocks_ret, size_t *nbytes_ret);
 
+/* lc_cog_read_window of one sample into rows row_nbytes apart (at least
+ * the window's row), as into a window of a larger array: the same checks,
+ * errors and published message. */
+int lc__cog_read_window_rows(struct lc_cog *cog, size_t level,
+                             const struct lc_window *window, uint32_t sample,
+                             void *out, size_t row_nbytes, size_t out_nbytes);
+
 /* What lc_cog_read_window of one sample (and, when the level has one,
  * lc_cog_read_mask) of a window would fetch. */
 struct lc__window_cost {

@@ -812,6 +812,63 @@ def test_explicit_dtype_converts_as_numpy(synthetic_cog, tmp_path, dtype):
     np.testing.assert_array_equal(got, ref.astype(dtype))
 
 
+def test_first_item_decodes_into_the_output(tmp_path):
+    """On the COG's own grid the first item of a step decodes straight into
+    the output (the mosaic only counts its pixels): the later items must
+    still fill its nodata holes (first), be compared with it (highest), and
+    when one of its bands fails (errors="ignore") none of the pixels it
+    already wrote may remain - every pixel equal to rasterio's read of the
+    sources, composed by hand."""
+    import rasterio
+    from conftest import stac_item, write_catalogue, write_synthetic_cog
+
+    def holes_a(arr):
+        arr[600:700, 1100:1300] = 0
+        return arr
+
+    def holes_b(arr):
+        arr = (arr // 3 + 5).astype(arr.dtype)
+        arr[520:560, 1400:1450] = 0  # where a has pixels
+        return arr
+
+    a = write_synthetic_cog(tmp_path / "a.tif", edit=holes_a, overviews=())
+    b = write_synthetic_cog(tmp_path / "b.tif", edit=holes_b, overviews=())
+    cut = tmp_path / "cut.tif"  # the header kept, the tiles cut off
+    cut.write_bytes(b.read_bytes()[:40000])
+    items = [stac_item("a", {"b": a, "c": cut}),
+             stac_item("b", {"b": b, "c": b})]
+    cat = write_catalogue(items, tmp_path / "items.parquet")
+    # Columns 1000-1600, rows 500-900 of the COGs: both holes inside.
+    x0, top = 500000.0 + 1000 * 10, 5600000.0 - 500 * 10
+    opts = dict(crs="EPSG:32632", resolution=10.0,
+                bbox=(x0, top - 400 * 10, x0 + 600 * 10, top))
+    window = ((500, 900), (1000, 1600))
+    with rasterio.open(a) as src:
+        va = src.read(1, window=window)
+    with rasterio.open(b) as src:
+        vb = src.read(1, window=window)
+    assert (va == 0).any() and (vb == 0).any() and ((va == 0) & (vb != 0)).any()
+
+    coll = collection(cat, **opts)
+    out, stats = read(coll, ["b"], [0], 0, 0, 600, 400)
+    assert stats["pixels_warped"] == 0 and stats["items_read"] == 2
+    np.testing.assert_array_equal(out[0, 0], np.where(va != 0, va, vb))
+
+    coll = collection(cat, mosaic_method=1, **opts)  # highest
+    out, stats = read(coll, ["b"], [0], 0, 0, 600, 400)
+    assert stats["pixels_warped"] == 0
+    expected = np.where(va == 0, vb, np.where(vb == 0, va, np.maximum(va, vb)))
+    np.testing.assert_array_equal(out[0, 0], expected)
+
+    # Item a's band c is cut short: a is left out, though its band b was
+    # decoded into the output first; b's hole is then the fill (0).
+    coll = collection(cat, errors="ignore", **opts)
+    out, stats = read(coll, ["b", "c"], [0], 0, 0, 600, 400)
+    assert stats["items_failed"] == 1
+    np.testing.assert_array_equal(out[0, 0], vb)
+    np.testing.assert_array_equal(out[1, 0], vb)
+
+
 def _masked_cog(path):
     """A 512 x 512 uint8 COG (EPSG:32632, 10 m) without nodata whose
     internal mask hides a diagonal band of pixels."""
