@@ -16,6 +16,7 @@ write_legacy() from here to write its files at test time.
 """
 # SPDX-License-Identifier: MIT
 import argparse
+import json
 import os
 import shutil
 import struct
@@ -757,6 +758,55 @@ def write_variants(out):
     return files
 
 
+def write_stac_big(path, n=3000):
+    """stac-geoparquet of n items in one row group, enough for the loader
+    to fill it on two threads (tests/c/test_stac_parquet.c): item i is
+    'item-%04d', a day apart from 2020-01-01, a polygon of 5 + i % 7
+    points starting at (i / 100, 45), bbox, and assets red, green and
+    blue with href s3://fixtures/item-%04d/<key>.tif and roles [data]."""
+    import datetime as dt
+    import math
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def ring(i):
+        x0, k = i / 100, 4 + i % 7
+        pts = [(x0 + 0.5 + 0.4 * math.cos(2 * math.pi * j / k),
+                45.5 + 0.4 * math.sin(2 * math.pi * j / k)) for j in range(k)]
+        pts = [(x0, 45.0)] + pts[1:] + [(x0, 45.0)]
+        return pts
+
+    def wkb_polygon(pts):
+        out = struct.pack("<BII", 1, 3, 1) + struct.pack("<I", len(pts))
+        return out + b"".join(struct.pack("<dd", x, y) for x, y in pts)
+
+    rings = [ring(i) for i in range(n)]
+    t0 = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    keys = ["red", "green", "blue"]
+    assets = pa.StructArray.from_arrays([
+        pa.StructArray.from_arrays(
+            [pa.array([f"s3://fixtures/item-{i:04d}/{k}.tif"
+                       for i in range(n)]),
+             pa.array([["data"]] * n, pa.list_(pa.string()))],
+            names=["href", "roles"]) for k in keys], names=keys)
+    table = pa.table({
+        "id": [f"item-{i:04d}" for i in range(n)],
+        "datetime": pa.array([t0 + dt.timedelta(days=i) for i in range(n)],
+                             pa.timestamp("us", tz="UTC")),
+        "bbox": pa.StructArray.from_arrays(
+            [pa.array([f([p[c] for p in r]) for r in rings])
+             for f, c in ((min, 0), (min, 1), (max, 0), (max, 1))],
+            names=["xmin", "ymin", "xmax", "ymax"]),
+        "geometry": pa.array([wkb_polygon(r) for r in rings], pa.binary()),
+        "assets": assets,
+    })
+    geo = {"version": "1.1.0", "primary_column": "geometry",
+           "columns": {"geometry": {"encoding": "WKB"}}}
+    table = table.replace_schema_metadata({"geo": json.dumps(geo)})
+    pq.write_table(table, path, row_group_size=n, compression="zstd")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(REPO / "tests" / "data" / "parquet"))
@@ -770,6 +820,7 @@ def main():
     write_big_footer(out / "big_footer.parquet")
     write_lz4_hadoop(out / "lz4_hadoop.parquet")
     write_legacy(out / "legacy_lists.parquet")
+    write_stac_big(out / "stac_big.parquet")
     ds = out / "dataset"
     if ds.exists():
         shutil.rmtree(ds)

@@ -111,6 +111,27 @@ char *lc__arena_strndup(struct lc__arena *arena, const char *s, size_t len)
     return p;
 }
 
+void lc__arena_adopt(struct lc__arena *arena, struct lc__arena *from)
+{
+    struct lc__arena_block *head = from->blocks;
+    if (head == NULL)
+        return;
+    struct lc__arena_block *last = head;
+    while (last->next != NULL)
+        last = last->next;
+    /* Behind arena's current block, which keeps serving requests. */
+    if (arena->blocks == NULL) {
+        arena->blocks = head;
+    } else {
+        last->next = arena->blocks->next;
+        arena->blocks->next = head;
+    }
+    arena->total_nbytes += from->total_nbytes;
+    from->blocks = NULL;
+    from->total_nbytes = 0;
+    from->next_block_nbytes = ARENA_FIRST_NBYTES;
+}
+
 void lc__arena_free(struct lc__arena *arena)
 {
     struct lc__arena_block *b = arena->blocks;

@@ -42,6 +42,11 @@ void *lc__arena_calloc(struct lc__arena *arena, size_t count, size_t size);
 /* Copies len bytes of s into the arena and adds a NUL; NULL on failure. */
 char *lc__arena_strndup(struct lc__arena *arena, const char *s, size_t len);
 
+/* Moves every block of from into arena, which then owns (and frees) what
+ * was allocated from either; from is left empty. Both must take their
+ * blocks from the same allocator. */
+void lc__arena_adopt(struct lc__arena *arena, struct lc__arena *from);
+
 /* Frees every block; the arena is then empty and may be used again. */
 void lc__arena_free(struct lc__arena *arena);
 

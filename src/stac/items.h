@@ -169,8 +169,9 @@ struct lc__stac_load_options {
     size_t max_json_nbytes;
     size_t max_json_depth;
     /* stac-geoparquet: threads decoding the column chunks of a row group
-     * (0: the number of CPUs, at most 8; 1: the calling thread only). The
-     * table does not depend on it. */
+     * (0: the number of CPUs, at most 8; 1: the calling thread only); a
+     * large row group's items are filled on two threads unless it is 1.
+     * The table does not depend on it. */
     unsigned nthreads;
 };
 

@@ -5,6 +5,7 @@
 #include "../../src/common/common.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include "../../src/common/isotime.h"
@@ -518,6 +519,108 @@ static void test_alloc_failures(const char *path)
     lc__parquet_dataset_close(ds);
 }
 
+/* The failing allocator of test_alloc_failures, counting atomically: the
+ * loader's threads allocate at once. */
+struct failing_mt {
+    size_t fail_at;
+    _Atomic size_t nallocs;
+    _Atomic size_t live;
+};
+
+static void *failing_mt_alloc(void *opaque, size_t nbytes)
+{
+    struct failing_mt *f = opaque;
+    if (atomic_fetch_add(&f->nallocs, 1) == f->fail_at)
+        return NULL;
+    void *p = malloc(nbytes);
+    if (p != NULL)
+        atomic_fetch_add(&f->live, 1);
+    return p;
+}
+
+static void failing_mt_free(void *opaque, void *ptr)
+{
+    struct failing_mt *f = opaque;
+    if (ptr != NULL)
+        atomic_fetch_sub(&f->live, 1);
+    free(ptr);
+}
+
+/* Item i of tests/data/parquet/stac_big.parquet as written
+ * (tools/make_parquet_fixtures.py write_stac_big). */
+static void check_big_item(const struct lc__stac_items *t, size_t i)
+{
+    char want[64];
+    snprintf(want, sizeof want, "item-%04zu", i);
+    LC_ASSERT_STR_EQ(t->ids[i], want);
+    const struct lc__geom *g = t->geometry[i];
+    LC_ASSERT_TRUE(g != NULL && g->type == LC__GEOM_POLYGON && g->nseqs == 1);
+    if (g == NULL || g->nseqs != 1)
+        return;
+    LC_ASSERT_EQ(g->seqs[0].npoints, 5 + i % 7);
+    LC_ASSERT_TRUE(g->seqs[0].xy[0] == (double)i / 100 &&
+                   g->seqs[0].xy[1] == 45.0);
+    LC_ASSERT_TRUE(t->bbox[i].minx == (double)i / 100 &&
+                   t->bbox[i].miny < 45.5 && t->bbox[i].maxy > 45.5);
+    const char *keys[] = {"red", "green", "blue"};
+    for (size_t k = 0; k < 3; k++) {
+        const struct lc__stac_asset *a = &t->assets[i * t->nassets + k];
+        snprintf(want, sizeof want, "s3://fixtures/item-%04zu/%s.tif", i,
+                 keys[k]);
+        LC_ASSERT_STR_EQ(a->href, want);
+        LC_ASSERT_TRUE(a->nroles == 1 && strcmp(a->roles[0], "data") == 0);
+    }
+}
+
+/*
+ * A row group of 3000 items, which the loader fills on two threads (the
+ * geometries and the last asset on the second): every value as written,
+ * the same with one thread, and every allocation failing in turn with
+ * threads (each load then succeeds or fails with LC_ENOMEM, freeing all).
+ */
+static void test_big_row_group(const char *path)
+{
+    struct lc__parquet_dataset *ds = NULL;
+    struct lc__errbuf err = {0};
+    if (open_dataset(path, &ds, &err) != LC_OK) {
+        LC_CHECK_FAIL_("%s: %s", path, err.msg);
+        return;
+    }
+    for (unsigned nthreads = 1; nthreads <= 2; nthreads++) {
+        struct lc__stac_load_options o = {.nthreads = nthreads};
+        struct lc__stac_items *t = NULL;
+        LC_ASSERT_EQ(lc__stac_items_from_parquet(ds, &o, &t, &err), LC_OK);
+        if (t == NULL)
+            break;
+        LC_ASSERT_EQ(t->count, 3000);
+        LC_ASSERT_EQ(t->nassets, 3);
+        for (size_t i = 0; i < t->count && t->count == 3000; i++)
+            check_big_item(t, i);
+        lc__stac_items_free(t);
+    }
+    size_t n;
+    for (n = 0; n < 100000; n++) {
+        struct failing_mt f = {.fail_at = n};
+        struct lc_allocator alloc = {failing_mt_alloc, failing_mt_free, &f};
+        struct lc__stac_load_options o = {.alloc = &alloc, .nthreads = 2};
+        struct lc__stac_items *t = NULL;
+        int rc = lc__stac_items_from_parquet(ds, &o, &t, &err);
+        lc__stac_items_free(t);
+        if (atomic_load(&f.live) != 0)
+            LC_CHECK_FAIL_("%s: failing allocation %zu leaves %zu blocks", path,
+                           n, atomic_load(&f.live));
+        if (rc == LC_OK)
+            break;
+        if (rc != LC_ENOMEM) {
+            LC_CHECK_FAIL_("%s: failing allocation %zu gave %s (%s)", path, n,
+                           lc_err_name(rc), err.msg);
+            break;
+        }
+    }
+    LC_ASSERT_TRUE(n > 5 && n < 100000);
+    lc__parquet_dataset_close(ds);
+}
+
 static void test_bad_arguments(void)
 {
     struct lc__stac_items *t = (struct lc__stac_items *)&t;
@@ -583,6 +686,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "count") == 0)
         return count_mode(argc, argv);
     test_bad_arguments();
+    if (argc > 2)
+        test_big_row_group(argv[2]);
     if (argc > 1) {
         char path[4096];
         test_realdata(argv[1]);

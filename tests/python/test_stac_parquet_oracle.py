@@ -482,6 +482,64 @@ def test_pyarrow_variants(dump, tmp_path, json_items):
     assert n >= 24
 
 
+def test_large_row_groups(dump, tmp_path, json_items):
+    """Row groups of 2048 rows or more are filled on two threads (the
+    geometries and the last asset on the second): every value must still be
+    pyarrow's, in a row group of 5000 items and in groups of 3000 + 2000
+    (the second filled on one thread)."""
+    coll = next((c for c in ("sentinel-2-l2a", "landsat-c2-l2")
+                 if c in json_items), None)
+    if coll is None:
+        pytest.skip("no multi-asset items")
+    base = json_items[coll]
+    its = []
+    for k in range(5000):
+        it = json.loads(json.dumps(base[k % len(base)]))
+        it["id"] = f"{it['id']}-{k}"
+        its.append(it)
+    table = pq.read_table(_stac_geoparquet(tmp_path, "big", its))
+    assert len(table["assets"].type) > 2
+    for group in (5000, 3000):
+        path = tmp_path / f"big-{group}.parquet"
+        pq.write_table(table, path, row_group_size=group)
+        got = check_file(dump, path, table)
+        assert len(got) == 5000
+
+
+def test_large_row_group_errors(dump, tmp_path):
+    """A fill on two threads reports the error a fill on one would: that of
+    the first stage in the order times, geometry, bbox (whatever the rows),
+    naming the file, the column, the row and the item."""
+    n = 5000
+    t = _simple_table(n)
+    wkb = t["geometry"].to_pylist()
+    wkb[4000] = wkb[4000][:-3]
+    bad_wkb = pa.array(wkb, pa.binary())
+    times = pa.array([f"2020-01-{1 + i % 28:02d}" for i in range(n)])
+    bad_times = times.to_pylist()
+    bad_times[4500] = "yesterday"
+    boxes = [[0.0, 0, 1, 1]] * n
+    boxes[100] = [0.0, 0, 1, 1, 2]
+    p = tmp_path / "wkb.parquet"
+    pq.write_table(t.set_column(2, "geometry", bad_wkb), p)
+    _fails(dump, p, "LC_ECORRUPT", "column 'geometry' row 4000",
+           "item 'a4000'", "WKB")
+    # The times come before the geometry, though their row comes after.
+    p = tmp_path / "wkb-time.parquet"
+    pq.write_table(t.set_column(2, "geometry", bad_wkb).set_column(
+        1, "datetime", pa.array(bad_times)), p)
+    _fails(dump, p, "LC_ECORRUPT", "column 'datetime' row 4500",
+           "item 'a4500'", "yesterday")
+    # The bbox comes after the geometry, though its row comes first.
+    p = tmp_path / "wkb-bbox.parquet"
+    pq.write_table(t.set_column(2, "geometry", bad_wkb).append_column(
+        "bbox", pa.array(boxes)), p)
+    _fails(dump, p, "LC_ECORRUPT", "column 'geometry' row 4000")
+    p = tmp_path / "bbox.parquet"
+    pq.write_table(t.append_column("bbox", pa.array(boxes)), p)
+    _fails(dump, p, "LC_ECORRUPT", "row 100", "item 'a100'", "5 numbers")
+
+
 def test_time_layouts(dump, tmp_path, json_items):
     """datetime as a string, in ns, naive (read as UTC), as INT96, and
     start/end as dates."""
