@@ -393,6 +393,8 @@ struct feed {
     const uint8_t *mask;
     size_t mask_stride;
     struct lc__nodata nd;
+    const uint64_t *valid_bits; /* NULL: from the values, mask and nd */
+    size_t bits_words;          /* words per row of valid_bits */
 };
 
 static int resolve_src(const struct lc_mosaic *m,
@@ -443,7 +445,48 @@ static int resolve_src(const struct lc_mosaic *m,
     f->height = src->height;
     f->mask = src->mask;
     lc__nodata_prepare(&f->nd, o->dtype, src->has_nodata, src->nodata);
+    f->valid_bits = src->valid_bits;
+    f->bits_words = lc__mosaic_bits_words(src->x0, src->width);
     return LC_OK;
+}
+
+size_t lc__mosaic_bits_words(size_t x0, size_t width)
+{
+    return width == 0 ? 0 : (x0 + width - 1) / 64 - x0 / 64 + 1;
+}
+
+void lc__mosaic_valid_bits(const struct lc__mosaic_src *src, uint64_t *bits)
+{
+    size_t es = lc_dtype_nbytes(src->dtype);
+    size_t words = lc__mosaic_bits_words(src->x0, src->width);
+    size_t row_stride = src->row_stride == 0 ? src->width : src->row_stride;
+    size_t band_stride =
+        src->band_stride == 0 ? row_stride * src->height : src->band_stride;
+    size_t mask_stride = src->mask_stride == 0 ? src->width : src->mask_stride;
+    size_t nbands = src->nbands == 0 ? 1 : src->nbands;
+    struct lc__nodata nd;
+    lc__nodata_prepare(&nd, src->dtype, src->has_nodata, src->nodata);
+    uint8_t valid[64];
+    for (size_t b = 0; b < nbands; b++) {
+        for (size_t r = 0; r < src->height; r++) {
+            const uint8_t *row = (const uint8_t *)src->data +
+                                 (b * band_stride + r * row_stride) * es;
+            const uint8_t *mask =
+                src->mask == NULL ? NULL : src->mask + r * mask_stride;
+            uint64_t *out = bits + (b * src->height + r) * words;
+            /* Word by word, as the coverage is laid out: the first and
+             * last may hold fewer than 64 of the row's pixels. */
+            for (size_t i = 0, w = 0; i < src->width; w++) {
+                size_t bit0 = (src->x0 + i) & 63;
+                size_t len =
+                    64 - bit0 < src->width - i ? 64 - bit0 : src->width - i;
+                lc__valid_row(src->dtype, row + i * es, len,
+                              mask == NULL ? NULL : mask + i, &nd, valid);
+                out[w] = lc__valid_bits(valid, len) << bit0;
+                i += len;
+            }
+        }
+    }
 }
 
 static const uint8_t *src_row(const struct lc_mosaic *m, const struct feed *f,
@@ -457,13 +500,33 @@ static const uint8_t *mask_row(const struct feed *f, size_t r)
     return f->mask == NULL ? NULL : f->mask + r * f->mask_stride;
 }
 
+/* The validity of row r of band b of a feed, one byte per value, in
+ * m->valid. */
+static void row_valid(struct lc_mosaic *m, const struct feed *f, size_t b,
+                      size_t r)
+{
+    if (f->valid_bits == NULL) {
+        lc__valid_row(m->opts.dtype, src_row(m, f, b, r), f->width,
+                      mask_row(f, r), &f->nd, m->valid);
+        return;
+    }
+    const uint64_t *row = f->valid_bits + (b * f->height + r) * f->bits_words;
+    size_t w0 = f->x0 / 64;
+    for (size_t i = 0; i < f->width; i++) {
+        size_t x = f->x0 + i;
+        m->valid[i] = (uint8_t)((row[x / 64 - w0] >> (x & 63)) & 1);
+    }
+}
+
 /* First: takes the valid values whose coverage bit is clear, one coverage
  * word (64 values) at a time: the values to take are a mask, copied as
  * runs (a whole span at once where nothing was covered yet). A source in
- * place (src is dst) is only counted. */
+ * place (src is dst) is only counted. The valid values are given as bytes
+ * (valid[i]), or as bits laid out as the coverage (bits: word x / 64 -
+ * x0 / 64 for x = x0 + i; then valid is NULL). */
 static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
-                        const uint8_t *valid, size_t n, uint64_t *cov,
-                        size_t x0)
+                        const uint8_t *valid, const uint64_t *bits, size_t n,
+                        uint64_t *cov, size_t x0)
 {
     size_t added = 0;
     for (size_t i = 0; i < n;) {
@@ -474,7 +537,8 @@ static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
         uint64_t word = cov[x >> 6];
         uint64_t take = ~(word >> bit0) & span;
         if (take != 0)
-            take &= lc__valid_bits(valid + i, len);
+            take &= bits != NULL ? bits[(x >> 6) - (x0 >> 6)] >> bit0
+                                 : lc__valid_bits(valid + i, len);
         if (take != 0) {
             cov[x >> 6] = word | take << bit0;
             added += (size_t)__builtin_popcountll(take);
@@ -501,9 +565,9 @@ static uint8_t *value_row(const struct lc_mosaic *m, size_t plane, size_t y)
 }
 
 /* Feeds one row of width values at (plane, y, x0) for every method but
- * median. */
+ * median: its validity in m->valid, or for first in bits (first_row). */
 static void feed_row(struct lc_mosaic *m, size_t plane, size_t y, size_t x0,
-                     size_t n, const uint8_t *srow)
+                     size_t n, const uint8_t *srow, const uint64_t *bits)
 {
     size_t off = (plane * m->opts.height + y) * m->opts.width + x0;
     uint64_t *cov = lc__coverage_row(&m->cov, plane, y);
@@ -514,7 +578,7 @@ static void feed_row(struct lc_mosaic *m, size_t plane, size_t y, size_t x0,
     switch (m->opts.method) {
     case LC_MOSAIC_FIRST:
         added = first_row(m->esize, value_row(m, plane, y) + x0 * m->esize,
-                          srow, valid, n, cov, x0);
+                          srow, valid, bits, n, cov, x0);
         lc__coverage_add(&m->cov, plane, y, added);
         return;
     case LC_MOSAIC_HIGHEST:
@@ -609,8 +673,7 @@ static int feed_median(struct lc_mosaic *m, const struct feed *f,
     for (size_t b = 0; b < f->nbands; b++) {
         for (size_t r = 0; r < f->height; r++) {
             uint64_t *row = mf.bits + (b * f->height + r) * mf.words_per_row;
-            lc__valid_row(m->opts.dtype, src_row(m, f, b, r), f->width,
-                          mask_row(f, r), &f->nd, m->valid);
+            row_valid(m, f, b, r);
             for (size_t w = 0; w < mf.words_per_row; w++) {
                 size_t len = f->width - w * 64 < 64 ? f->width - w * 64 : 64;
                 row[w] = lc__valid_bits(m->valid + w * 64, len);
@@ -701,9 +764,13 @@ int lc__mosaic_feed(struct lc_mosaic *m, const struct lc__mosaic_src *src,
                                        y + 1))
                 continue;
             const uint8_t *srow = src_row(m, &f, b, r);
-            lc__valid_row(m->opts.dtype, srow, f.width, mask_row(&f, r), &f.nd,
-                          m->valid);
-            feed_row(m, plane, y, f.x0, f.width, srow);
+            /* First takes given bits as they are. */
+            const uint64_t *bits = NULL;
+            if (f.valid_bits != NULL && m->opts.method == LC_MOSAIC_FIRST)
+                bits = f.valid_bits + (b * f.height + r) * f.bits_words;
+            else
+                row_valid(m, &f, b, r);
+            feed_row(m, plane, y, f.x0, f.width, srow, bits);
         }
     }
     m->nfed++;

@@ -185,7 +185,21 @@ struct lc__mosaic_src {
     bool has_nodata;    /* values equal to nodata are not valid */
     double nodata;      /* compared in dtype: a nodata value the dtype cannot
                            hold exactly (1.5 for uint8) matches nothing */
+    /* NULL, or which values are valid, as lc__mosaic_valid_bits gave them
+     * for this source (computed where the values are at hand, on another
+     * thread): the feed then looks at neither mask nor nodata. */
+    const uint64_t *valid_bits;
 };
+
+/* 64-bit words per row of the validity bits of width values from column
+ * x0: laid out as the mosaic's coverage, value x0 + i at bit (x0 + i) % 64
+ * of the row's word (x0 + i) / 64 - x0 / 64. */
+size_t lc__mosaic_bits_words(size_t x0, size_t width);
+
+/* The validity of src's values (mask, nodata and NaN as a feed tests
+ * them) into bits: nbands planes (0 counts as one) of height rows of
+ * lc__mosaic_bits_words(x0, width) words each. */
+void lc__mosaic_valid_bits(const struct lc__mosaic_src *src, uint64_t *bits);
 
 /*
  * Feeds one source. Valid values update the state as the method says;

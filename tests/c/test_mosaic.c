@@ -1044,6 +1044,157 @@ static void test_value_planes(void)
     LC_ASSERT_TRUE(m == NULL);
 }
 
+/*
+ * Sources fed with their validity as bits (lc__mosaic_valid_bits: how a
+ * read's task hands it over) give every method the result of the same
+ * sources fed plain: int16 with a nodata value, float32 with NaN, masks
+ * or none, rectangles at columns that are not multiples of 64, rows wider
+ * apart than the rectangle. And a first source written into the caller's
+ * value planes before the feed (a read's first item decoded in place) is
+ * only counted: the same result again.
+ */
+static void test_valid_bits(void)
+{
+    enum { W = 150, H = 9, NB = 2, NSRC = 4, STRIDE = 160 };
+    static int16_t vals[NSRC][NB][H][STRIDE];
+    static float fvals[NSRC][NB][H][STRIDE];
+    static uint8_t masks[NSRC][H][STRIDE];
+    static uint64_t bits[NB * H * 8];
+    for (int dt = 0; dt < 2; dt++) {
+        enum lc_dtype dtype = dt == 0 ? LC_DTYPE_INT16 : LC_DTYPE_FLOAT32;
+        size_t rect[NSRC][4]; /* x0, y0, w, h */
+        for (size_t k = 0; k < NSRC; k++) {
+            size_t x0 = rnd() % 100, y0 = rnd() % 4;
+            rect[k][0] = k == 0 ? 37 : x0;
+            rect[k][1] = k == 0 ? 1 : y0;
+            rect[k][2] = k == 0 ? W - 37 : 1 + rnd() % (W - x0);
+            rect[k][3] = k == 0 ? H - 1 : 1 + rnd() % (H - y0);
+            for (size_t b = 0; b < NB; b++)
+                for (size_t y = 0; y < H; y++)
+                    for (size_t x = 0; x < STRIDE; x++) {
+                        int v = (int)(rnd() % 7);
+                        vals[k][b][y][x] = (int16_t)(v == 0 ? -9999 : v * 10);
+                        fvals[k][b][y][x] = v == 0 ? NAN : (float)v;
+                    }
+            for (size_t y = 0; y < H; y++)
+                for (size_t x = 0; x < STRIDE; x++)
+                    masks[k][y][x] = rnd() % 5 != 0;
+        }
+        for (int method = 0; method < LC_MOSAIC_NMETHODS; method++) {
+            enum lc_dtype mdt =
+                lc__mosaic_requires_float(method) ? LC_DTYPE_FLOAT32 : dtype;
+            if (mdt != dtype)
+                continue; /* the float methods: float32 only */
+            struct lc_mosaic *plain = make(method, dtype, NB, H, W, false);
+            struct lc_mosaic *given = make(method, dtype, NB, H, W, false);
+            struct lc__errbuf err = {0};
+            for (size_t k = 0; k < NSRC; k++) {
+                struct lc__mosaic_src s = {
+                    .data = dt == 0 ? (const void *)&vals[k][0][rect[k][1]][0]
+                                    : (const void *)&fvals[k][0][rect[k][1]][0],
+                    .dtype = dtype,
+                    .nbands = NB,
+                    .x0 = rect[k][0],
+                    .y0 = rect[k][1],
+                    .width = rect[k][2],
+                    .height = rect[k][3],
+                    .row_stride = STRIDE,
+                    .band_stride = H * STRIDE,
+                    .mask = k % 2 == 1 ? &masks[k][rect[k][1]][0] : NULL,
+                    .mask_stride = STRIDE,
+                    .has_nodata = dt == 0,
+                    .nodata = -9999};
+                LC_ASSERT_EQ(lc__mosaic_feed(plain, &s, &err), LC_OK);
+                LC_ASSERT_TRUE(lc__mosaic_bits_words(s.x0, s.width) <= 8);
+                lc__mosaic_valid_bits(&s, bits);
+                s.valid_bits = bits;
+                s.mask = (const uint8_t *)"garbage: not looked at";
+                s.mask_stride = 0;
+                s.has_nodata = false;
+                LC_ASSERT_EQ(lc__mosaic_feed(given, &s, &err), LC_OK);
+            }
+            static double want[NB * H * W], got[NB * H * W];
+            LC_ASSERT_EQ(lc__mosaic_get(plain, LC_DTYPE_FLOAT64, -1, want,
+                                        sizeof want, &err),
+                         LC_OK);
+            LC_ASSERT_EQ(lc__mosaic_get(given, LC_DTYPE_FLOAT64, -1, got,
+                                        sizeof got, &err),
+                         LC_OK);
+            size_t differ = 0;
+            for (size_t i = 0; i < NB * H * W; i++)
+                differ +=
+                    !(want[i] == got[i] || (isnan(want[i]) && isnan(got[i])));
+            if (differ != 0)
+                LC_CHECK_FAIL_("valid bits, %s, dtype %d: %zu values differ",
+                               lc__mosaic_method_name(method), dt, differ);
+            lc__mosaic_free(plain);
+            lc__mosaic_free(given);
+        }
+    }
+
+    /* First in place: source 0 written into the planes, then fed from
+     * there with its bits; source 1 fed as usual. */
+    static int16_t planes_mem[NB][H][W];
+    void *planes[NB] = {planes_mem[0], planes_mem[1]};
+    struct lc__mosaic_options o = {.method = LC_MOSAIC_FIRST,
+                                   .dtype = LC_DTYPE_INT16,
+                                   .nbands = NB,
+                                   .width = W,
+                                   .height = H,
+                                   .value_planes = planes};
+    struct lc_mosaic *m = NULL;
+    struct lc__errbuf err = {0};
+    LC_ASSERT_EQ(lc__mosaic_new(&o, &m, &err), LC_OK);
+    struct lc_mosaic *ref =
+        make(LC_MOSAIC_FIRST, LC_DTYPE_INT16, NB, H, W, false);
+    if (m == NULL)
+        return;
+    for (size_t b = 0; b < NB; b++) {
+        for (size_t y = 0; y < H; y++)
+            for (size_t x = 0; x < W; x++)
+                planes_mem[b][y][x] = 555; /* garbage outside the source */
+        for (size_t y = 2; y < 7; y++)
+            memcpy(&planes_mem[b][y][30], &vals[0][b][y][0], 100 * 2);
+        struct lc__mosaic_src in_place = {.data = &planes_mem[b][2][30],
+                                          .dtype = LC_DTYPE_INT16,
+                                          .band0 = b,
+                                          .nbands = 1,
+                                          .x0 = 30,
+                                          .y0 = 2,
+                                          .width = 100,
+                                          .height = 5,
+                                          .row_stride = W,
+                                          .has_nodata = true,
+                                          .nodata = -9999};
+        struct lc__mosaic_src usual = in_place;
+        usual.data = &vals[0][b][2][0];
+        usual.row_stride = STRIDE;
+        LC_ASSERT_EQ(lc__mosaic_feed(ref, &usual, &err), LC_OK);
+        lc__mosaic_valid_bits(&in_place, bits);
+        in_place.valid_bits = bits;
+        LC_ASSERT_EQ(lc__mosaic_feed(m, &in_place, &err), LC_OK);
+    }
+    struct lc__mosaic_src second = {.data = &vals[1][0][0][0],
+                                    .dtype = LC_DTYPE_INT16,
+                                    .width = W,
+                                    .height = H,
+                                    .row_stride = STRIDE,
+                                    .band_stride = H * STRIDE,
+                                    .has_nodata = true,
+                                    .nodata = -9999};
+    LC_ASSERT_EQ(lc__mosaic_feed(ref, &second, &err), LC_OK);
+    LC_ASSERT_EQ(lc__mosaic_feed(m, &second, &err), LC_OK);
+    static int16_t want16[NB * H * W];
+    LC_ASSERT_EQ(
+        lc__mosaic_get(ref, LC_DTYPE_INT16, -9999, want16, sizeof want16, &err),
+        LC_OK);
+    LC_ASSERT_EQ(lc__mosaic_get_planes(m, LC_DTYPE_INT16, -9999, planes, &err),
+                 LC_OK);
+    LC_ASSERT_TRUE(memcmp(planes_mem, want16, sizeof want16) == 0);
+    lc__mosaic_free(m);
+    lc__mosaic_free(ref);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--oracle") == 0)
@@ -1063,5 +1214,6 @@ int main(int argc, char **argv)
     test_allocation_failures();
     test_median_selection();
     test_value_planes();
+    test_valid_bits();
     LC_TEST_END();
 }

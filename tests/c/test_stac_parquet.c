@@ -450,20 +450,21 @@ static void test_realdata(const char *dir)
 /* ---- allocation failures --------------------------------------------------
  */
 
+/* Counting atomically: the loader's threads allocate at once. */
 struct failing {
     size_t fail_at;
-    size_t nallocs;
-    size_t live;
+    atomic_size_t nallocs;
+    atomic_size_t live;
 };
 
 static void *failing_alloc(void *opaque, size_t nbytes)
 {
     struct failing *f = opaque;
-    if (f->nallocs++ == f->fail_at)
+    if (atomic_fetch_add(&f->nallocs, 1) == f->fail_at)
         return NULL;
     void *p = malloc(nbytes);
     if (p != NULL)
-        f->live++;
+        atomic_fetch_add(&f->live, 1);
     return p;
 }
 
@@ -471,12 +472,41 @@ static void failing_free(void *opaque, void *ptr)
 {
     struct failing *f = opaque;
     if (ptr != NULL)
-        f->live--;
+        atomic_fetch_sub(&f->live, 1);
     free(ptr);
 }
 
-/* Every allocation of the loader fails once: each load either succeeds or
- * fails with LC_ENOMEM, and frees all it took. */
+/* Loads ds with each allocation in turn failing (o's allocator replaced):
+ * each load either succeeds or fails with LC_ENOMEM, and frees all it
+ * took. */
+static void each_allocation_fails(struct lc__parquet_dataset *ds,
+                                  const char *path,
+                                  struct lc__stac_load_options o)
+{
+    struct lc__errbuf err = {0};
+    size_t n;
+    for (n = 0; n < 100000; n++) {
+        struct failing f = {.fail_at = n};
+        struct lc_allocator alloc = {failing_alloc, failing_free, &f};
+        o.alloc = &alloc;
+        struct lc__stac_items *t = NULL;
+        int rc = lc__stac_items_from_parquet(ds, &o, &t, &err);
+        lc__stac_items_free(t);
+        if (atomic_load(&f.live) != 0)
+            LC_CHECK_FAIL_("%s: failing allocation %zu leaves %zu blocks", path,
+                           n, atomic_load(&f.live));
+        if (rc == LC_OK)
+            break;
+        if (rc != LC_ENOMEM) {
+            LC_CHECK_FAIL_("%s: failing allocation %zu gave %s (%s)", path, n,
+                           lc_err_name(rc), err.msg);
+            break;
+        }
+    }
+    LC_ASSERT_TRUE(n > 5 && n < 100000);
+}
+
+/* Every allocation of the loader fails once, with requested fields. */
 static void test_alloc_failures(const char *path)
 {
     if (!is_file(path))
@@ -489,61 +519,15 @@ static void test_alloc_failures(const char *path)
     }
     const char *fields[] = {"eo:cloud_cover", "instruments", "links"};
     const char *afields[] = {"title"};
-    size_t n;
-    for (n = 0; n < 100000; n++) {
-        struct failing f = {.fail_at = n};
-        struct lc_allocator alloc = {failing_alloc, failing_free, &f};
-        struct lc__stac_load_options o = {
-            .alloc = &alloc,
-            .nthreads = 1, /* the allocator counts without locks */
-            .fields = fields,
-            .nfields = LC_ARRAY_SIZE(fields),
-            .asset_fields = afields,
-            .nasset_fields = 1,
-        };
-        struct lc__stac_items *t = NULL;
-        int rc = lc__stac_items_from_parquet(ds, &o, &t, &err);
-        lc__stac_items_free(t);
-        if (f.live != 0)
-            LC_CHECK_FAIL_("%s: failing allocation %zu leaves %zu blocks", path,
-                           n, f.live);
-        if (rc == LC_OK)
-            break;
-        if (rc != LC_ENOMEM) {
-            LC_CHECK_FAIL_("%s: failing allocation %zu gave %s (%s)", path, n,
-                           lc_err_name(rc), err.msg);
-            break;
-        }
-    }
-    LC_ASSERT_TRUE(n > 5 && n < 100000);
+    each_allocation_fails(ds, path,
+                          (struct lc__stac_load_options){
+                              .nthreads = 1,
+                              .fields = fields,
+                              .nfields = LC_ARRAY_SIZE(fields),
+                              .asset_fields = afields,
+                              .nasset_fields = 1,
+                          });
     lc__parquet_dataset_close(ds);
-}
-
-/* The failing allocator of test_alloc_failures, counting atomically: the
- * loader's threads allocate at once. */
-struct failing_mt {
-    size_t fail_at;
-    _Atomic size_t nallocs;
-    _Atomic size_t live;
-};
-
-static void *failing_mt_alloc(void *opaque, size_t nbytes)
-{
-    struct failing_mt *f = opaque;
-    if (atomic_fetch_add(&f->nallocs, 1) == f->fail_at)
-        return NULL;
-    void *p = malloc(nbytes);
-    if (p != NULL)
-        atomic_fetch_add(&f->live, 1);
-    return p;
-}
-
-static void failing_mt_free(void *opaque, void *ptr)
-{
-    struct failing_mt *f = opaque;
-    if (ptr != NULL)
-        atomic_fetch_sub(&f->live, 1);
-    free(ptr);
 }
 
 /* Item i of tests/data/parquet/stac_big.parquet as written
@@ -598,26 +582,8 @@ static void test_big_row_group(const char *path)
             check_big_item(t, i);
         lc__stac_items_free(t);
     }
-    size_t n;
-    for (n = 0; n < 100000; n++) {
-        struct failing_mt f = {.fail_at = n};
-        struct lc_allocator alloc = {failing_mt_alloc, failing_mt_free, &f};
-        struct lc__stac_load_options o = {.alloc = &alloc, .nthreads = 2};
-        struct lc__stac_items *t = NULL;
-        int rc = lc__stac_items_from_parquet(ds, &o, &t, &err);
-        lc__stac_items_free(t);
-        if (atomic_load(&f.live) != 0)
-            LC_CHECK_FAIL_("%s: failing allocation %zu leaves %zu blocks", path,
-                           n, atomic_load(&f.live));
-        if (rc == LC_OK)
-            break;
-        if (rc != LC_ENOMEM) {
-            LC_CHECK_FAIL_("%s: failing allocation %zu gave %s (%s)", path, n,
-                           lc_err_name(rc), err.msg);
-            break;
-        }
-    }
-    LC_ASSERT_TRUE(n > 5 && n < 100000);
+    each_allocation_fails(ds, path,
+                          (struct lc__stac_load_options){.nthreads = 2});
     lc__parquet_dataset_close(ds);
 }
 
