@@ -1,10 +1,12 @@
 /* test_cog_par.c - the COG reader decodes a window's blocks through
  * lc__par_for: with a hook that runs them on several threads in reverse
  * order, the pixels and the error of a corrupt window are those of a read
- * without one. */
+ * without one. Also a window read into rows of a larger array
+ * (lc__cog_read_window_rows). */
 /* SPDX-License-Identifier: MIT */
 #define _POSIX_C_SOURCE 200809L /* mkstemp */
 #include "../../src/common/par.h"
+#include "../../src/tiff/tiff.h"
 #include "lazycogs.h"
 #include "test_util.h"
 
@@ -205,6 +207,48 @@ done:
     free(b);
 }
 
+/* A window read into rows PITCH values apart, at a column of the array:
+ * the window's pixels, nothing else written; rows closer than the
+ * window's, or an array too small, fail with their own errors. */
+static void test_rows(const char *path)
+{
+    enum { PITCH = 613, AT = 40, ROWS = 300 };
+    struct lc_window w = {37, 100, 500, ROWS}; /* partial tiles each side */
+    static uint16_t buf[ROWS * PITCH];
+    memset(buf, 0xEE, sizeof buf);
+    struct lc_cog *cog = NULL;
+    LC_ASSERT_EQ(lc_cog_open(path, &cog), LC_OK);
+    if (cog == NULL)
+        return;
+    /* The last row needs only its window's values. */
+    size_t need = ((size_t)(ROWS - 1) * PITCH + w.width) * sizeof *buf;
+    LC_ASSERT_EQ(lc__cog_read_window_rows(cog, 0, &w, 0, buf + AT,
+                                          PITCH * sizeof *buf, need),
+                 LC_OK);
+    size_t bad = 0, touched = 0;
+    for (size_t r = 0; r < ROWS; r++)
+        for (size_t c = 0; c < PITCH; c++) {
+            uint16_t v = buf[r * PITCH + c];
+            bool inside = c >= AT && c < AT + w.width;
+            if (inside)
+                bad += v != value_at(w.col_off + (uint32_t)(c - AT),
+                                     w.row_off + (uint32_t)r);
+            else
+                touched += v != 0xEEEE;
+        }
+    LC_ASSERT_UEQ(bad, 0);
+    LC_ASSERT_UEQ(touched, 0);
+    LC_ASSERT_EQ(lc__cog_read_window_rows(cog, 0, &w, 0, buf,
+                                          PITCH * sizeof *buf, need - 2),
+                 LC_ENOSPACE);
+    LC_ASSERT_EQ(lc__cog_read_window_rows(cog, 0, &w, 0, buf,
+                                          (w.width - 1) * sizeof *buf,
+                                          sizeof buf),
+                 LC_EINVAL);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "bytes apart") != NULL);
+    lc_cog_close(cog);
+}
+
 int main(void)
 {
     char path[] = "/tmp/lc_cog_par_XXXXXX";
@@ -228,6 +272,7 @@ int main(void)
     LC_ASSERT_TRUE(size > 100000);
     LC_ASSERT_TRUE(spoil_copy(path, spoilt, size / 3, 2 * size / 3, 64));
     test_pixels_and_errors(path, spoilt);
+    test_rows(path);
     unlink(path);
     unlink(spoilt);
     LC_TEST_END();
