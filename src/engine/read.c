@@ -1168,24 +1168,18 @@ static bool aligned_offset(struct band_task *t, struct lc__transform *tf,
 }
 
 /*
- * The result without a warp, when the window sub of the chunk maps onto
- * the source window w by whole pixels (aligned_offset); the caller has
- * checked that the values keep their bits (same_bits, which gave the
- * nodata value the mosaic compares). The source window (and its mask)
- * become the result as they are. That saves a copy of every pixel and the
- * validity array - half the memory a native-grid read touches. Takes src
- * and mask (set to NULL) and returns true, or leaves everything as it was.
+ * The result without a warp, when the window of the chunk maps onto the
+ * source window w by whole pixels from (col, row) (aligned_offset); the
+ * caller has checked that the values keep their bits (same_bits, which
+ * gave the nodata value the mosaic compares). The source window (and its
+ * mask) become the result as they are. That saves a copy of every pixel
+ * and the validity array - half the memory a native-grid read touches.
+ * Takes src and mask (set to NULL).
  */
-static bool aligned_result(struct band_task *t, struct lc__transform *tf,
-                           const struct lc__grid *sub,
-                           const struct lc_cog_level *lv,
-                           const struct lc_window *w,
-                           const struct lc__approx_options *mo, void **src,
-                           uint8_t **mask, bool mosaic_has_nd, double mosaic_nd)
+static void aligned_result(struct band_task *t, const struct lc_window *w,
+                           int64_t col, int64_t row, void **src, uint8_t **mask,
+                           bool mosaic_has_nd, double mosaic_nd)
 {
-    int64_t col, row;
-    if (!aligned_offset(t, tf, sub, lv, w, mo, &col, &row))
-        return false;
     t->values = *src;
     t->valid = *mask;
     *src = NULL;
@@ -1194,33 +1188,30 @@ static bool aligned_result(struct band_task *t, struct lc__transform *tf,
     t->stride = w->width;
     t->has_nodata = mosaic_has_nd;
     t->nodata = mosaic_nd;
-    return true;
 }
 
 /*
- * Better still, the source decodes straight into the output: when its
- * pixels keep their bits and map onto the chunk's by whole pixels (as for
- * aligned_result; no mask), the mosaic keeps its values in the output
- * (first, highest, lowest), and the item is its step's first, which the
- * mosaic takes before any other, so that nothing it would keep is
- * overwritten. The mosaic is then fed the values where they are (it only
- * counts them): no window buffer, no copy. Returns where the part sub
+ * Better still, the source decodes straight into the output: when it is
+ * aligned as for aligned_result (no mask), the mosaic keeps its values in
+ * the output (first, highest, lowest), and the item is its step's first,
+ * which the mosaic takes before any other, so that nothing it would keep
+ * is overwritten. The mosaic is then fed the values where they are (it
+ * only counts them): no window buffer, no copy. Returns where the part sub
  * (at dr) of the output plane starts, the source window to read into it
  * (*dw) and the bytes from there to the plane's end (*nbytes_ret); NULL
  * when the usual path applies.
  */
-static char *
-in_output_target(struct band_task *t, struct lc__transform *tf,
-                 const struct lc__grid *sub, const struct lc_cog_level *lv,
-                 const struct lc_window *w, const struct lc__approx_options *mo,
-                 const uint32_t dr[4], struct lc_window *dw, size_t *nbytes_ret)
+static char *in_output_target(const struct band_task *t,
+                              const struct lc__grid *sub,
+                              const struct lc_cog_level *lv,
+                              const struct lc_window *w, int64_t col,
+                              int64_t row, const uint32_t dr[4],
+                              struct lc_window *dw, size_t *nbytes_ret)
 {
     const struct read_ctx *rc = t->rc;
     const struct step_state *st = &rc->steps[t->item->step];
     char *plane = lc__mosaic_value_plane(st->m, t->ub);
-    int64_t col, row;
-    if (plane == NULL || t->item->pos != st->first || lv->has_mask ||
-        !aligned_offset(t, tf, sub, lv, w, mo, &col, &row))
+    if (plane == NULL || t->item->pos != st->first || lv->has_mask)
         return NULL;
     *dw =
         (struct lc_window){w->col_off + (uint32_t)col,
@@ -1490,7 +1481,6 @@ static void valid_bits_of_result(struct band_task *t)
 }
 
 /* Everything between the header and the result, for one opened COG. */
-
 static int task_warp(struct band_task *t, struct lc_cog *cog,
                      const struct lc_cog_info *info, struct lc__transform *tf)
 {
@@ -1553,13 +1543,20 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     effective_nodata(c, info, &has_nd, &nd);
     bool keep_bits =
         same_bits(sdt, c->dtype, has_nd, nd, &mosaic_has_nd, &mosaic_nd);
-    const struct lc__approx_options whole = anchored(rc, &sel, dr[0], dr[1]);
+    /* On the source's own pixel grid: no warp (aligned_result), or not even
+     * a window buffer (in_output_target). */
+    int64_t col = 0, row = 0;
+    bool aligned = false;
+    if (identity && keep_bits && sub.width > 0 && sub.height > 0) {
+        const struct lc__approx_options whole =
+            anchored(rc, &sel, dr[0], dr[1]);
+        aligned = aligned_offset(t, tf, &sub, &lv, &w, &whole, &col, &row);
+    }
     struct lc_window dw = w;
     size_t target_nbytes = 0;
-    char *target = NULL;
-    if (identity && keep_bits && sub.width > 0 && sub.height > 0)
-        target = in_output_target(t, tf, &sub, &lv, &w, &whole, dr, &dw,
-                                  &target_nbytes);
+    char *target = aligned ? in_output_target(t, &sub, &lv, &w, col, row, dr,
+                                              &dw, &target_nbytes)
+                           : NULL;
     void *src = NULL;
     uint8_t *mask = NULL;
     void *warped = NULL;
@@ -1624,9 +1621,8 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         t->has_data = true;
         goto done;
     }
-    if (identity && keep_bits && sub.width > 0 && sub.height > 0 &&
-        aligned_result(t, tf, &sub, &lv, &w, &whole, &src, &mask, mosaic_has_nd,
-                       mosaic_nd)) {
+    if (aligned) {
+        aligned_result(t, &w, col, row, &src, &mask, mosaic_has_nd, mosaic_nd);
         t->has_data = true;
         goto done;
     }
