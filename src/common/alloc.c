@@ -1,8 +1,15 @@
 /* alloc.c - allocation through per-object allocators, overflow-checked. */
 /* SPDX-License-Identifier: MIT */
+/* madvise and MADV_POPULATE_WRITE (lc__populate) are Linux's, not POSIX's.
+ */
+#define _DEFAULT_SOURCE 1
 #include "common.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -220,4 +227,29 @@ void lc__free(const struct lc_allocator *a, void *ptr)
     }
     if (!spare_keep(ptr))
         free(ptr);
+}
+
+/* ---- populated pages ---------------------------------------------------- */
+
+bool lc__populate(void *p, size_t nbytes)
+{
+#ifdef MADV_POPULATE_WRITE
+    static atomic_bool unsupported;
+    if (atomic_load_explicit(&unsupported, memory_order_relaxed))
+        return false;
+    long pagesize = sysconf(_SC_PAGESIZE);
+    uintptr_t page = pagesize > 0 ? (uintptr_t)pagesize : 4096;
+    uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t to = ((uintptr_t)p + nbytes) & ~(page - 1);
+    if (to > from &&
+        madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0) {
+        atomic_store_explicit(&unsupported, true, memory_order_relaxed);
+        return false;
+    }
+    return true;
+#else
+    (void)p;
+    (void)nbytes;
+    return false;
+#endif
 }

@@ -110,8 +110,7 @@
  *   - a COG's internal mask (GDAL's per-dataset mask) marks invalid pixels;
  *   - count skips the dtype contract: it only counts the values.
  */
-/* madvise and MADV_POPULATE_WRITE (touch_output) are Linux's, not POSIX's.
- */
+/* _SC_NPROCESSORS_ONLN is not POSIX's. */
 #define _DEFAULT_SOURCE 1
 #include "../common/common.h"
 
@@ -129,7 +128,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -2414,27 +2412,18 @@ static void wait_for_workers(struct read_ctx *rc)
  * written) costs the kernel a fault per page at its first write: some 26,000
  * for a 108 MB output, tens of milliseconds that the mosaic, on the reading
  * thread, would spend one item after another. The reading thread has them
- * mapped instead while it waits for the tasks, which wait on the network.
- * MADV_POPULATE_WRITE (Linux 5.14) leaves the bytes as they are, so this
- * may run while the mosaic writes.
+ * mapped instead (lc__populate) while it waits for the tasks, which wait on
+ * the network; the bytes stay as they are, so this may run while the
+ * mosaic writes.
  */
 static void touch_output(struct read_ctx *rc)
 {
     size_t end = rc->out_nbytes - rc->out_touched > TOUCH_CHUNK_NBYTES
                      ? rc->out_touched + TOUCH_CHUNK_NBYTES
                      : rc->out_nbytes;
-#ifdef MADV_POPULATE_WRITE
-    /* Whole pages inside the output only. */
-    long pagesize = sysconf(_SC_PAGESIZE);
-    uintptr_t page = pagesize > 0 ? (uintptr_t)pagesize : 4096;
-    uintptr_t from =
-        ((uintptr_t)rc->req->out + rc->out_touched + page - 1) & ~(page - 1);
-    uintptr_t to = ((uintptr_t)rc->req->out + end) & ~(page - 1);
-    if (to > from && madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0)
+    if (!lc__populate((char *)rc->req->out + rc->out_touched,
+                      end - rc->out_touched))
         end = rc->out_nbytes; /* an older kernel: not again */
-#else
-    end = rc->out_nbytes;
-#endif
     rc->out_touched = end;
 }
 

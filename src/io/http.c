@@ -654,7 +654,9 @@ static void fill_defaults(struct lc__http_config *c)
 
 int lc__http_run(struct lc__http_transfer *transfers, size_t n,
                  const struct lc__http_config *config,
-                 struct lc__http_counters *counters, struct lc__errbuf *err)
+                 struct lc__http_counters *counters,
+                 void (*meanwhile)(void *arg), void *arg,
+                 struct lc__errbuf *err)
 {
     struct lc__http_config c = *config;
 
@@ -693,6 +695,8 @@ int lc__http_run(struct lc__http_transfer *transfers, size_t n,
     }
     pthread_mutex_unlock(&engine.mu);
     curl_multi_wakeup(engine.multi);
+    if (meanwhile != NULL)
+        meanwhile(arg);
 
     pthread_mutex_lock(&engine.mu);
     while (b.pending > 0)

@@ -75,11 +75,15 @@ struct lc__http_counters {
  * Runs n transfers to completion with config and returns LC_OK when the
  * batch ran (each transfer then has its own status), or LC_ENOMEM /
  * LC_EIO when the engine could not start. counters (may be NULL) receive
- * this batch's requests, bytes, retries and waiting time.
+ * this batch's requests, bytes, retries and waiting time. meanwhile (may
+ * be NULL) is called with arg on the calling thread once the transfers
+ * are queued, before it waits for them: work for the round trip.
  */
 int lc__http_run(struct lc__http_transfer *transfers, size_t n,
                  const struct lc__http_config *config,
-                 struct lc__http_counters *counters, struct lc__errbuf *err);
+                 struct lc__http_counters *counters,
+                 void (*meanwhile)(void *arg), void *arg,
+                 struct lc__errbuf *err);
 
 /* The process-wide counters. */
 void lc__http_process_counters(struct lc__http_counters *out);

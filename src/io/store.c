@@ -716,6 +716,37 @@ struct group {
     bool owns_buf;
 };
 
+/* What remote_read writes once the responses arrive: the groups' buffers
+ * (the I/O thread, as it receives), then the members' of merged groups
+ * (copies). */
+struct read_buffers {
+    const struct group *groups;
+    size_t ngroups;
+    const struct lc_range_request *reqs;
+    const size_t *group_of; /* of each request */
+    size_t n;
+};
+
+/*
+ * Maps the pages of the read's buffers while the requests are on their
+ * way (lc__http_run's meanwhile): fresh buffers otherwise fault a page at
+ * a time as the bytes arrive, on the I/O thread that receives for every
+ * read, then again as a merged group is copied out. W6 (12.8 MB in ten
+ * ranges, copied into 75 blocks): some 6,000 faults, ~15 ms of CPU after
+ * the round trip.
+ */
+static void populate_buffers(void *arg)
+{
+    const struct read_buffers *rb = arg;
+    for (size_t gi = 0; gi < rb->ngroups; gi++) {
+        const struct group *g = &rb->groups[gi];
+        lc__populate(g->buf, (size_t)(g->end - g->start));
+    }
+    for (size_t i = 0; i < rb->n; i++)
+        if (rb->reqs[i].nbytes > 0 && rb->groups[rb->group_of[i]].owns_buf)
+            lc__populate(rb->reqs[i].buf, rb->reqs[i].nbytes);
+}
+
 static int cmp_by_offset(const void *a, const void *b)
 {
     const struct lc_range_request *x = *(struct lc_range_request *const *)a;
@@ -831,7 +862,9 @@ static int remote_read(void *opaque, struct lc_range_request *reqs, size_t n,
             }
         }
         struct lc__http_counters counters = {0};
-        status = lc__http_run(tx, ngroups, &s->http, &counters, &err);
+        struct read_buffers rb = {groups, ngroups, reqs, group_of, n};
+        status = lc__http_run(tx, ngroups, &s->http, &counters,
+                              populate_buffers, &rb, &err);
         pthread_mutex_lock(&s->mu);
         s->counters.requests += counters.requests;
         s->counters.bytes += counters.bytes;

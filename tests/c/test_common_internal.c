@@ -1,6 +1,8 @@
 /* test_common_internal.c - the internal base layer: loads, sizes, alloc,
  * errors. */
 /* SPDX-License-Identifier: MIT */
+/* mincore is not POSIX's. */
+#define _DEFAULT_SOURCE 1
 #include "../../src/common/common.h"
 
 #include "../../src/common/alloc.h"
@@ -8,6 +10,8 @@
 #include "test_util.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void test_unaligned_loads(void)
 {
@@ -206,6 +210,36 @@ static int forwards(struct lc__errbuf *err, int v)
     return 1;
 }
 
+/* lc__populate maps the whole pages inside the range, no others, and
+ * leaves their bytes as they are. */
+static void test_populate(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), npages = 16;
+    uint8_t *p = mmap(NULL, npages * page, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    LC_ASSERT_TRUE(p != MAP_FAILED);
+    memset(p + 3 * page + 10, 0xab, 100);
+    unsigned char resident[16];
+    LC_ASSERT_EQ(mincore(p, npages * page, resident), 0);
+    for (size_t i = 0; i < npages; i++)
+        LC_ASSERT_EQ(resident[i] & 1, i == 3);
+    /* From inside page 0 to inside page 15: pages 1 to 14. */
+    bool supported = lc__populate(p + 100, npages * page - 200);
+    if (supported) {
+        LC_ASSERT_EQ(mincore(p, npages * page, resident), 0);
+        for (size_t i = 0; i < npages; i++)
+            LC_ASSERT_EQ(resident[i] & 1, i >= 1 && i <= 14);
+    } else {
+        printf("# MADV_POPULATE_WRITE unsupported here: nothing mapped\n");
+    }
+    for (size_t i = 0; i < npages * page; i++)
+        if (p[i] != (i >= 3 * page + 10 && i < 3 * page + 110 ? 0xab : 0))
+            LC_ASSERT_TRUE(!"populated bytes changed");
+    /* Less than a whole page: nothing to map, no failure. */
+    LC_ASSERT_EQ(lc__populate(p + 5 * page + 1, page - 2), supported);
+    LC_ASSERT_EQ(munmap(p, npages * page), 0);
+}
+
 static void test_error_messages(void)
 {
     struct lc__errbuf err;
@@ -235,6 +269,7 @@ int main(void)
     test_default_allocator();
     test_spare_blocks();
     test_spare_blocks_threads();
+    test_populate();
     test_error_messages();
     LC_TEST_END();
 }
