@@ -46,10 +46,10 @@ size_t lc__spares_nbytes(void);
  * Has the kernel map the whole pages inside [p, p + nbytes) for writing,
  * leaving their bytes as they are (MADV_POPULATE_WRITE, Linux 5.14), so
  * that the first writes to them take no page faults; safe while other
- * threads write there. For a thread that would otherwise wait: the faults
- * of a fresh block cost its first writer some 2.5 us per 4 KiB. Returns
- * false where the kernel cannot (then, and for every later call, nothing
- * is done).
+ * threads write there. For a thread that would otherwise wait: a fresh
+ * block costs its first writer a page fault per 4 KiB. Returns false
+ * where the kernel cannot (then, and for every later call, nothing is
+ * done).
  */
 bool lc__populate(void *p, size_t nbytes);
 
