@@ -203,6 +203,9 @@ def main(argv=None) -> int:
     ap.add_argument("--port", type=int, default=18470,
                     help="server port (fixed so cached catalogues stay valid)")
     ap.add_argument("--no-floor", action="store_true")
+    ap.add_argument("--keep-arrays", action="store_true",
+                    help="keep the first repetition's result.npy per tool (about 1.4 GB "
+                         "for a whole bench run); by default they go once compared")
     args = ap.parse_args(argv)
 
     latencies = [float(v) for v in args.latency_ms.split(",") if v.strip()]
@@ -276,8 +279,11 @@ def main(argv=None) -> int:
                 if tool != "ours" and ref_arr is not None and arr is not None:
                     s["pixels"] = compare(ref_arr, arr)
                 table.setdefault(lat, {}).setdefault(wl, {})[tool] = s
-                for r in recs[1:]:  # only the first repetition's pixels are compared
-                    if r.get("out"):
+            # Only the first repetition's pixels are compared; the arrays are
+            # large, so none outlives the comparison unless asked for.
+            for tool, recs in per_tool.items():
+                for i, r in enumerate(recs):
+                    if r.get("out") and (i > 0 or not args.keep_arrays):
                         (ROOT / r["out"] / "result.npy").unlink(missing_ok=True)
 
     result = {
