@@ -11,6 +11,7 @@ import re
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -436,6 +437,30 @@ def test_truncate(http_server, site, data):
     log = srv.wait_for_log(2)
     assert [(e["fault"], e["bytes"]) for e in log] == [("truncate", 5000),
                                                       ("truncate", 50)]
+
+
+def test_client_going_away_mid_body(http_server, tmp_path):
+    """A client that resets the connection after part of a large body: the
+    server logs what it sent (not the whole body), drops the connection and
+    serves the next request."""
+    root = tmp_path / "big"
+    root.mkdir()
+    big = random.Random(99).randbytes(64 * 1024 * 1024)  # > socket buffers
+    (root / "big.bin").write_bytes(big)
+    srv = http_server(root)
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while len(got) < 200_000:
+        got += sock.recv(65536)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # an RST: the server's next send fails
+    entry = srv.wait_for_log(1)[0]
+    assert entry["status"] == 200
+    body_got = len(got) - got.index(b"\r\n\r\n") - 4
+    assert body_got <= entry["bytes"] < len(big)
+    status, _, body = request(srv, "/big.bin", {"Range": "bytes=1000-1999"})
+    assert (status, body) == (206, big[1000:2000])
 
 
 def test_stall(http_server, site):
