@@ -452,7 +452,9 @@ def test_client_going_away_mid_body(http_server, tmp_path):
     sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
     got = b""
     while len(got) < 200_000:
-        got += sock.recv(65536)
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection early"
+        got += chunk
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()  # an RST: the server's next send fails
     entry = srv.wait_for_log(1)[0]
