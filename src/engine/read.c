@@ -830,6 +830,7 @@ struct read_ctx {
     const struct lc_allocator *alloc;
     struct lc__grid win; /* the window's grid */
     bool first;          /* the method is first */
+    double fill;         /* of the output's pixels no item covers */
     size_t es;           /* bytes of one output value */
 
     size_t nub;
@@ -1478,6 +1479,21 @@ static void valid_bits_of_result(struct band_task *t)
     t->bits = bits;
 }
 
+/*
+ * Whether a task's result, decoded into the output (in_output_target), is
+ * its step's mosaic as it lies there: the step has no other item, and the
+ * values the mosaic would not take (nodata) already equal the fill that
+ * would replace them. The mosaic then takes the rectangle as it is
+ * (lc__mosaic_take_in_place): no validity bits, no feed over the values
+ * (W6: about 5 ms of CPU, the last of it after the last band's decode).
+ */
+static bool taken_in_place(const struct band_task *t)
+{
+    const struct read_ctx *rc = t->rc;
+    return t->in_output && rc->steps[t->item->step].count == 1 &&
+           (!t->has_nodata || t->nodata == rc->fill);
+}
+
 /* Everything between the header and the result, for one opened COG. */
 static int task_warp(struct band_task *t, struct lc_cog *cog,
                      const struct lc_cog_info *info, struct lc__transform *tf)
@@ -1769,7 +1785,7 @@ static int task_work(struct band_task *t)
     } else {
         status = task_warp(t, cog, &info, tf);
         lc__transform_release(tf);
-        if (status == LC_OK && t->has_data)
+        if (status == LC_OK && t->has_data && !taken_in_place(t))
             valid_bits_of_result(t);
     }
     if (owned)
@@ -2333,6 +2349,11 @@ static int resolve_item(struct read_ctx *rc, struct item_job *it,
         struct band_task *t = &it->tasks[j];
         if (t->state != TASK_DONE || !t->has_data)
             continue;
+        if (taken_in_place(t)) {
+            status = lc__mosaic_take_in_place(st->m, j, t->x0, t->y0, t->width,
+                                              t->height, err);
+            continue;
+        }
         struct lc__mosaic_src src = result_src(rc, t);
         src.band0 = j;
         status = lc__mosaic_feed(st->m, &src, err);
@@ -2691,6 +2712,7 @@ static int read_collection(struct lc_collection *c,
     rc.out_nbytes = need;
     rc.alloc = &c->alloc;
     rc.first = c->method == LC_MOSAIC_FIRST;
+    rc.fill = fill;
     rc.es = lc_dtype_nbytes(c->dtype);
     rc.stop_pos = SIZE_MAX;
     rc.ub = lc__malloc_array(rc.alloc, req->nbands, sizeof *rc.ub);

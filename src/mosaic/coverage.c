@@ -67,6 +67,24 @@ static uint64_t bit_range(size_t a, size_t b)
     return hi & ~((UINT64_C(1) << a) - 1);
 }
 
+void lc__coverage_set_range(struct lc__coverage *c, size_t plane, size_t y,
+                            size_t x0, size_t n)
+{
+    uint64_t *row = lc__coverage_row(c, plane, y);
+    size_t added = 0;
+    size_t x = x0, end = x0 + n;
+
+    while (x < end) {
+        size_t base = x & ~(size_t)63;
+        size_t stop = end - base < 64 ? end - base : 64;
+        uint64_t set = bit_range(x - base, stop);
+        added += (size_t)__builtin_popcountll(set & ~row[base >> 6]);
+        row[base >> 6] |= set;
+        x = base + stop;
+    }
+    lc__coverage_add(c, plane, y, added);
+}
+
 static bool row_full(const struct lc__coverage *c, size_t plane, size_t y,
                      size_t x0, size_t x1)
 {

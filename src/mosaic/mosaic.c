@@ -777,6 +777,30 @@ int lc__mosaic_feed(struct lc_mosaic *m, const struct lc__mosaic_src *src,
     return LC_OK;
 }
 
+int lc__mosaic_take_in_place(struct lc_mosaic *m, size_t band, size_t x0,
+                             size_t y0, size_t width, size_t height,
+                             struct lc__errbuf *err)
+{
+    const struct lc__mosaic_options *o = &m->opts;
+
+    bool keeps_values = o->method == LC_MOSAIC_FIRST ||
+                        o->method == LC_MOSAIC_HIGHEST ||
+                        o->method == LC_MOSAIC_LOWEST;
+    LC_RETURN_IF(!keeps_values || lc__mosaic_value_plane(m, band) == NULL, err,
+                 LC_EINVAL,
+                 "mosaic band %zu keeps no values in the caller's plane", band);
+    LC_RETURN_IF(x0 > o->width || width > o->width - x0 || y0 > o->height ||
+                     height > o->height - y0,
+                 err, LC_EINVAL,
+                 "mosaic rectangle %zu x %zu at (%zu, %zu) is outside the "
+                 "%zu x %zu chunk",
+                 width, height, x0, y0, o->width, o->height);
+    for (size_t y = y0; y < y0 + height; y++)
+        lc__coverage_set_range(&m->cov, band, y, x0, width);
+    m->nfed++;
+    return LC_OK;
+}
+
 /* ---- the result ---------------------------------------------------------- */
 
 /*

@@ -212,6 +212,20 @@ void lc__mosaic_valid_bits(const struct lc__mosaic_src *src, uint64_t *bits);
 int lc__mosaic_feed(struct lc_mosaic *m, const struct lc__mosaic_src *src,
                     struct lc__errbuf *err);
 
+/*
+ * Takes the values already in band's value plane (lc__mosaic_value_plane)
+ * at [x0, x0 + width) x [y0, y0 + height) as the result there, every one
+ * valid, without looking at them: they are marked covered and compared
+ * with nothing. Meant for a chunk's only source, decoded into the plane,
+ * whose invalid values already hold what the fill would write there.
+ * Counts as a feed. LC_EINVAL when the mosaic keeps no values in the
+ * caller's planes (first, highest and lowest with value_planes only) or
+ * the rectangle is outside the chunk.
+ */
+int lc__mosaic_take_in_place(struct lc_mosaic *m, size_t band, size_t x0,
+                             size_t y0, size_t width, size_t height,
+                             struct lc__errbuf *err);
+
 /* Number of successful feeds since creation or reset. */
 uint64_t lc__mosaic_nfed(const struct lc_mosaic *m);
 

@@ -94,6 +94,10 @@ static inline uint64_t lc__valid_bits(const uint8_t *valid, size_t len)
 void lc__coverage_mark_row(struct lc__coverage *c, size_t plane, size_t y,
                            size_t x0, size_t n, const uint8_t *valid);
 
+/* Sets the bits [x0, x0 + n) of row (plane, y), inside the row. */
+void lc__coverage_set_range(struct lc__coverage *c, size_t plane, size_t y,
+                            size_t x0, size_t n);
+
 /* True when every bit of [x0, x1) x [y0, y1) (clipped) of plane, or of
  * every plane for SIZE_MAX, is set. */
 bool lc__coverage_rect_full(const struct lc__coverage *c, size_t plane,

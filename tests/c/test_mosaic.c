@@ -1195,6 +1195,120 @@ static void test_valid_bits(void)
     lc__mosaic_free(ref);
 }
 
+/*
+ * lc__mosaic_take_in_place: the values in the caller's plane at a
+ * rectangle taken as fed, every one valid. When the invalid ones already
+ * hold the fill, the result equals a feed of the same values with that
+ * nodata (rows crossing a 64-bit word of the coverage; what lies outside
+ * the rectangle gets the fill); a later first feed leaves the rectangle
+ * alone; only first, highest and lowest with caller planes take it.
+ */
+static void test_take_in_place(void)
+{
+    enum { W = 70, H = 3, X0 = 5, Y0 = 1, RW = 62, RH = 2 };
+    const int16_t nd = -9999;
+    int16_t plane[W * H], src[RW * RH];
+    for (size_t i = 0; i < RW * RH; i++)
+        src[i] = i % 7 == 3 ? nd : (int16_t)(i * 13 % 1000);
+    const enum lc_mosaic_method methods[] = {LC_MOSAIC_FIRST, LC_MOSAIC_HIGHEST,
+                                             LC_MOSAIC_LOWEST};
+    for (size_t k = 0; k < LC_ARRAY_SIZE(methods); k++) {
+        for (size_t i = 0; i < W * H; i++)
+            plane[i] = 1234; /* garbage outside the rectangle */
+        for (size_t y = 0; y < RH; y++)
+            memcpy(plane + (Y0 + y) * W + X0, src + y * RW, RW * sizeof *src);
+        void *planes[1] = {plane};
+        struct lc__mosaic_options o = {.method = methods[k],
+                                       .dtype = LC_DTYPE_INT16,
+                                       .nbands = 1,
+                                       .width = W,
+                                       .height = H,
+                                       .value_planes = planes};
+        struct lc_mosaic *m = NULL, *ref = NULL;
+        struct lc__errbuf err = {0};
+        LC_ASSERT_EQ(lc__mosaic_new(&o, &m, &err), LC_OK);
+        o.value_planes = NULL;
+        LC_ASSERT_EQ(lc__mosaic_new(&o, &ref, &err), LC_OK);
+        if (m == NULL || ref == NULL)
+            goto next;
+        LC_ASSERT_EQ(lc__mosaic_take_in_place(m, 0, X0, Y0, RW, RH, &err),
+                     LC_OK);
+        LC_ASSERT_UEQ(lc__mosaic_nfed(m), 1);
+        LC_ASSERT_TRUE(lc__mosaic_rect_covered(m, 0, X0, Y0, X0 + RW, H));
+        LC_ASSERT_TRUE(!lc__mosaic_rect_covered(m, 0, 0, 0, X0 + 1, 1));
+        LC_ASSERT_TRUE(!lc__mosaic_rect_covered(m, 0, X0 + RW - 1, Y0, W, H));
+        struct lc__mosaic_src s = {.data = src,
+                                   .dtype = LC_DTYPE_INT16,
+                                   .nbands = 1,
+                                   .x0 = X0,
+                                   .y0 = Y0,
+                                   .width = RW,
+                                   .height = RH,
+                                   .has_nodata = true,
+                                   .nodata = nd};
+        LC_ASSERT_EQ(lc__mosaic_feed(ref, &s, &err), LC_OK);
+        int16_t want[W * H];
+        LC_ASSERT_EQ(
+            lc__mosaic_get(ref, LC_DTYPE_INT16, nd, want, sizeof want, &err),
+            LC_OK);
+        LC_ASSERT_EQ(lc__mosaic_get_planes(m, LC_DTYPE_INT16, nd, planes, &err),
+                     LC_OK);
+        LC_ASSERT_EQ(memcmp(plane, want, sizeof want), 0);
+        if (methods[k] == LC_MOSAIC_FIRST) {
+            /* A second source covers the chunk: first keeps the rectangle
+             * (its nodata values included) and fills around it. */
+            int16_t all[W * H];
+            for (size_t i = 0; i < W * H; i++)
+                all[i] = 5;
+            struct lc__mosaic_src s2 = {.data = all,
+                                        .dtype = LC_DTYPE_INT16,
+                                        .nbands = 1,
+                                        .width = W,
+                                        .height = H};
+            LC_ASSERT_EQ(lc__mosaic_feed(m, &s2, &err), LC_OK);
+            LC_ASSERT_TRUE(lc__mosaic_is_done(m));
+            LC_ASSERT_EQ(
+                lc__mosaic_get_planes(m, LC_DTYPE_INT16, nd, planes, &err),
+                LC_OK);
+            for (size_t y = 0; y < H; y++)
+                for (size_t x = 0; x < W; x++) {
+                    bool in = x >= X0 && x < X0 + RW && y >= Y0;
+                    LC_ASSERT_EQ(plane[y * W + x],
+                                 in ? src[(y - Y0) * RW + x - X0] : 5);
+                }
+        }
+    next:
+        lc__mosaic_free(m);
+        lc__mosaic_free(ref);
+    }
+
+    /* Refused: a rectangle outside the chunk, a band it does not have, a
+     * mosaic that keeps its own values, a method that keeps none. */
+    void *planes[1] = {plane};
+    struct lc__mosaic_options o = {.method = LC_MOSAIC_FIRST,
+                                   .dtype = LC_DTYPE_INT16,
+                                   .nbands = 1,
+                                   .width = W,
+                                   .height = H,
+                                   .value_planes = planes};
+    struct lc_mosaic *m = NULL;
+    struct lc__errbuf err = {0};
+    LC_ASSERT_EQ(lc__mosaic_new(&o, &m, &err), LC_OK);
+    LC_ASSERT_EQ(lc__mosaic_take_in_place(m, 0, X0, Y0, W, 1, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__mosaic_take_in_place(m, 0, 0, H, 1, 1, &err), LC_EINVAL);
+    LC_ASSERT_EQ(lc__mosaic_take_in_place(m, 1, 0, 0, 1, 1, &err), LC_EINVAL);
+    LC_ASSERT_UEQ(lc__mosaic_nfed(m), 0);
+    lc__mosaic_free(m);
+    o.value_planes = NULL;
+    LC_ASSERT_EQ(lc__mosaic_new(&o, &m, &err), LC_OK);
+    LC_ASSERT_EQ(lc__mosaic_take_in_place(m, 0, 0, 0, 1, 1, &err), LC_EINVAL);
+    lc__mosaic_free(m);
+    o.method = LC_MOSAIC_MEAN;
+    LC_ASSERT_EQ(lc__mosaic_new(&o, &m, &err), LC_OK);
+    LC_ASSERT_EQ(lc__mosaic_take_in_place(m, 0, 0, 0, 1, 1, &err), LC_EINVAL);
+    lc__mosaic_free(m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--oracle") == 0)
@@ -1215,5 +1329,6 @@ int main(int argc, char **argv)
     test_median_selection();
     test_value_planes();
     test_valid_bits();
+    test_take_in_place();
     LC_TEST_END();
 }

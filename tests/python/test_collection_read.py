@@ -869,6 +869,39 @@ def test_first_item_decodes_into_the_output(tmp_path):
     np.testing.assert_array_equal(out[1, 0], vb)
 
 
+def test_only_item_decoded_into_the_output_is_taken_as_it_lies(tmp_path):
+    """A step whose only item decodes into the output (its own grid) is
+    taken as it lies, without looking at its values, when its invalid
+    values already equal the fill: its holes then read as the fill, the
+    part of the window beyond the COG gets the fill, and with a nodata of
+    the collection's own (7) the COG's zeros are values - every pixel as
+    rasterio reads the source."""
+    import rasterio
+    from conftest import stac_item, write_catalogue, write_synthetic_cog
+
+    def holes(arr):
+        arr[600:700, 0:300] = 0
+        return arr
+
+    a = write_synthetic_cog(tmp_path / "a.tif", edit=holes, overviews=())
+    cat = write_catalogue([stac_item("a", {"b": a})], tmp_path / "items.parquet")
+    # 100 columns left of the COG, then its columns 0-499, rows 500-899.
+    top = 5600000.0 - 500 * 10
+    opts = dict(crs="EPSG:32632", resolution=10.0,
+                bbox=(500000.0 - 100 * 10, top - 400 * 10, 500000.0 + 500 * 10, top))
+    with rasterio.open(a) as src:
+        va = src.read(1, window=((500, 900), (0, 500)))
+    assert (va == 0).any()
+    for nodata, fill in ((None, 0), (7, 7)):
+        extra = {} if nodata is None else {"nodata": nodata}
+        coll = collection(cat, **opts, **extra)
+        out, stats = read(coll, ["b"], [0], 0, 0, 600, 400)
+        assert stats["pixels_warped"] == 0 and stats["items_read"] == 1
+        want = np.full((400, 600), fill, dtype=va.dtype)
+        want[:, 100:] = va
+        np.testing.assert_array_equal(out[0, 0], want)
+
+
 def _masked_cog(path):
     """A 512 x 512 uint8 COG (EPSG:32632, 10 m) without nodata whose
     internal mask hides a diagonal band of pixels."""
