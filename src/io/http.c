@@ -652,6 +652,12 @@ static void fill_defaults(struct lc__http_config *c)
         c->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
 }
 
+int lc__http_start(void)
+{
+    pthread_once(&engine.once, engine_init);
+    return engine.init_status;
+}
+
 int lc__http_run(struct lc__http_transfer *transfers, size_t n,
                  const struct lc__http_config *config,
                  struct lc__http_counters *counters,
@@ -662,9 +668,8 @@ int lc__http_run(struct lc__http_transfer *transfers, size_t n,
 
     if (n == 0)
         return LC_OK;
-    pthread_once(&engine.once, engine_init);
-    LC_RETURN_IF(engine.init_status < 0, err, engine.init_status,
-                 "the HTTP engine could not start");
+    int started = lc__http_start();
+    LC_RETURN_IF(started < 0, err, started, "the HTTP engine could not start");
     fill_defaults(&c);
     struct job *jobs = lc__calloc(NULL, n, sizeof(*jobs));
     LC_RETURN_IF(jobs == NULL, err, LC_ENOMEM, "out of memory");

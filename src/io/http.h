@@ -71,6 +71,11 @@ struct lc__http_counters {
     uint64_t wait_ns;
 };
 
+/* Starts the engine (curl, the I/O thread) unless it has started; LC_OK,
+ * or the error every lc__http_run then returns. lc__http_run starts it
+ * itself: this is for starting it ahead of the first transfer. */
+int lc__http_start(void);
+
 /*
  * Runs n transfers to completion with config and returns LC_OK when the
  * batch ran (each transfer then has its own status), or LC_ENOMEM /

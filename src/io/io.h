@@ -72,6 +72,10 @@ int lc__io_open_memory(const uint8_t *data, size_t nbytes, const char *name,
 /* Closes the source; NULL does nothing. */
 void lc__io_close(struct lc__io *io);
 
+/* Starts the network engine's I/O thread now, ahead of the first remote
+ * request (lc__http_start); a failure is left to that request to report. */
+void lc__io_start_network(void);
+
 /* The name used in messages (the href). Borrowed from the handle. */
 const char *lc__io_name(const struct lc__io *io);
 

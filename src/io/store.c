@@ -1139,6 +1139,11 @@ int lc__store_local_path(const struct lc_store *store, const char *href,
     return LC_OK;
 }
 
+void lc__io_start_network(void)
+{
+    (void)lc__http_start();
+}
+
 int lc__io_open_href(const char *href, struct lc_store *store,
                      const struct lc_allocator *alloc, struct lc__io **io_ret,
                      struct lc__errbuf *err)

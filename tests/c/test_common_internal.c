@@ -7,7 +7,10 @@
 
 #include "../../src/common/alloc.h"
 #include "../../src/common/error.h"
+#include "../../src/io/io.h"
 #include "test_util.h"
+
+#include <dirent.h>
 
 #include <pthread.h>
 #include <sys/mman.h>
@@ -261,6 +264,35 @@ static void test_error_messages(void)
     LC_ASSERT_EQ(lc__error(NULL, LC_EIO, "ignored"), LC_EIO);
 }
 
+/* Threads of this process (/proc/self/task), or 0 without /proc. */
+static size_t count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Starting the network ahead of the first request starts its I/O thread,
+ * once (a read of remote items does it before its tasks set out). */
+static void test_network_start(void)
+{
+    size_t before = count_threads();
+    if (before == 0) {
+        fprintf(stderr, "test_network_start: no /proc/self/task, skipped\n");
+        return;
+    }
+    lc__io_start_network();
+    size_t after = count_threads();
+    LC_ASSERT_UEQ(after, before + 1);
+    lc__io_start_network();
+    LC_ASSERT_UEQ(count_threads(), after);
+}
+
 int main(void)
 {
     test_unaligned_loads();
@@ -271,5 +303,6 @@ int main(void)
     test_spare_blocks_threads();
     test_populate();
     test_error_messages();
+    test_network_start();
     LC_TEST_END();
 }
