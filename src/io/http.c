@@ -56,7 +56,8 @@ struct batch {
 };
 
 static struct {
-    pthread_once_t once;
+    pthread_mutex_t start_mu; /* guards started and init_status */
+    bool started;
     int init_status;
     pthread_mutex_t mu;
     pthread_t thread;
@@ -68,7 +69,8 @@ static struct {
     unsigned max_in_flight;
     struct lc__http_counters total;
     uint64_t rng;
-} engine = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER};
+} engine = {.start_mu = PTHREAD_MUTEX_INITIALIZER,
+            .mu = PTHREAD_MUTEX_INITIALIZER};
 
 #define DEFAULT_CONNECT_TIMEOUT_S 10.0
 #define DEFAULT_FIRST_BYTE_TIMEOUT_S 30.0
@@ -652,10 +654,59 @@ static void fill_defaults(struct lc__http_config *c)
         c->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
 }
 
+/*
+ * fork(): the child has no I/O thread, and the parent's curl handles (its
+ * connections, the multi handle's wakeup pipe) are not the child's to use
+ * or to close, which could end the parent's TLS sessions. The child drops
+ * them unclosed, with the parent's queued transfers (their waiting threads
+ * are not in the child), and starts an engine of its own at its first
+ * request. Without this, a child's first request waited forever.
+ */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&engine.start_mu);
+    pthread_mutex_lock(&engine.mu);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&engine.mu);
+    pthread_mutex_unlock(&engine.start_mu);
+}
+
+static void atfork_child(void)
+{
+    engine.started = false;
+    engine.init_status = LC_OK;
+    engine.multi = NULL;
+    engine.share = NULL;
+    engine.queue_head = NULL;
+    engine.queue_tail = NULL;
+    engine.delayed = NULL;
+    engine.running = 0;
+    engine.total = (struct lc__http_counters){0};
+    pthread_mutex_unlock(&engine.mu);
+    pthread_mutex_unlock(&engine.start_mu);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_register(void)
+{
+    (void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
 int lc__http_start(void)
 {
-    pthread_once(&engine.once, engine_init);
-    return engine.init_status;
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&engine.start_mu);
+    if (!engine.started) {
+        engine.started = true;
+        engine_init();
+    }
+    int status = engine.init_status;
+    pthread_mutex_unlock(&engine.start_mu);
+    return status;
 }
 
 int lc__http_run(struct lc__http_transfer *transfers, size_t n,

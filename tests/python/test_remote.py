@@ -395,6 +395,37 @@ def test_process_stats_grow(http_world, ci_world):
     assert after["bytes"] > before["bytes"]
 
 
+def test_fork_after_remote_reads(http_world, ci_world, tmp_path):
+    """A process that has read over HTTP forks (multiprocessing's default
+    on Linux): the child's remote reads work - they used to wait forever
+    for the parent's I/O thread, which the child does not have - and so do
+    the parent's after. Both compared with rasterio's read of the file."""
+    import subprocess
+    import sys
+
+    path = _red(ci_world)
+    np.save(tmp_path / "want.npy", _local(path))
+    code = f"""
+import os, signal, sys
+import numpy as np
+import lazycogs
+href, want = {http_world.href(_rel(ci_world, path))!r}, np.load({str(tmp_path / "want.npy")!r})
+assert (lazycogs.read_cog(href, window=(0, 0, 8, 8)) == want[:, :8, :8]).all()
+pid = os.fork()
+if pid == 0:
+    signal.alarm(30)
+    ok = (lazycogs.read_cog(href, window=(5, 3, 40, 30)) == want[:, 3:33, 5:45]).all()
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+ok = (lazycogs.read_cog(href) == want).all()
+print(os.waitstatus_to_exitcode(status), ok)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "0 True\n", out.stdout + out.stderr
+
+
 def test_azure_sas_is_appended(http_server, ci_world):
     rel = _rel(ci_world, _red(ci_world))
     srv = http_server()
