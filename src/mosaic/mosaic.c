@@ -783,11 +783,8 @@ int lc__mosaic_take_in_place(struct lc_mosaic *m, size_t band, size_t x0,
 {
     const struct lc__mosaic_options *o = &m->opts;
 
-    bool keeps_values = o->method == LC_MOSAIC_FIRST ||
-                        o->method == LC_MOSAIC_HIGHEST ||
-                        o->method == LC_MOSAIC_LOWEST;
-    LC_RETURN_IF(!keeps_values || lc__mosaic_value_plane(m, band) == NULL, err,
-                 LC_EINVAL,
+    /* Only first, highest and lowest take caller planes (lc__mosaic_new). */
+    LC_RETURN_IF(lc__mosaic_value_plane(m, band) == NULL, err, LC_EINVAL,
                  "mosaic band %zu keeps no values in the caller's plane", band);
     LC_RETURN_IF(x0 > o->width || width > o->width - x0 || y0 > o->height ||
                      height > o->height - y0,
