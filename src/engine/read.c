@@ -118,6 +118,7 @@
 #include "../common/par.h"
 #include "../geo/approx.h"
 #include "../io/io.h"
+#include "../tiff/geokeys.h"
 #include "../tiff/tiff.h"
 #include "collection.h"
 #include "header_cache.h"
@@ -157,7 +158,11 @@
 /* ---- the worker pool ------------------------------------------------------
  *
  * One pool for the whole process, created on the first read and grown to
- * the largest number of threads a read has asked for. Threads live until
+ * the most threads the reads running at once have reserved (their slots
+ * and prewarm jobs, summed: pool_reserve), plus the helpers' threads: a
+ * point read in a new process needs five, not the fifty a read of many
+ * items could use (starting those took a millisecond or more before its
+ * first request, on a machine of two cores). Threads live until
  * the process ends (so their PROJ contexts and transform caches serve
  * every later read), run with every signal blocked (signals belong to the
  * caller's threads, e.g. Python's main thread), and take jobs in FIFO
@@ -179,7 +184,9 @@ static struct {
     struct pool_job *head;
     struct pool_job *tail;
     size_t nthreads;
-} g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
+    size_t reserved; /* threads the reads running now reserved */
+} g_pool = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
 
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
@@ -230,6 +237,7 @@ static void atfork_child(void)
     g_pool.head = NULL;
     g_pool.tail = NULL;
     g_pool.nthreads = 0;
+    g_pool.reserved = 0; /* the reads of other threads are not in the child */
     pthread_cond_init(&g_pool.cv, NULL);
     g_searches = 0;
     pthread_cond_init(&g_searches_done, NULL);
@@ -271,6 +279,25 @@ static size_t pool_ensure(size_t n)
     size_t have = g_pool.nthreads;
     pthread_mutex_unlock(&g_pool.mu);
     return have;
+}
+
+/* Reserves n threads for a read, and grows the pool to the threads
+ * reserved plus extra; returns how many threads it has. pool_release gives
+ * them back. */
+static size_t pool_reserve(size_t n, size_t extra)
+{
+    pthread_mutex_lock(&g_pool.mu);
+    g_pool.reserved += n;
+    size_t want = g_pool.reserved + extra;
+    pthread_mutex_unlock(&g_pool.mu);
+    return pool_ensure(want);
+}
+
+static void pool_release(size_t n)
+{
+    pthread_mutex_lock(&g_pool.mu);
+    g_pool.reserved -= n < g_pool.reserved ? n : g_pool.reserved;
+    pthread_mutex_unlock(&g_pool.mu);
 }
 
 static void pool_submit(struct pool_job *job)
@@ -737,11 +764,14 @@ enum task_state {
 struct read_ctx;
 struct item_job;
 
-/* Finds the transform from the output CRS to one source CRS (prewarm). */
+/* Looks up one source CRS ahead of the band tasks (prewarm): its kind,
+ * and the transform from the output CRS. */
 struct prewarm_job {
     struct pool_job job; /* first: the pool hands back this pointer */
     struct read_ctx *rc;
     const char *code; /* proj:code, borrowed from the item table */
+    int epsg;         /* its EPSG code, or 0 */
+    bool search;      /* find the operation from the output CRS to code */
 };
 
 /* A thread's standing in the read's CPU gate (a band task's, or a helper's
@@ -844,7 +874,8 @@ struct read_ctx {
     struct item_job *items; /* step by step, k ascending */
     struct band_task *tasks;
 
-    size_t slots; /* band tasks in the pool at once */
+    size_t slots;    /* band tasks in the pool at once */
+    size_t reserved; /* pool threads reserved (pool_reserve) */
     /* The CPU gate of remote reads (places 0: no gate). */
     struct {
         size_t places, used;
@@ -863,6 +894,7 @@ struct read_ctx {
     size_t nunstarted;              /* of those, not yet on a thread */
     size_t out_nbytes, out_touched; /* see touch_output */
     struct prewarm_job prewarm[READ_PREWARM_CRSS];
+    size_t nprewarm;        /* of them, in use (list_prewarm) */
     size_t nprewarm_queued; /* prewarm jobs in the pool */
     size_t nhelpers_queued; /* helper jobs in the pool (par_run) */
     bool cancelled;
@@ -2109,19 +2141,27 @@ out:
  * once its header has arrived. The first search for a pair in a process
  * costs 40 ms or more (PROJ's database; crs.c then shares the result and
  * makes other threads wait for a running search rather than repeat it).
- * So the read starts those searches on the pool before any band task, for
- * the CRSs its items name (proj:code): they run while the headers are
- * fetched instead of after. Later reads find the operations known, and
- * their prewarm jobs cost a lookup each.
+ * So the read starts those searches on the pool right after its first band
+ * tasks, for the CRSs its items name (proj:code): they run while the
+ * headers are fetched instead of after. Later reads find the operations known,
+ * and their prewarm jobs cost a lookup each. The same jobs look up the kind of
+ * each EPSG code for the headers' GeoKeys (lc__geokeys_learn_epsg), the
+ * output's own CRS included: the first header parsed in a process otherwise
+ * took 1.4-2 ms more, on the critical path of a read of one scene.
  */
 
 static void prewarm_run(struct pool_job *job)
 {
     struct prewarm_job *p = (struct prewarm_job *)(void *)job;
     struct read_ctx *rc = p->rc;
-    /* Errors are left to the band tasks, which report them. */
-    if (!cancel_requested(rc))
-        find_operation(rc->c->crs, p->code, rc->c->area);
+    /* Errors are left to the band tasks, which report them. The kind of
+     * CRS first: a header answer parses with it (the search takes longer
+     * than a round trip). */
+    if (!cancel_requested(rc)) {
+        lc__geokeys_learn_epsg(p->epsg);
+        if (p->search)
+            find_operation(rc->c->crs, p->code, rc->c->area);
+    }
     pthread_mutex_lock(&rc->mu);
     rc->nprewarm_queued--;
     pthread_cond_signal(&rc->cv);
@@ -2129,9 +2169,10 @@ static void prewarm_run(struct pool_job *job)
     pthread_mutex_unlock(&rc->mu);
 }
 
-/* Submits a prewarm job per distinct source CRS of the matched items'
- * requested bands (other than the output CRS), before any band task. */
-static void start_prewarm(struct read_ctx *rc)
+/* Lists the prewarm jobs of the read (rc->prewarm, rc->nprewarm): one per
+ * distinct CRS its items' requested bands name, searching for the
+ * operation from the output CRS unless it is the output CRS. */
+static void list_prewarm(struct read_ctx *rc)
 {
     const struct lc_collection *c = rc->c;
     const struct lc__stac_items *items = c->items;
@@ -2141,7 +2182,7 @@ static void start_prewarm(struct read_ctx *rc)
             const struct lc__stac_asset *a =
                 &items->assets[rc->items[i].index * items->nassets +
                                c->band_asset[rc->ub[j]]];
-            if (a->proj_code == NULL || (a->epsg != 0 && a->epsg == c->epsg))
+            if (a->proj_code == NULL)
                 continue;
             size_t k = 0;
             while (k < n && strcmp(rc->prewarm[k].code, a->proj_code) != 0)
@@ -2149,14 +2190,24 @@ static void start_prewarm(struct read_ctx *rc)
             if (k < n)
                 continue;
             rc->prewarm[n] = (struct prewarm_job){
-                .job.run = prewarm_run, .rc = rc, .code = a->proj_code};
+                .job.run = prewarm_run,
+                .rc = rc,
+                .code = a->proj_code,
+                .epsg = a->epsg,
+                .search = !(a->epsg != 0 && a->epsg == c->epsg)};
             n++;
         }
     }
-    pthread_mutex_lock(&rc->mu);
-    rc->nprewarm_queued = n;
-    pthread_mutex_unlock(&rc->mu);
-    for (size_t k = 0; k < n; k++)
+    rc->nprewarm = n;
+}
+
+/* Submits the prewarm jobs (with rc->mu held): after the first band tasks,
+ * so that those take the pool's threads and the cores first and their
+ * header requests go out before the searches compete for the cores. */
+static void start_prewarm_locked(struct read_ctx *rc)
+{
+    rc->nprewarm_queued = rc->nprewarm;
+    for (size_t k = 0; k < rc->nprewarm; k++)
         pool_submit(&rc->prewarm[k].job);
 }
 
@@ -2453,6 +2504,7 @@ static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
 {
     size_t cursor = 0, inflight = 0;
     int status = LC_OK;
+    bool prewarm_started = false;
 
     pthread_mutex_lock(&rc->mu);
     for (;;) {
@@ -2462,6 +2514,10 @@ static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
             rc->cancelled = true; /* a fatal error of our own: stop all */
         if (!rc->cancelled && rc->stop_pos == SIZE_MAX)
             dispatch(rc, &cursor, &inflight);
+        if (!prewarm_started) {
+            start_prewarm_locked(rc);
+            prewarm_started = true;
+        }
         bool progress = false;
         if (!rc->cancelled)
             progress = feed_ready(rc, &inflight, &status, err);
@@ -2619,6 +2675,7 @@ static int write_output(struct read_ctx *rc, double fill,
 static void read_ctx_free(struct read_ctx *rc)
 {
     const struct lc_allocator *a = rc->alloc;
+    pool_release(rc->reserved);
     for (size_t i = 0; i < rc->nitems * rc->nub; i++)
         task_free_buffers(rc, &rc->tasks[i]);
     for (size_t i = 0; i < rc->nitems; i++)
@@ -2667,16 +2724,20 @@ static void choose_limits(struct read_ctx *rc)
         lc__io_start_network();
         /* Workers mostly wait on the network: more of them overlap more
          * fetches (the cap of the read still holds). */
-        size_t want = rc->max_inflight * rc->nub;
+        size_t want = rc->max_inflight * rc->nub, ntasks = rc->nitems * rc->nub;
+        if (want > ntasks)
+            want = ntasks;
         if (want > READ_REMOTE_SLOTS)
             want = READ_REMOTE_SLOTS;
         if (slots < want)
             slots = want;
         rc->gate.places = nthreads;
     }
-    /* Remote reads keep every pool thread busy with their tasks, most
+    /* The prewarm jobs take threads of their own while the tasks run.
+     * Remote reads keep every pool thread busy with their tasks, most
      * waiting on the network: nthreads more run the tasks' helpers. */
-    size_t have = pool_ensure(remote ? slots + nthreads : slots);
+    rc->reserved = slots + rc->nprewarm;
+    size_t have = pool_reserve(rc->reserved, remote ? nthreads : 0);
     rc->slots = have < slots ? have : slots;
 }
 
@@ -2782,6 +2843,7 @@ static int read_collection(struct lc_collection *c,
     if (status < 0)
         goto out;
 
+    list_prewarm(&rc);
     choose_limits(&rc);
     if (rc.slots == 0) {
         status = lc__error(&err, LC_ENOMEM,
@@ -2804,7 +2866,6 @@ static int read_collection(struct lc_collection *c,
         status = lc__error(&err, LC_ENOMEM, "out of memory");
         goto out;
     }
-    start_prewarm(&rc);
     status = run_items(&rc, &err);
     pthread_cond_destroy(&rc.strip_cv);
     pthread_cond_destroy(&rc.cv);

@@ -190,6 +190,11 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
         return lc__error(err, LC_ENOMEM, "out of memory");
     if (c->rtree == NULL || c->nitems == 0 || nsteps == 0)
         return LC_OK;
+    /* The margin first: in a new process it looks up the items' CRSs in
+     * PROJ's database (a millisecond or two), which then overlaps the
+     * search for the transform to 4326 that open() started, instead of
+     * following it. */
+    sel->margin = lc__match_margin(c, win);
     if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
         0)
         goto out;
@@ -202,7 +207,6 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
      * test. */
     const double *gt = win->gt;
     double w = win->width, h = win->height;
-    sel->margin = lc__match_margin(c, win);
     double mg = sel->margin;
     size_t nseg = edge_segments(win), np = 4 * nseg;
     double px[4 * EDGE_MAX_SEGMENTS + 1], py[4 * EDGE_MAX_SEGMENTS + 1];

@@ -1394,6 +1394,15 @@ static int epsg_crs_type(struct resolver *r, int code, PJ_TYPE *type_ret)
     return status;
 }
 
+void lc__geokeys_learn_epsg(int code)
+{
+    if (!is_epsg_code(code))
+        return;
+    struct resolver r = {.ctx = NULL, .err = NULL};
+    PJ_TYPE type;
+    (void)epsg_crs_type(&r, code, &type);
+}
+
 /* EPSG:<code> when PROJ's database has it as the expected kind of CRS. */
 static int epsg_crs(struct resolver *r, int code, bool projected,
                     struct lc__crs_info *out)

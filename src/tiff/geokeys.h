@@ -62,11 +62,22 @@ struct lc__crs_info {
  * out->definition is "" and out->epsg 0.
  *
  * Codes of datums, ellipsoids, units and conversions are resolved with
- * PROJ's database, through a PJ_CONTEXT created and destroyed inside the
- * call, and every definition is checked with proj_create: the function is
- * safe to call from several threads at once.
+ * PROJ's database, through a PJ_CONTEXT of the calling thread's own (made
+ * at its first use), and every definition is checked with proj_create: the
+ * function is safe to call from several threads at once.
  */
 int lc__geokeys_parse(const struct lc__geokeys_input *in,
                       struct lc__crs_info *out, struct lc__errbuf *err);
+
+/*
+ * Looks up what kind of CRS EPSG code is (projected, geographic...) in
+ * PROJ's database, ahead of need: lc__geokeys_parse keeps the kinds of the
+ * codes it met for the whole process, and a header whose code is known
+ * parses without a PROJ context. A thread's first lookup makes it one
+ * (about a millisecond), so a read looks up the codes its items name
+ * (proj:code) while their headers are on the way. Codes PROJ does not know
+ * are left for the parse to report.
+ */
+void lc__geokeys_learn_epsg(int code);
 
 #endif /* LC_GEOKEYS_H */

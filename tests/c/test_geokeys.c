@@ -1223,11 +1223,57 @@ static void test_threads(void)
     }
 }
 
+/* Parses keys naming a projected CRS by code, on a thread of its own (no
+ * PROJ context of its own yet), into job. */
+static void *parse_pcs_thread(void *arg)
+{
+    struct parse_job *job = arg;
+    const int code = job->status;
+    const struct key_spec keys[MAX_KEYS] = {S(MODEL, 1), S(PCS, code)};
+    struct built b;
+    struct lc__crs_info info;
+    struct lc__errbuf err = {0};
+    build(&b, keys);
+    job->status = lc__geokeys_parse(&b.in, &info, &err);
+    lc__copy_str(job->text, sizeof job->text,
+                 job->status == LC_OK ? info.definition : err.msg);
+    return NULL;
+}
+
+static void parse_pcs_on_new_thread(int code, int want_status,
+                                    const char *want_text)
+{
+    struct parse_job job = {.status = code};
+    pthread_t th;
+    LC_ASSERT_EQ(pthread_create(&th, NULL, parse_pcs_thread, &job), 0);
+    LC_ASSERT_EQ(pthread_join(th, NULL), 0);
+    LC_ASSERT_EQ(job.status, want_status);
+    LC_ASSERT(strstr(job.text, want_text) != NULL);
+}
+
+/* Codes learned ahead of need (a read's prewarm jobs) parse as they would
+ * unlearned: a projected code, a geographic one where a projected one is
+ * expected, and a code PROJ does not know, which is not kept and still
+ * reported; codes outside EPSG's range are ignored. */
+static void test_learned_codes(void)
+{
+    const int codes[] = {32615, 4269, 1, 0, -5, 32767, 70000};
+    for (size_t i = 0; i < LC_ARRAY_SIZE(codes); i++)
+        lc__geokeys_learn_epsg(codes[i]);
+    parse_pcs_on_new_thread(32615, LC_OK, "EPSG:32615");
+    parse_pcs_on_new_thread(4269, LC_EUNSUPPORTED,
+                            "ProjectedCSTypeGeoKey 4269 is not a projected "
+                            "CRS");
+    parse_pcs_on_new_thread(1, LC_EUNSUPPORTED,
+                            "ProjectedCSTypeGeoKey 1 is not a projected CRS");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--stdin") == 0)
         return run_stdin();
     test_threads();
+    test_learned_codes();
     for (size_t i = 0; i < LC_ARRAY_SIZE(real_cases); i++)
         check_real_case(&real_cases[i]);
     for (size_t i = 0; i < LC_ARRAY_SIZE(synth_cases); i++)

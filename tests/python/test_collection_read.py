@@ -722,6 +722,67 @@ def test_uncovered_pixels_hold_nodata(ci_world):
     assert (out > 0).any()
 
 
+def test_remote_reads_start_threads_for_their_tasks(ci_world, http_world):
+    """The worker pool grows to what the reads running at once reserve
+    (their band tasks and prewarm jobs, plus the helpers' threads), not to
+    the most a read could use: a point read of one band in a new process
+    starts a few threads (it started fifty, a millisecond or more before
+    its first request); reads give their places back (ten more point reads
+    leave the count as it was); and reads on two threads at once, which
+    share the pool, both give the local read's pixels."""
+    import subprocess
+    import sys
+
+    kw = dict(crs="EPSG:5070", bbox=WORLD_5070, resolution=400.0,
+              sortby="eo:cloud_cover", nthreads=2)
+    code = f"""
+import json, os, threading
+import numpy as np
+from lazycogs import _ext
+kw = {kw!r}
+local = _ext.Collection({str(ci_world / "items.parquet")!r}, kw)
+remote = _ext.Collection({str(http_world.items_parquet)!r}, kw)
+info = remote.info()
+w, h, nt = info["width"], info["height"], info["ntimes"]
+red = remote.bands().index("red")
+def threads():
+    return len(os.listdir("/proc/self/task"))
+def read(coll, t, x, y, size=1):
+    out = np.zeros((1, 1, size, size), info["dtype"])
+    return out, coll.read([red], [t], x, y, size, size, out)
+before = threads()
+for t0 in range(nt):  # reads that match nothing start no thread
+    _, st = read(remote, t0, w // 2, h // 2)
+    if st["items_matched"]:
+        break
+first = threads() - before
+for i in range(10):
+    read(remote, i % nt, (w // 3 + 7 * i) % w, (h // 3 + 5 * i) % h)
+later = threads() - before
+got = {{}}
+def one(t, x, y):
+    got[t] = read(remote, t, x, y, 16)[0]
+jobs = [threading.Thread(target=one, args=(t, w // 4 + t, h // 4))
+        for t in range(min(nt, 2))]
+for j in jobs: j.start()
+for j in jobs: j.join()
+same = all((got[t] == read(local, t, w // 4 + t, h // 4, 16)[0]).all()
+           for t in got)
+print(json.dumps(dict(first=first, later=later, matched=st["items_matched"],
+                      same=same, nread=len(got))))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["matched"] >= 1
+    # Its tasks (one band), prewarm jobs (a UTM zone or two), two helpers
+    # and the HTTP engine's I/O thread.
+    assert 2 <= r["first"] <= r["matched"] + 2 + 2 + 1, r
+    assert r["later"] <= r["first"] + 4, r
+    assert r["same"] and r["nread"] == 2, r
+
+
 @pytest.mark.usefixtures("no_block_cache")
 def test_http_assets_read_like_local_ones(ci_world, http_world):
     """The same read over loopback HTTP (more fetches in flight: remote
