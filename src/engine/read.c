@@ -160,13 +160,13 @@
  * One pool for the whole process, created on the first read and grown to
  * the most threads the reads running at once have reserved (their slots
  * and prewarm jobs, summed: pool_reserve), plus the helpers' threads: a
- * point read in a new process needs five, not the fifty a read of many
- * items could use (starting those took a millisecond or more before its
- * first request, on a machine of two cores). Threads live until
- * the process ends (so their PROJ contexts and transform caches serve
- * every later read), run with every signal blocked (signals belong to the
- * caller's threads, e.g. Python's main thread), and take jobs in FIFO
- * order. A read bounds its own share through the number of tasks it keeps
+ * point read of three bands in a new process (W3) needs six, not the fifty
+ * a read of many items could use (starting those took a millisecond or
+ * more before its first request, on a machine of two cores). Threads live
+ * until the process ends (so their PROJ contexts and transform caches
+ * serve every later read), run with every signal blocked (signals belong
+ * to the caller's threads, e.g. Python's main thread), and take jobs in
+ * FIFO order. A read bounds its own share through the number of tasks it keeps
  * in the pool. After fork() the child has no workers: the atfork handler
  * empties the pool there, and the next read starts new threads.
  */
