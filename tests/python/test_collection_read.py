@@ -727,9 +727,11 @@ def test_remote_reads_start_threads_for_their_tasks(ci_world, http_world):
     (their band tasks and prewarm jobs, plus the helpers' threads), not to
     the most a read could use: a point read of one band in a new process
     starts a few threads (it started fifty, a millisecond or more before
-    its first request); reads give their places back (ten more point reads
-    leave the count as it was); and reads on two threads at once, which
-    share the pool, both give the local read's pixels."""
+    its first request); reads give their places back (ten more point reads,
+    elsewhere and at other steps, add a few threads at most, where
+    reservations never given back would add two or more a read); and reads
+    on two threads at once, which share the pool, both give the local
+    read's pixels."""
     import subprocess
     import sys
 
