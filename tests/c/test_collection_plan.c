@@ -396,6 +396,39 @@ static void test_allocation_failures(const char *catalog)
     LC_ASSERT_UEQ(f.live, 0);
 }
 
+/* The largest source pixel the match margin uses is in metres whether the
+ * items are in the collection's own CRS or not: over the ci world's UTM
+ * items (zone 15, the corner collection's own CRS, and others), it is the
+ * largest proj:transform pixel size of the selected items' assets, the
+ * sampled headers' included. */
+static void test_source_pixel(const char *catalog)
+{
+    struct lc_collection *c = open_corner(catalog, LC_MOSAIC_FIRST);
+    LC_ASSERT_TRUE(c != NULL);
+    if (c == NULL)
+        return;
+    const struct lc__stac_items *items = c->items;
+    double want = c->headers_pixel_m;
+    size_t own = 0;
+    for (size_t b = 0; b < c->nbands; b++) {
+        for (size_t k = 0; k < c->nitems; k++) {
+            const struct lc__stac_asset *a =
+                &items->assets[c->item[k] * items->nassets + c->band_asset[b]];
+            if (a->href == NULL || !a->has_transform)
+                continue;
+            LC_ASSERT_TRUE(a->epsg / 100 == 326); /* UTM north, metres */
+            own += a->epsg == c->epsg;
+            double px = a->transform[0] > -a->transform[4] ? a->transform[0]
+                                                           : -a->transform[4];
+            if (px > want)
+                want = px;
+        }
+    }
+    LC_ASSERT_TRUE(own > 0 && want > 0.0);
+    LC_ASSERT_TRUE(lc__collection_src_pixel_m(c) == want);
+    lc_collection_close(c);
+}
+
 int main(int argc, char **argv)
 {
     char catalog[4096];
@@ -415,6 +448,7 @@ int main(int argc, char **argv)
     test_agrees_with_reads(catalog, LC_MOSAIC_FIRST);
     test_block_cache(catalog);
     test_threads(catalog);
+    test_source_pixel(catalog);
     test_allocation_failures(catalog);
     LC_TEST_END();
 }
