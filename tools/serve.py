@@ -119,7 +119,8 @@
 #   {"seq": arrival number of the request (1, 2, ... over all connections;
 #    control requests are not counted),
 #    "time": unix seconds when the request line was read, "conn": connection
-#    id (1, 2, ... per accepted TCP connection), "method", "path" (request
+#    id (1, 2, ... per accepted TCP connection), "conn_time": unix seconds
+#    when that connection was accepted, "method", "path" (request
 #    target as sent), "range" (Range header or null), "amz" (the x-amz-*
 #    request headers but the security token), "auth" (the Authorization
 #    scheme, e.g. "Bearer" or "AWS4-HMAC-SHA256", or null), "status", "bytes"
@@ -428,8 +429,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: "_ThreadedServer"
 
-    def __init__(self, request, client_address, server, conn_id: int):
+    def __init__(self, request, client_address, server, conn_id: int,
+                 accepted: float):
         self.conn_id = conn_id
+        self.accepted = accepted
         super().__init__(request, client_address, server)
 
     def setup(self) -> None:
@@ -531,6 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
             "seq": self.seq,
             "time": round(started, 6),
             "conn": self.conn_id,
+            "conn_time": round(self.accepted, 6),
             "method": self.command,
             "path": self.path,
             "range": self.headers.get("Range"),
@@ -893,15 +897,16 @@ class _ThreadedServer(socketserver.ThreadingMixIn, HTTPServer):
         conn_id = next(self._conn_ids)
         thread = threading.Thread(
             target=self._connection_thread,
-            args=(request, client_address, conn_id),
+            args=(request, client_address, conn_id, time.time()),
             name=f"serve-{self.server_address[1]}-conn-{conn_id}", daemon=True)
         with self._conns_lock:
             self._conns[conn_id] = (request, thread)
         thread.start()
 
-    def _connection_thread(self, request, client_address, conn_id) -> None:
+    def _connection_thread(self, request, client_address, conn_id,
+                           accepted) -> None:
         try:
-            _Handler(request, client_address, self, conn_id)
+            _Handler(request, client_address, self, conn_id, accepted)
         except Exception:
             self.handle_error(request, client_address)
         finally:

@@ -1410,6 +1410,23 @@ static int open_items(struct lc_collection *c, const char *href,
     return sample_bands(c, o, first, early, err);
 }
 
+/*
+ * Has connections for the first read opened while the caller goes on
+ * (lc__store_preconnect): it asks for every band's header of its first
+ * item at once, so one connection per band. Not when open() read the
+ * first item's headers itself: those connections wait in curl's pool.
+ */
+static void preconnect(const struct lc_collection *c)
+{
+    if (!c->contract_from_catalogue)
+        return;
+    const struct lc__stac_items *items = c->items;
+    size_t first = c->item[0];
+    lc__store_preconnect(
+        c->store, items->assets[first * items->nassets + c->band_asset[0]].href,
+        c->nbands);
+}
+
 static int open_collection(struct lc_collection *c, const char *href,
                            const struct lc_collection_options *o,
                            struct lc__errbuf *err)
@@ -1454,6 +1471,8 @@ static int open_collection(struct lc_collection *c, const char *href,
         status = open_items(c, href, o, &early, err);
     }
     finish_early_probe(&early);
+    if (status == LC_OK)
+        preconnect(c);
     return status;
 }
 

@@ -77,6 +77,16 @@ struct lc__http_counters {
 int lc__http_start(void);
 
 /*
+ * Opens up to n TCP connections to the host of url (http or https) in the
+ * background, for the next transfers to that host to take instead of
+ * connecting; returns at once. Best effort: nothing happens when a proxy
+ * is configured in the environment, the host does not resolve, or n
+ * connections to it are waiting already. A connection no transfer took
+ * within a few seconds is closed.
+ */
+void lc__http_preconnect(const char *url, size_t n);
+
+/*
  * Runs n transfers to completion with config and returns LC_OK when the
  * batch ran (each transfer then has its own status), or LC_ENOMEM /
  * LC_EIO when the engine could not start. counters (may be NULL) receive

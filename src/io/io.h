@@ -72,6 +72,11 @@ int lc__io_open_memory(const uint8_t *data, size_t nbytes, const char *name,
 /* Closes the source; NULL does nothing. */
 void lc__io_close(struct lc__io *io);
 
+/* Has connections to the host of href (read through store; NULL: its
+ * default store) opened ahead, up to n, for the next requests to take
+ * (lc__http_preconnect); nothing for a local file. Returns at once. */
+void lc__store_preconnect(struct lc_store *store, const char *href, size_t n);
+
 /* Starts the network engine's I/O thread now, ahead of the first remote
  * request (lc__http_start); a failure is left to that request to report. */
 void lc__io_start_network(void);

@@ -1029,24 +1029,14 @@ static char *join_key(const char *prefix, const char *key)
     return out;
 }
 
-/* Opens href through store s (one reference taken by the source). */
-static int store_open_io(struct lc_store *s, const char *href,
-                         const struct lc_allocator *alloc,
-                         struct lc__io **io_ret, struct lc__errbuf *err)
+/* The remote object href names in store s (of kind HTTP or S3). */
+static int remote_new(struct lc_store *s, const char *href,
+                      struct remote **r_ret, struct lc__errbuf *err)
 {
     char bucket[256], region[64];
     const char *key;
     bool full_url = strstr(href, "://") != NULL;
 
-    if (s->kind == STORE_LOCAL) {
-        if (full_url || href[0] == '/')
-            return lc__io_open_file(href, alloc, io_ret, err);
-        char *path = join(s->local_dir, href, "");
-        LC_RETURN_IF(path == NULL, err, LC_ENOMEM, "out of memory");
-        int status = lc__io_open_file(path, alloc, io_ret, err);
-        lc__free(NULL, path);
-        return status;
-    }
     struct remote *r = lc__calloc(NULL, 1, sizeof(*r));
     LC_RETURN_IF(r == NULL, err, LC_ENOMEM, "out of memory");
     r->store = s;
@@ -1105,11 +1095,57 @@ static int store_open_io(struct lc_store *s, const char *href,
         remote_close(r);
         return status;
     }
-    status =
+    *r_ret = r;
+    return LC_OK;
+}
+
+/* Opens href through store s (one reference taken by the source). */
+static int store_open_io(struct lc_store *s, const char *href,
+                         const struct lc_allocator *alloc,
+                         struct lc__io **io_ret, struct lc__errbuf *err)
+{
+    bool full_url = strstr(href, "://") != NULL;
+
+    if (s->kind == STORE_LOCAL) {
+        if (full_url || href[0] == '/')
+            return lc__io_open_file(href, alloc, io_ret, err);
+        char *path = join(s->local_dir, href, "");
+        LC_RETURN_IF(path == NULL, err, LC_ENOMEM, "out of memory");
+        int status = lc__io_open_file(path, alloc, io_ret, err);
+        lc__free(NULL, path);
+        return status;
+    }
+    struct remote *r;
+    LC_FORWARD_IF_ERROR(remote_new(s, href, &r, err));
+    int status =
         lc__io_open_methods(&remote_methods, r, r->log_url, alloc, io_ret, err);
     if (status == LC_OK)
         r->io = *io_ret;
     return status;
+}
+
+void lc__store_preconnect(struct lc_store *store, const char *href, size_t n)
+{
+    struct lc__errbuf err = {0};
+    struct lc_store *s = store;
+    if (s != NULL)
+        lc__store_ref(s);
+    else if (strstr(href, "://") == NULL || has_scheme(href, "file") ||
+             store_for_href(href, &s, &err) < 0)
+        return;
+    struct remote *r = NULL;
+    if (s->kind != STORE_LOCAL && remote_new(s, href, &r, &err) == LC_OK) {
+        char url[4096], host[512], path[4096];
+        bool ok =
+            s->kind == STORE_S3
+                ? s3_request_url(r, url, sizeof(url), host, sizeof(host), path,
+                                 sizeof(path)) == LC_OK
+                : snprintf(url, sizeof(url), "%s", r->url) < (int)sizeof(url);
+        if (ok)
+            lc__http_preconnect(url, n);
+        remote_close(r);
+    }
+    lc_store_close(s);
 }
 
 bool lc__store_is_local(const struct lc_store *store)

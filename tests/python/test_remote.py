@@ -426,6 +426,79 @@ print(os.waitstatus_to_exitcode(status), ok)
     assert out.stdout == "0 True\n", out.stdout + out.stderr
 
 
+_PRECONNECT_CHILD = """
+import json, os, sys, time
+import numpy as np
+from lazycogs import _ext
+local_href, remote_href, fork = sys.argv[1], sys.argv[2], sys.argv[3] == "fork"
+kw = dict(crs="EPSG:5070", bbox=(150000.0, 2540000.0, 560000.0, 2740000.0),
+          resolution=400.0)
+def read(coll):
+    info = coll.info()
+    t = next(i for i, s in enumerate(coll.times()) if s["nitems"] > 0)
+    out = np.zeros((len(coll.bands()), 1, 64, 64), info["dtype"])
+    coll.read(list(range(len(coll.bands()))), [t], info["width"] // 2,
+              info["height"] // 2, 64, 64, out)
+    return out
+remote = _ext.Collection(remote_href, kw)
+time.sleep(0.3)  # the server accepts the connections meanwhile
+marks = dict(nbands=len(remote.bands()), child_ok=True)
+want = read(_ext.Collection(local_href, kw))
+if fork:
+    marks["fork"] = time.time()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if (read(remote) == want).all() else 3)
+    _, status = os.waitpid(pid, 0)
+    marks["child_ok"] = os.waitstatus_to_exitcode(status) == 0
+marks["read"] = time.time()
+marks["same"] = bool((read(remote) == want).all())
+print(json.dumps(marks))
+"""
+
+
+def test_first_read_takes_connections_opened_ahead(http_world, ci_world):
+    """open() of a collection whose COGs are remote has a connection per
+    band opened while the caller goes on, and the first read's requests
+    take them instead of connecting: the server accepted every connection
+    they came on before the read began (in a new process, whose curl has
+    no connection of its own yet). A process forked after open() connects
+    anew (the parent's connections are not its to use), and the parent's
+    read still takes them. With a proxy in the environment (one that curl
+    bypasses for the loopback host: no_proxy) open() opens none. Pixels:
+    the local collection's, in the parent and in the child."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    srv = http_world.server
+
+    def run(mode, **env):
+        srv.clear_log()
+        out = subprocess.run(
+            [sys.executable, "-c", _PRECONNECT_CHILD,
+             str(ci_world / "items.parquet"), str(http_world.items_parquet),
+             mode], capture_output=True, text=True, timeout=120,
+            env=dict(os.environ, **env))
+        assert out.returncode == 0, out.stderr
+        marks = json.loads(out.stdout)
+        assert marks["same"] and marks["child_ok"], marks
+        return marks, srv.log
+
+    marks, log = run("fork")
+    parent = [e for e in log if e["time"] >= marks["read"]]
+    child = [e for e in log if marks["fork"] <= e["time"] < marks["read"]]
+    assert parent and child
+    assert all(e["conn_time"] < marks["fork"] for e in parent), parent
+    assert len({e["conn"] for e in parent}) <= marks["nbands"], parent
+    assert all(e["conn_time"] >= marks["fork"] for e in child), child
+
+    marks, log = run("alone", all_proxy="http://127.0.0.1:9",
+                     no_proxy="127.0.0.1,localhost")
+    assert log and all(e["conn_time"] >= marks["read"] for e in log), log
+
+
 def test_azure_sas_is_appended(http_server, ci_world):
     rel = _rel(ci_world, _red(ci_world))
     srv = http_server()
