@@ -1053,12 +1053,36 @@ static int check_contract(struct band_task *t, const struct lc_cog_info *info,
     return LC_OK;
 }
 
-/* Reads the source window into buf (nbytes, rows row_nbytes apart) in
- * strips of whole block rows, checking for cancellation between them. */
+/*
+ * Where a band task reads its source window: the output itself (in place,
+ * p given), or a buffer of its own, allocated once the first blocks have
+ * arrived (lc__cog_out). Allocated before the fetch, the windows of all
+ * the tasks in flight (W4: some thirty) would be held through the round
+ * trip, so none could take the pages another task has freed (the spare
+ * blocks, src/common/alloc.h) and each would be faulted in afresh, a page
+ * at a time, as its blocks are copied in.
+ */
+struct source_buf {
+    char *p;                          /* NULL until allocated */
+    size_t nbytes;                    /* p's */
+    const struct lc_allocator *alloc; /* allocates p when NULL */
+    size_t off;                       /* where the strip being read begins */
+};
+
+static void *source_buf_get(void *ctx)
+{
+    struct source_buf *b = ctx;
+    if (b->p == NULL)
+        b->p = lc__malloc(b->alloc, b->nbytes);
+    return b->p != NULL ? b->p + b->off : NULL;
+}
+
+/* Reads the source window into buf (rows row_nbytes apart) in strips of
+ * whole block rows, checking for cancellation between them. */
 static int read_source(struct band_task *t, struct lc_cog *cog, size_t level,
                        const struct lc_cog_level *lv, const struct lc_window *w,
-                       enum lc_dtype dt, void *buf, size_t row_nbytes,
-                       size_t nbytes)
+                       enum lc_dtype dt, struct source_buf *buf,
+                       size_t row_nbytes)
 {
     size_t es = lc_dtype_nbytes(dt);
     uint32_t bh = lv->block_height > 0 ? lv->block_height : 1;
@@ -1075,10 +1099,11 @@ static int read_source(struct band_task *t, struct lc_cog *cog, size_t level,
         uint64_t next = ((uint64_t)(r / bh) + nblk) * bh;
         uint32_t stop = next < end ? (uint32_t)next : end;
         struct lc_window s = {w->col_off, r, w->width, stop - r};
-        size_t off = (size_t)(r - w->row_off) * row_nbytes;
-        int status = lc__cog_read_window_rows(cog, level, &s, 0,
-                                              (char *)buf + off, row_nbytes,
-                                              off < nbytes ? nbytes - off : 0);
+        buf->off = (size_t)(r - w->row_off) * row_nbytes;
+        struct lc__cog_out out = {source_buf_get, buf};
+        int status = lc__cog_read_window_rows_into(
+            cog, level, &s, 0, &out, row_nbytes,
+            buf->off < buf->nbytes ? buf->nbytes - buf->off : 0);
         if (status < 0) {
             lc__copy_str(t->msg, sizeof t->msg, lc_errmsg());
             return status;
@@ -1607,10 +1632,6 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
     uint8_t *mask = NULL;
     void *warped = NULL;
     struct lc__srcmap *map = NULL;
-    if (target == NULL && (src = lc__malloc(a, src_nbytes)) == NULL) {
-        status = LC_ENOMEM;
-        goto fail_nomem;
-    }
     uint64_t before_req = 0, before_bytes = 0;
     double cpu_t0 = lc__thread_cpu_seconds();
     double io_t0 = lc__io_thread_read_seconds();
@@ -1619,12 +1640,15 @@ static int task_warp(struct band_task *t, struct lc_cog *cog,
         before_req = now.nrequests;
         before_bytes = now.nbytes_read;
     }
-    if (target != NULL)
-        status = read_source(t, cog, level, &lv, &dw, sdt, target,
-                             rc->req->width * ses, target_nbytes);
-    else
-        status = read_source(t, cog, level, &lv, &w, sdt, src, w.width * ses,
-                             src_nbytes);
+    if (target != NULL) {
+        struct source_buf in_place = {.p = target, .nbytes = target_nbytes};
+        status = read_source(t, cog, level, &lv, &dw, sdt, &in_place,
+                             rc->req->width * ses);
+    } else {
+        struct source_buf own = {.nbytes = src_nbytes, .alloc = a};
+        status = read_source(t, cog, level, &lv, &w, sdt, &own, w.width * ses);
+        src = own.p;
+    }
     if (lc_cog_get_info(cog, &now) == LC_OK) {
         t->requests += now.nrequests - before_req;
         t->bytes += now.nbytes_read - before_bytes;

@@ -413,8 +413,9 @@ struct read_job {
     bool is_mask;
     const uint32_t *samples; /* output sample k reads file sample samples[k] */
     size_t nsamples;
-    uint8_t *out;
-    size_t row_nbytes;      /* from one output row to the next */
+    uint8_t *out;                   /* NULL until lazy gives it */
+    const struct lc__cog_out *lazy; /* or NULL */
+    size_t row_nbytes;              /* from one output row to the next */
     size_t plane_nbytes;    /* from one output sample's rows to the next's */
     struct lc__errbuf *err; /* the call's own */
 };
@@ -839,7 +840,7 @@ static int fetch_blocks(struct lc_cog *cog, struct batch_block *blocks,
  * the block cache. Blocks another read is fetching at this moment are
  * waited for, after this read's own are fetched, decoded and handed to
  * the cache (so that no two reads wait for each other). */
-static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
+static int read_block_rows(struct lc_cog *cog, struct read_job *job,
                            const struct block_row *rows, size_t nrows,
                            uint32_t bx0, uint32_t bx1)
 {
@@ -898,6 +899,11 @@ static int read_block_rows(struct lc_cog *cog, const struct read_job *job,
     }
     if (status == LC_OK)
         status = fetch_blocks(cog, blocks, nblocks, false, err);
+    if (status == LC_OK && job->out == NULL) {
+        job->out = job->lazy->get(job->lazy->ctx);
+        if (job->out == NULL)
+            status = lc__error(err, LC_ENOMEM, "%s: out of memory", name);
+    }
 
     /* This read's blocks first. */
     if (status == LC_OK)
@@ -1043,13 +1049,14 @@ static int check_window(const struct lc_cog *cog, size_t level,
  * packed); publishes the error. */
 static int read_window(struct lc_cog *cog, size_t level,
                        const struct lc_window *window, const uint32_t *samples,
-                       size_t nsamples, void *out, size_t row_nbytes,
+                       size_t nsamples, void *out,
+                       const struct lc__cog_out *lazy, size_t row_nbytes,
                        size_t out_nbytes)
 {
     struct lc__errbuf err = {0};
     uint32_t all[256];
 
-    if (cog == NULL || out == NULL)
+    if (cog == NULL || (out == NULL && (lazy == NULL || lazy->get == NULL)))
         return lc__publish(NULL, LC_EINVAL);
     const struct lc__image *full = &cog->levels[0];
     if (samples == NULL) {
@@ -1079,6 +1086,7 @@ static int read_window(struct lc_cog *cog, size_t level,
             .samples = samples,
             .nsamples = nsamples,
             .out = out,
+            .lazy = lazy,
             .row_nbytes = row_nbytes > 0 ? row_nbytes : window->width * unit,
             .plane_nbytes = plane_nbytes,
             .err = &err};
@@ -1091,7 +1099,7 @@ int lc_cog_read_window(struct lc_cog *cog, size_t level,
                        const struct lc_window *window, const uint32_t *samples,
                        size_t nsamples, void *out, size_t out_nbytes)
 {
-    return read_window(cog, level, window, samples, nsamples, out, 0,
+    return read_window(cog, level, window, samples, nsamples, out, NULL, 0,
                        out_nbytes);
 }
 
@@ -1099,7 +1107,17 @@ int lc__cog_read_window_rows(struct lc_cog *cog, size_t level,
                              const struct lc_window *window, uint32_t sample,
                              void *out, size_t row_nbytes, size_t out_nbytes)
 {
-    return read_window(cog, level, window, &sample, 1, out, row_nbytes,
+    return read_window(cog, level, window, &sample, 1, out, NULL, row_nbytes,
+                       out_nbytes);
+}
+
+int lc__cog_read_window_rows_into(struct lc_cog *cog, size_t level,
+                                  const struct lc_window *window,
+                                  uint32_t sample,
+                                  const struct lc__cog_out *out,
+                                  size_t row_nbytes, size_t out_nbytes)
+{
+    return read_window(cog, level, window, &sample, 1, NULL, out, row_nbytes,
                        out_nbytes);
 }
 

@@ -47,6 +47,22 @@ int lc__cog_read_window_rows(struct lc_cog *cog, size_t level,
                              const struct lc_window *window, uint32_t sample,
                              void *out, size_t row_nbytes, size_t out_nbytes);
 
+/* Where a read's window goes, asked for once, when the first blocks have
+ * arrived and before any is decoded: a caller that allocates the window
+ * then need not hold it through the round trip. get returns NULL when out
+ * of memory. */
+struct lc__cog_out {
+    void *(*get)(void *ctx);
+    void *ctx;
+};
+
+/* lc__cog_read_window_rows into the window out->get gives. */
+int lc__cog_read_window_rows_into(struct lc_cog *cog, size_t level,
+                                  const struct lc_window *window,
+                                  uint32_t sample,
+                                  const struct lc__cog_out *out,
+                                  size_t row_nbytes, size_t out_nbytes);
+
 /* What lc_cog_read_window of one sample (and, when the level has one,
  * lc_cog_read_mask) of a window would fetch. */
 struct lc__window_cost {

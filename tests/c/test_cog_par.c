@@ -2,7 +2,8 @@
  * lc__par_for: with a hook that runs them on several threads in reverse
  * order, the pixels and the error of a corrupt window are those of a read
  * without one. Also a window read into rows of a larger array
- * (lc__cog_read_window_rows). */
+ * (lc__cog_read_window_rows), and into a window asked for once the blocks
+ * are in (lc__cog_read_window_rows_into). */
 /* SPDX-License-Identifier: MIT */
 #define _POSIX_C_SOURCE 200809L /* mkstemp */
 #include "../../src/common/par.h"
@@ -249,6 +250,60 @@ static void test_rows(const char *path)
     lc_cog_close(cog);
 }
 
+/* lc__cog_read_window_rows_into: the window is asked for once, after
+ * the blocks were fetched; the same pixels as into a given array; a NULL
+ * window fails the read with LC_ENOMEM. */
+struct lazy_window {
+    struct lc_cog *cog;
+    uint16_t *buf;
+    size_t calls;
+    uint64_t requests; /* the handle's requests when asked */
+};
+
+static void *lazy_get(void *ctx)
+{
+    struct lazy_window *l = ctx;
+    struct lc_cog_info info = {.struct_size = sizeof info};
+    if (lc_cog_get_info(l->cog, &info) == LC_OK)
+        l->requests = info.nrequests;
+    l->calls++;
+    return l->buf;
+}
+
+static void test_rows_into(const char *path)
+{
+    enum { ROWS = 300 };
+    struct lc_window w = {37, 400, 500, ROWS};
+    static uint16_t buf[ROWS * 500];
+    struct lc_cog *cog = NULL;
+    LC_ASSERT_EQ(lc_cog_open(path, &cog), LC_OK);
+    if (cog == NULL)
+        return;
+    struct lc_cog_info info = {.struct_size = sizeof info};
+    LC_ASSERT_EQ(lc_cog_get_info(cog, &info), LC_OK);
+    struct lazy_window l = {.cog = cog, .buf = buf};
+    struct lc__cog_out out = {lazy_get, &l};
+    LC_ASSERT_EQ(
+        lc__cog_read_window_rows_into(cog, 0, &w, 0, &out, 0, sizeof buf),
+        LC_OK);
+    LC_ASSERT_UEQ(l.calls, 1);
+    LC_ASSERT_TRUE(l.requests > info.nrequests);
+    size_t bad = 0;
+    for (uint32_t r = 0; r < ROWS; r++)
+        for (uint32_t c = 0; c < w.width; c++)
+            bad += buf[(size_t)r * w.width + c] !=
+                   value_at(w.col_off + c, w.row_off + r);
+    LC_ASSERT_UEQ(bad, 0);
+
+    l = (struct lazy_window){.cog = cog, .buf = NULL};
+    LC_ASSERT_EQ(
+        lc__cog_read_window_rows_into(cog, 0, &w, 0, &out, 0, sizeof buf),
+        LC_ENOMEM);
+    LC_ASSERT_UEQ(l.calls, 1);
+    LC_ASSERT_TRUE(strstr(lc_errmsg(), "out of memory") != NULL);
+    lc_cog_close(cog);
+}
+
 int main(void)
 {
     char path[] = "/tmp/lc_cog_par_XXXXXX";
@@ -273,6 +328,7 @@ int main(void)
     LC_ASSERT_TRUE(spoil_copy(path, spoilt, size / 3, 2 * size / 3, 64));
     test_pixels_and_errors(path, spoilt);
     test_rows(path);
+    test_rows_into(path);
     unlink(path);
     unlink(spoilt);
     LC_TEST_END();
