@@ -660,6 +660,10 @@ struct lc_collection;
  * an integer dtype with a float-only mosaic method), LC_ENOTFOUND, the
  * load errors, or a COG open error (its message names the href). The
  * handle is immutable: reads may run from any number of threads at once.
+ * When the COGs are remote and open() read no header, a connection per
+ * band is opened to their host in the background for the first read to
+ * take (none with a proxy set in the environment; closed unused after
+ * 5 s).
  */
 LC_API int lc_collection_open(const char *href,
                               const struct lc_collection_options *opts,
