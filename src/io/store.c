@@ -1136,12 +1136,10 @@ void lc__store_preconnect(struct lc_store *store, const char *href, size_t n)
     struct remote *r = NULL;
     if (s->kind != STORE_LOCAL && remote_new(s, href, &r, &err) == LC_OK) {
         char url[4096], host[512], path[4096];
-        bool ok =
-            s->kind == STORE_S3
-                ? s3_request_url(r, url, sizeof(url), host, sizeof(host), path,
-                                 sizeof(path)) == LC_OK
-                : snprintf(url, sizeof(url), "%s", r->url) < (int)sizeof(url);
-        if (ok)
+        if (s->kind == STORE_HTTP)
+            lc__http_preconnect(r->url, n);
+        else if (s3_request_url(r, url, sizeof(url), host, sizeof(host), path,
+                                sizeof(path)) == LC_OK)
             lc__http_preconnect(url, n);
         remote_close(r);
     }
