@@ -626,6 +626,14 @@ struct lc_collection_options {
      * apply to the headers this collection opens, and headers are cached
      * per set of caps. Added in 0.2. */
     struct lc_limits limits;
+    /* Time-series readahead: a one-step read of a window of at most 65536
+     * pixels that continues the previous one-step read (the same bands
+     * and window, another step) has the same window read, on a thread of
+     * its own, at the next two steps in that direction that have items
+     * meeting it, so that their reads find the headers and tiles fetched
+     * or on their way (docs/engine.md). 1 on, -1 off, 0 (default) on.
+     * Added in 0.2. */
+    int readahead;
 };
 
 struct lc_collection;
@@ -669,7 +677,8 @@ LC_API int lc_collection_open(const char *href,
                               const struct lc_collection_options *opts,
                               struct lc_collection **collection_ret);
 
-/* Closes a collection; NULL does nothing. No read may be running. */
+/* Closes a collection; NULL does nothing. No read may be running (its
+ * readahead's reads are cancelled and waited for). */
 LC_API void lc_collection_close(struct lc_collection *collection);
 
 /* The shape and metadata of a collection. */

@@ -811,13 +811,28 @@ typedef struct {
 } CollectionObject;
 
 /* Collection options come in one dict; these are its keys. */
+/* clang-format off */
 static const char *const collection_keys[] = {
     "crs",         "bbox",     "resolution",     "datetime",
     "filter",      "ids",      "bands",          "sortby",
     "time_period", "nodata",   "dtype",          "mosaic_method",
     "resampling",  "store",    "catalog_store",  "max_concurrent_reads",
     "errors",      "nthreads", "path_from_href", "allowed_local_roots",
-    "limits",      NULL};
+    "limits",      "readahead", NULL};
+/* clang-format on */
+
+/* readahead: absent or None keeps the default (on); else true or false. */
+static bool coll_readahead(PyObject *d, struct lc_collection_options *o)
+{
+    PyObject *v = PyDict_GetItemString(d, "readahead");
+    if (v == NULL || v == Py_None)
+        return true;
+    int on = PyObject_IsTrue(v);
+    if (on < 0)
+        return false;
+    o->readahead = on ? 1 : -1;
+    return true;
+}
 
 /* limits: absent or None keeps every default; else a dict of cap name ->
  * int > 0 (None: that cap's default). An unknown name is a ValueError
@@ -1080,7 +1095,7 @@ static bool coll_options(PyObject *d, struct lc_collection_options *o,
            coll_str_list(d, "ids", &tuples[0], &lists[0], &o->nids) &&
            coll_str_list(d, "bands", &tuples[1], &lists[1], &o->nbands) &&
            coll_local_roots(d, o, &tuples[2], &lists[2]) &&
-           coll_limits(d, &o->limits);
+           coll_limits(d, &o->limits) && coll_readahead(d, o);
 }
 
 /* path_from_href during lc_collection_open: the open runs without the

@@ -388,6 +388,7 @@ def open(  # noqa: A001 - the public name, as upstream
     nthreads: int | None = None,
     allowed_local_roots: Sequence[str] | None = None,
     limits: Mapping[str, int] | None = None,
+    readahead: bool = True,
 ) -> xr.DataArray:
     """Open the COGs a STAC catalogue lists as one lazy DataArray.
 
@@ -438,6 +439,12 @@ def open(  # noqa: A001 - the public name, as upstream
             lazycogs, by name: ``{"max_block_nbytes": 2**30}`` raises one
             (docs/limits.md lists them and their defaults). An error that
             hits a cap names it; an unknown name is a ValueError.
+        readahead: when one-step reads of one small window (at most 65536
+            pixels: a point time series chunked by time) go from step to
+            step, read the same window at the next two steps with items
+            in that direction ahead of their reads, so that they find
+            their headers and tiles fetched or on their way. False turns
+            it off (no request for a step that is not asked for).
 
     Returns:
         A DataArray with dims ("band", "time", "y", "x").
@@ -457,6 +464,7 @@ def open(  # noqa: A001 - the public name, as upstream
         if not isinstance(limits, Mapping):
             raise TypeError("limits must be a dict of cap name -> int")
         options["limits"] = dict(limits)
+    options["readahead"] = bool(readahead)
     if path_from_href is not None:
         if not callable(path_from_href):
             raise TypeError("path_from_href must be callable")

@@ -15,6 +15,8 @@
 #include "../warp/warp.h"
 #include "catalog.h"
 
+#include <sys/types.h>
+
 /*
  * Items are numbered by their position k in the collection's sort order
  * (k indexes `item`, an array of item-table indices): the R-tree reports
@@ -29,6 +31,28 @@ struct lc__step {
     int64_t coord;                    /* in the grouper's coord unit */
     size_t first, count;              /* its items: k in [first, first +
                                          count) of step_items */
+};
+
+/* Bands a read may name for it to be read ahead (readahead.c). */
+#define LC__READAHEAD_MAX_BANDS 16
+
+/* A collection's time-series readahead (readahead.c; guarded by its lock,
+ * but for on, issued's pointer and ntimes, set at open). */
+struct lc__readahead {
+    bool on;
+    pid_t pid;      /* the process whose threads running counts */
+    size_t running; /* readahead reads not ended */
+    int cancel;     /* set by lc__readahead_stop (atomic) */
+    /* The series: the last one-step read's bands, window and step, and
+     * each step's bit: read or read ahead since the series began; series
+     * counts the series begun. */
+    bool has_series;
+    size_t series;
+    size_t bands[LC__READAHEAD_MAX_BANDS], nbands;
+    uint32_t x0, y0, width, height;
+    size_t last_step;
+    uint8_t *issued; /* ntimes bits; NULL when off */
+    size_t ntimes;
 };
 
 struct lc_collection {
@@ -113,6 +137,7 @@ struct lc_collection {
     /* The open options' caps; COGs are opened with them
      * (lc__header_cache_get_ex). */
     struct lc_limits limits;
+    struct lc__readahead readahead;
 };
 
 /*
@@ -129,5 +154,13 @@ int lc__collection_open(const char *href,
 
 /* c->src_pixel->m, found now if no one has yet (collection_open.c). */
 double lc__collection_src_pixel_m(const struct lc_collection *c);
+
+/* Readahead (readahead.c). init at the end of open (on: the option);
+ * note at the start of every read, before it reads; stop in close, which
+ * cancels the collection's readahead reads and waits for them. */
+int lc__readahead_init(struct lc_collection *c, bool on);
+void lc__readahead_note(struct lc_collection *c,
+                        const struct lc_read_request *req);
+void lc__readahead_stop(struct lc_collection *c);
 
 #endif /* LC_ENGINE_COLLECTION_H */

@@ -1473,6 +1473,8 @@ static int open_collection(struct lc_collection *c, const char *href,
     finish_early_probe(&early);
     if (status == LC_OK)
         preconnect(c);
+    if (status == LC_OK && lc__readahead_init(c, o->readahead >= 0) < 0)
+        status = lc__error(err, LC_ENOMEM, "%s: out of memory", href);
     return status;
 }
 
@@ -1560,6 +1562,7 @@ void lc_collection_close(struct lc_collection *c)
     if (c == NULL)
         return;
     struct lc_allocator a = c->alloc;
+    lc__readahead_stop(c);
     lc__rtree_free(c->rtree);
     lc__free(&a, c->steps);
     lc__free(&a, c->step_items);

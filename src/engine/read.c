@@ -2930,6 +2930,8 @@ int lc_collection_read(struct lc_collection *c,
                        const struct lc_read_request *req,
                        struct lc_read_stats *stats_ret)
 {
+    if (c != NULL && req != NULL)
+        lc__readahead_note(c, req);
     lc__spares_hold();
     int status = read_collection(c, req, stats_ret);
     lc__spares_release();

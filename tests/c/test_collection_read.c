@@ -44,11 +44,11 @@ static char *map_to_server(void *opaque, const char *href)
     return s;
 }
 
-/* map: NULL, or hrefs to rewrite (map_to_server). */
-static struct lc_collection *open_corner_mapped(const char *catalog,
-                                                enum lc_mosaic_method method,
-                                                size_t nthreads,
-                                                struct href_map *map)
+/* The options of the corner; map: NULL, or hrefs to rewrite
+ * (map_to_server). */
+static struct lc_collection_options corner_options(enum lc_mosaic_method method,
+                                                   size_t nthreads,
+                                                   struct href_map *map)
 {
     struct lc_collection_options o = {.struct_size = sizeof o};
     if (map != NULL) {
@@ -65,11 +65,26 @@ static struct lc_collection *open_corner_mapped(const char *catalog,
     o.mosaic_method = method;
     o.nthreads = nthreads;
     o.sortby = "eo:cloud_cover";
+    return o;
+}
+
+static struct lc_collection *open_with(const char *catalog,
+                                       const struct lc_collection_options *o)
+{
     struct lc_collection *c = NULL;
-    int status = lc_collection_open(catalog, &o, &c);
+    int status = lc_collection_open(catalog, o, &c);
     if (status != LC_OK)
         fprintf(stderr, "lc_collection_open: %s\n", lc_errmsg());
     return c;
+}
+
+static struct lc_collection *open_corner_mapped(const char *catalog,
+                                                enum lc_mosaic_method method,
+                                                size_t nthreads,
+                                                struct href_map *map)
+{
+    struct lc_collection_options o = corner_options(method, nthreads, map);
+    return open_with(catalog, &o);
 }
 
 static struct lc_collection *
@@ -328,6 +343,98 @@ static void test_concurrent_reads(struct lc_collection *c)
     lc_collection_close(c);
 }
 
+/* One band of the pixel (100, 100) at step t, with its stats. */
+static int read_point(struct lc_collection *c, size_t t, uint16_t *v,
+                      struct lc_read_stats *st)
+{
+    static const size_t band = 0;
+    struct lc_read_request r = {.struct_size = sizeof r,
+                                .bands = &band,
+                                .nbands = 1,
+                                .times = &t,
+                                .ntimes = 1,
+                                .x0 = 100,
+                                .y0 = 100,
+                                .width = 1,
+                                .height = 1,
+                                .out = v,
+                                .out_nbytes = sizeof *v};
+    st->struct_size = sizeof *st;
+    return lc_collection_read(c, &r, st);
+}
+
+/* Waits until the store has made no request for 100 ms (at most 10 s):
+ * the readahead's requests have all been answered. */
+static void wait_quiet(struct lc_store *store)
+{
+    struct lc_io_stats st = {.struct_size = sizeof st};
+    uint64_t last = UINT64_MAX;
+    for (int i = 0; i < 100; i++) {
+        LC_ASSERT_EQ(lc_store_get_stats(store, &st), LC_OK);
+        if (st.requests == last)
+            return;
+        last = st.requests;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A point read step after step (a time series) has the next steps read
+ * ahead (readahead.c): the same pixels as with readahead off and, over
+ * HTTP (url), the reads of the steps read ahead (2 and 3, by the reads of
+ * 0 and 1) open no header: they were opened ahead, through the
+ * collection's own store (a fresh one: nothing of it cached); with the
+ * block cache on (cached) they make no request either. A collection closed
+ * right after a read that starts a readahead cancels it and waits for it
+ * (the sanitizers and TSan check the rest). */
+static void test_readahead(const char *catalog, struct href_map *map,
+                           const char *url, bool cached)
+{
+    struct lc_store *store = NULL;
+    struct lc_collection_options o = corner_options(LC_MOSAIC_FIRST, 2, map);
+    if (url != NULL) {
+        LC_ASSERT_EQ(lc_store_open(url, NULL, &store), LC_OK);
+        o.store = store;
+    }
+    struct lc_collection *on = open_with(catalog, &o);
+    o = corner_options(LC_MOSAIC_FIRST, 2, map);
+    o.readahead = -1;
+    struct lc_collection *off = open_with(catalog, &o);
+    LC_ASSERT_TRUE(on != NULL && off != NULL);
+    if (on != NULL && off != NULL) {
+        for (size_t t = 0; t < NT; t++) {
+            uint16_t a = 0, b = 1;
+            struct lc_read_stats sa, sb;
+            if (store != NULL && t == 2)
+                wait_quiet(store);
+            LC_ASSERT_EQ(read_point(on, t, &a, &sa), LC_OK);
+            LC_ASSERT_EQ(read_point(off, t, &b, &sb), LC_OK);
+            LC_ASSERT_UEQ(a, b);
+            if (store != NULL && t >= 2) {
+                LC_ASSERT_TRUE(sa.items_read > 0);
+                LC_ASSERT_UEQ(sa.cogs_opened, 0);
+                if (cached)
+                    LC_ASSERT_UEQ(sa.requests, 0);
+            }
+        }
+    }
+    lc_collection_close(on);
+    lc_collection_close(off);
+    lc_store_close(store);
+
+    /* Closed right after the read that starts a readahead. */
+    struct lc_collection *c =
+        open_corner_mapped(catalog, LC_MOSAIC_FIRST, 2, map);
+    LC_ASSERT_TRUE(c != NULL);
+    if (c != NULL) {
+        uint16_t v;
+        struct lc_read_stats st;
+        LC_ASSERT_EQ(read_point(c, NT - 1, &v, &st), LC_OK);
+        LC_ASSERT_EQ(read_point(c, NT - 2, &v, &st), LC_OK);
+    }
+    lc_collection_close(c);
+}
+
 /* Reads over HTTP equal the local ones: one worker and four (remote band
  * tasks wait on the network outside the CPU gate, compute inside it), and
  * four threads reading one remote collection at once. The collections
@@ -345,6 +452,8 @@ static void test_remote(const char *catalog, const char *world, const char *url)
     snprintf(map.from, sizeof map.from, "file://%s", real);
     const char *budget = getenv("LAZYCOGS_BLOCK_CACHE_BYTES");
     bool cached = budget == NULL || strcmp(budget, "0") != 0;
+    /* First: the COGs of the corner are not cached yet. */
+    test_readahead(catalog, &map, url, cached);
     size_t nbytes = 2 * NT * W * H * sizeof(uint16_t);
     static const enum lc_mosaic_method methods[] = {LC_MOSAIC_FIRST,
                                                     LC_MOSAIC_MEDIAN};
@@ -452,6 +561,7 @@ int main(int argc, char **argv)
     test_shared_offsets(catalog);
 
     test_concurrent_reads(open_corner(catalog, LC_MOSAIC_FIRST, 2));
+    test_readahead(catalog, NULL, NULL, false);
 
     const char *url = getenv("LAZYCOGS_TEST_URL");
     if (url != NULL && url[0] != '\0')

@@ -735,8 +735,10 @@ def test_remote_reads_start_threads_for_their_tasks(ci_world, http_world):
     import subprocess
     import sys
 
+    # (No readahead: its reads of the steps after the first read's would
+    # take threads of their own; tests/python/test_readahead.py.)
     kw = dict(crs="EPSG:5070", bbox=WORLD_5070, resolution=400.0,
-              sortby="eo:cloud_cover", nthreads=2)
+              sortby="eo:cloud_cover", nthreads=2, readahead=False)
     code = f"""
 import json, os, threading
 import numpy as np
