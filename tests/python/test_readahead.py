@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 import lazycogs
 from lazycogs.store import HTTPStore
@@ -124,3 +125,27 @@ def test_large_windows_are_not_read_ahead(http_world):
         da.isel(time=t, x=slice(0, 300), y=slice(0, 300)).values  # 90000
     log = _quiet_log(srv)
     assert log and not _of(log, dates[2]), log
+
+
+def test_readahead_errors_stay_with_their_step(http_world):
+    """A step whose COGs fail (404) while read ahead: the readahead drops
+    the error, the step read ahead with it is served, and the failing
+    step's own read raises the error, naming its item; once the server
+    answers again, the step reads (nothing failed was kept)."""
+    srv = http_world.server
+    da = _open(http_world)
+    ref = _open(http_world, readahead=False).isel(x=100, y=100).values
+    dates = _dates(da)
+    point = da.isel(x=100, y=100)
+    srv.set_faults(f"404,path=*_{dates[2]}T*")
+    try:
+        point.isel(time=0).values
+        point.isel(time=1).values
+        _quiet_log(srv)
+        np.testing.assert_array_equal(point.isel(time=3).values, ref[:, 3])
+        with pytest.raises(lazycogs.ChunkReadError) as e:
+            point.isel(time=2).values
+        assert dates[2] in str(e.value) and "404" in str(e.value)
+    finally:
+        srv.set_faults(None)
+    np.testing.assert_array_equal(point.isel(time=2).values, ref[:, 2])
