@@ -21,15 +21,16 @@
  * a read of one step names the same bands and window as the collection's
  * previous one-step read but another step, the series is taken to go on in
  * that direction: a thread of its own reads the same window at the next
- * READAHEAD_STEPS steps that have items meeting it and that no read has
- * asked for yet, and throws the pixels away. What stays is what the reads
+ * READAHEAD_STEPS steps that have items meeting it (those of them no read
+ * has asked for yet), and throws the pixels away. What stays is what the reads
  * of those steps then need: the COG headers (header cache) and the
  * compressed tiles (block cache). A read that arrives while they are still
  * on their way waits for them there instead of fetching them again (both
  * caches hand out in-flight entries).
  *
- * Only windows of at most READAHEAD_MAX_PIXELS: the guess costs a few
- * requests when the series ends, not a large read. The steps read ahead
+ * Only windows of at most READAHEAD_MAX_PIXELS: the guess costs the
+ * requests of READAHEAD_STEPS steps when the series ends, not a large
+ * read. The steps read ahead
  * and the steps read are marked (issued[]), so none is read ahead twice;
  * a read of another window or bands starts a new series. Readahead never
  * fails a read: its errors are dropped (the read of that step meets them
@@ -105,23 +106,21 @@ static struct lc__readahead *state(struct lc_collection *c)
     return ra;
 }
 
-/* Up to READAHEAD_STEPS steps past j->from, in j->dir, not yet issued and
- * with items meeting the window, into steps; marks them. */
+/* The READAHEAD_STEPS steps with items meeting the window that come next
+ * past j->from in j->dir: of them, those no read has asked for yet, into
+ * steps (marked). So the readahead keeps that many steps ahead of the
+ * reads, and a series that ends has that many fetched in vain, no more. */
 static size_t choose_steps(struct job *j, size_t *steps)
 {
     struct lc_collection *c = j->c;
     size_t cand[READAHEAD_SCAN], n = 0;
-    pthread_mutex_lock(&g_mu);
-    struct lc__readahead *ra = state(c);
-    /* (A read of another window or bands began another series.) */
-    for (size_t t = j->from; ra->series == j->series && n < READAHEAD_SCAN;) {
+    for (size_t t = j->from; n < READAHEAD_SCAN;) {
         if (j->dir > 0 ? t + 1 >= c->ntimes : t == 0)
             break;
         t = j->dir > 0 ? t + 1 : t - 1;
-        if (!issued(ra, t) && c->steps[t].count > 0)
+        if (c->steps[t].count > 0)
             cand[n++] = t;
     }
-    pthread_mutex_unlock(&g_mu);
     if (n == 0)
         return 0;
 
@@ -136,10 +135,14 @@ static size_t choose_steps(struct job *j, size_t *steps)
         return 0;
     }
     pthread_mutex_lock(&g_mu);
-    ra = state(c);
-    for (size_t i = 0; ra->series == j->series && i < n && k < READAHEAD_STEPS;
-         i++) {
-        if (sel.nper[i] > 0 && !issued(ra, cand[i])) {
+    struct lc__readahead *ra = state(c);
+    /* (A read of another window or bands began another series.) */
+    for (size_t i = 0, ahead = 0;
+         ra->series == j->series && i < n && ahead < READAHEAD_STEPS; i++) {
+        if (sel.nper[i] == 0)
+            continue;
+        ahead++;
+        if (!issued(ra, cand[i])) {
             mark(ra, cand[i]);
             steps[k++] = cand[i];
         }

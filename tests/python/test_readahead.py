@@ -149,3 +149,19 @@ def test_readahead_errors_stay_with_their_step(http_world):
     finally:
         srv.set_faults(None)
     np.testing.assert_array_equal(point.isel(time=2).values, ref[:, 2])
+
+
+def test_readahead_keeps_two_steps_ahead(http_world):
+    """The readahead leads the reads by two steps, not by two more for
+    every read: steps 0, 1, 0, 1 read, steps 2 and 3 fetched ahead, step 4
+    not (a series that ends costs two steps fetched in vain, no more)."""
+    srv = http_world.server
+    da = _open(http_world)
+    dates = _dates(da)
+    point = da.isel(x=100, y=100)
+    srv.clear_log()
+    for t in (0, 1, 0, 1):
+        point.isel(time=t).values
+    log = _quiet_log(srv)
+    assert _of(log, dates[2]) and _of(log, dates[3]), log
+    assert not _of(log, dates[4]), log
