@@ -154,11 +154,15 @@ COALESCE_GAP = 65536
 
 
 def _block_ranges(log):
-    """(path, first, last) of each block request (past the first 64 KiB)."""
+    """(path, first, last) of each block request: every range but a
+    header's, which starts at byte 0. (Not only those past the 64 KiB the
+    header request fetches: a block that begins in it and ends past it is
+    fetched whole, alone or coalesced with the blocks after it, so which
+    ranges start past 64 KiB depends on how the two reads split them.)"""
     out = []
     for entry in log:
         first, _, last = (entry["range"] or "")[len("bytes="):].partition("-")
-        if first.isdigit() and int(first) >= 65536 and last.isdigit():
+        if first.isdigit() and int(first) > 0 and last.isdigit():
             out.append((entry["path"], int(first), int(last)))
     return sorted(out)
 
