@@ -37,7 +37,7 @@ struct lc__step {
 #define LC__READAHEAD_MAX_BANDS 16
 
 /* A collection's time-series readahead (readahead.c; guarded by its lock,
- * but for on, issued's pointer and ntimes, set at open). */
+ * but for on and issued's pointer, set at open). */
 struct lc__readahead {
     bool on;
     pid_t pid;      /* the process whose threads running counts */
@@ -51,8 +51,7 @@ struct lc__readahead {
     size_t bands[LC__READAHEAD_MAX_BANDS], nbands;
     uint32_t x0, y0, width, height;
     size_t last_step;
-    uint8_t *issued; /* ntimes bits; NULL when off */
-    size_t ntimes;
+    uint8_t *issued; /* the collection's ntimes bits; NULL when off */
 };
 
 struct lc_collection {

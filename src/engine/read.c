@@ -2795,6 +2795,8 @@ static int read_collection(struct lc_collection *c,
     bool written = false; /* out holds the result (write_output) */
     if (need == 0)
         goto stats;
+    /* Before the read itself: a readahead it starts runs alongside. */
+    lc__readahead_note(c, req);
 
     rc.c = c;
     rc.req = req;
@@ -2930,8 +2932,6 @@ int lc_collection_read(struct lc_collection *c,
                        const struct lc_read_request *req,
                        struct lc_read_stats *stats_ret)
 {
-    if (c != NULL && req != NULL)
-        lc__readahead_note(c, req);
     lc__spares_hold();
     int status = read_collection(c, req, stats_ret);
     lc__spares_release();

@@ -214,7 +214,7 @@ static bool start(struct job *j)
 /* Does the one-step read req continue the series (same bands and window,
  * another step)? Records it either way (g_mu held). Returns the direction
  * the series goes (+1 or -1), or 0. */
-static int continues(struct lc__readahead *ra,
+static int continues(struct lc__readahead *ra, size_t ntimes,
                      const struct lc_read_request *req)
 {
     size_t t = req->times[0];
@@ -232,7 +232,7 @@ static int continues(struct lc__readahead *ra,
         ra->height = req->height;
         ra->nbands = req->nbands;
         memcpy(ra->bands, req->bands, req->nbands * sizeof *req->bands);
-        memset(ra->issued, 0, (ra->ntimes + 7) / 8);
+        memset(ra->issued, 0, (ntimes + 7) / 8);
         ra->series++;
     }
     ra->last_step = t;
@@ -240,37 +240,21 @@ static int continues(struct lc__readahead *ra,
     return dir;
 }
 
-/* Would the read pass check_request (read.c)? Others are refused there,
- * and are no series. */
-static bool valid(const struct lc_collection *c,
-                  const struct lc_read_request *req)
-{
-    if (req->struct_size != sizeof *req || req->times == NULL ||
-        req->bands == NULL || req->times[0] >= c->ntimes ||
-        (uint64_t)req->x0 + req->width > c->grid.width ||
-        (uint64_t)req->y0 + req->height > c->grid.height)
-        return false;
-    for (size_t i = 0; i < req->nbands; i++)
-        if (req->bands[i] >= c->nbands)
-            return false;
-    return true;
-}
-
 void lc__readahead_note(struct lc_collection *c,
                         const struct lc_read_request *req)
 {
     struct lc__readahead *ra = &c->readahead;
-    /* A readahead's own read, or not the start of a series. */
+    /* (req passed check_request.) A readahead's own read, or no series. */
     if (!ra->on || ra->issued == NULL || req->cancel == &ra->cancel ||
         req->ntimes != 1 || req->nbands == 0 ||
         req->nbands > LC__READAHEAD_MAX_BANDS ||
-        (uint64_t)req->width * req->height > READAHEAD_MAX_PIXELS ||
-        !valid(c, req))
+        (uint64_t)req->width * req->height > READAHEAD_MAX_PIXELS)
         return;
     pthread_mutex_lock(&g_mu);
     ra = state(c);
-    int dir =
-        __atomic_load_n(&ra->cancel, __ATOMIC_RELAXED) ? 0 : continues(ra, req);
+    int dir = __atomic_load_n(&ra->cancel, __ATOMIC_RELAXED)
+                  ? 0
+                  : continues(ra, c->ntimes, req);
     size_t series = ra->series;
     if (dir != 0)
         ra->running++;
@@ -309,7 +293,6 @@ int lc__readahead_init(struct lc_collection *c, bool on)
     ra->pid = getpid();
     if (!ra->on)
         return LC_OK;
-    ra->ntimes = c->ntimes;
     ra->issued = lc__calloc(&c->alloc, (c->ntimes + 7) / 8, 1);
     return ra->issued != NULL ? LC_OK : LC_ENOMEM;
 }
