@@ -444,12 +444,15 @@ static void test_subrect_and_bands(void)
     lc__mosaic_free(m);
 }
 
-/* The fill of uncovered pixels goes a run of clear coverage bits at a time:
- * every width around a 64-pixel word, every output width of value, and
- * coverage patterns with whole words covered, whole words not, runs that
- * cross words and single pixels, checked pixel by pixel. */
+/* The fill of uncovered pixels goes a run of clear coverage bits at a time
+ * (and first's copies a run of values), runs going on across words: every
+ * width around a 64-pixel word, every output width of value, fills whose
+ * bytes are all one (0, -1: a memset) or not, and coverage patterns with
+ * whole words covered, whole words not, runs that cross words and single
+ * pixels, checked pixel by pixel. */
 static void test_fill_runs(void)
 {
+    const double fills[] = {77.0, 0.0, -1.0};
     const enum lc_dtype dtypes[] = {LC_DTYPE_UINT8, LC_DTYPE_INT16,
                                     LC_DTYPE_FLOAT32, LC_DTYPE_FLOAT64};
     const size_t widths[] = {1, 2, 63, 64, 65, 127, 128, 129, 200};
@@ -472,26 +475,33 @@ static void test_fill_runs(void)
                 }
             }
             for (size_t d = 0; d < LC_ARRAY_SIZE(dtypes); d++) {
-                struct lc_mosaic *m =
-                    make(LC_MOSAIC_FIRST, LC_DTYPE_FLOAT32, 1, 1, w, 0);
-                feed_f32(m, data, valid, w);
-                double out_f64[200];
-                uint8_t out[200 * 8];
-                struct lc__errbuf err = {0};
-                LC_ASSERT_EQ(lc__mosaic_get(m, dtypes[d], 77.0, out,
-                                            w * lc_dtype_nbytes(dtypes[d]),
-                                            &err),
-                             LC_OK);
-                lc__load_f64_row(dtypes[d], out, w, out_f64);
-                for (size_t i = 0; i < w; i++) {
-                    double want = valid[i] ? data[i] : 77.0;
-                    if (out_f64[i] != want)
-                        LC_CHECK_FAIL_("width %zu pattern %d dtype %d px %zu: "
-                                       "%g != %g",
-                                       w, pattern, (int)dtypes[d], i,
-                                       out_f64[i], want);
+                for (size_t f = 0; f < LC_ARRAY_SIZE(fills); f++) {
+                    /* The fill as the dtype holds it (uint8 saturates -1). */
+                    uint8_t fill_bytes[8];
+                    double fill;
+                    lc__store_f64_row(dtypes[d], &fills[f], 1, fill_bytes);
+                    lc__load_f64_row(dtypes[d], fill_bytes, 1, &fill);
+                    struct lc_mosaic *m =
+                        make(LC_MOSAIC_FIRST, LC_DTYPE_FLOAT32, 1, 1, w, 0);
+                    feed_f32(m, data, valid, w);
+                    double out_f64[200];
+                    uint8_t out[200 * 8];
+                    struct lc__errbuf err = {0};
+                    LC_ASSERT_EQ(lc__mosaic_get(m, dtypes[d], fills[f], out,
+                                                w * lc_dtype_nbytes(dtypes[d]),
+                                                &err),
+                                 LC_OK);
+                    lc__load_f64_row(dtypes[d], out, w, out_f64);
+                    for (size_t i = 0; i < w; i++) {
+                        double want = valid[i] ? data[i] : fill;
+                        if (out_f64[i] != want)
+                            LC_CHECK_FAIL_("width %zu pattern %d dtype %d "
+                                           "fill %g px %zu: %g != %g",
+                                           w, pattern, (int)dtypes[d], fills[f],
+                                           i, out_f64[i], want);
+                    }
+                    lc__mosaic_free(m);
                 }
-                lc__mosaic_free(m);
             }
         }
     }
