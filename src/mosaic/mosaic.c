@@ -521,10 +521,10 @@ static void row_valid(struct lc_mosaic *m, const struct feed *f, size_t b,
 /* First: takes the valid values whose coverage bit is clear, one coverage
  * word (64 values) at a time: the values to take are a mask, copied as
  * runs, a run going on from word to word (a span where nothing was
- * covered yet is one copy: W7 spent 7% of its CPU in copies of a word's
- * 128 bytes each). A source in place (src is dst) is only counted. The
- * valid values are given as bytes (valid[i]), or as bits laid out as the
- * coverage (bits: word x / 64 - x0 / 64 for x = x0 + i; then valid is
+ * covered yet is one copy, not one per word of at most 128 bytes: some
+ * 830,000 of them in W7). A source in place (src is dst) is only counted.
+ * The valid values are given as bytes (valid[i]), or as bits laid out as
+ * the coverage (bits: word x / 64 - x0 / 64 for x = x0 + i; then valid is
  * NULL). */
 static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
                         const uint8_t *valid, const uint64_t *bits, size_t n,
@@ -950,7 +950,9 @@ static void fill_run(uint8_t *dst, size_t oes, const uint8_t *fill, size_t n)
 }
 
 /* Writes fill into the pixels of a row of w that no feed covered (clear
- * coverage bits), a run going on from word to word. */
+ * bits of cov), a run of clear bits at a time, a run going on from word to
+ * word: large uncovered areas are the common case (no item there), and a
+ * test per pixel cost more than the stores. */
 static void fill_uncovered(uint8_t *dst, size_t oes, const uint8_t *fill,
                            const uint64_t *cov, size_t w)
 {
