@@ -39,6 +39,15 @@ def _quiet_log(srv, quiet_s=0.3, limit_s=10.0):
     return srv.log
 
 
+def _fresh_log(srv):
+    """Clears the server's log once the requests made so far are all in it:
+    an entry is added after its response is written, so a read that has
+    just returned (a reference read, say) may still have one on the way,
+    which would land in the cleared log."""
+    _quiet_log(srv)
+    srv.clear_log()
+
+
 def _dates(da):
     return [str(t)[:10].replace("-", "") for t in da.time.values]
 
@@ -58,7 +67,7 @@ def test_series_is_read_ahead(http_world):
     dates = _dates(da)
     assert len(dates) == 5
     point = da.isel(x=100, y=100)
-    srv.clear_log()
+    _fresh_log(srv)
     got = [point.isel(time=0).values, point.isel(time=1).values]
     log = _quiet_log(srv)
     for t in (2, 3):
@@ -68,7 +77,7 @@ def test_series_is_read_ahead(http_world):
             {"red.tif", "green.tif"}, fetched
         assert len(fetched) >= 4, fetched
     assert not _of(log, dates[4]), log
-    srv.clear_log()
+    _fresh_log(srv)
     got += [point.isel(time=2).values, point.isel(time=3).values]
     log = _quiet_log(srv)
     assert not _of(log, dates[2]) and not _of(log, dates[3]), log
@@ -85,12 +94,17 @@ def test_series_under_dask_reads_each_step_once(http_world):
     srv = http_world.server
     da = _open(http_world)
     ref = _open(http_world, readahead=False).isel(x=100, y=100).values
-    srv.clear_log()
+    _fresh_log(srv)
     got = da.isel(x=100, y=100).chunk(time=1).compute().values
     log = _quiet_log(srv)
     np.testing.assert_array_equal(got, ref)
     ranges = [(e["path"], e["range"]) for e in log]
-    assert len(ranges) == len(set(ranges)), sorted(ranges)
+    # The requests of a COG any range of which was asked for twice.
+    dup = {e["path"] for e in log
+           if ranges.count((e["path"], e["range"])) > 1}
+    twice = [f'{e["path"]} {e["range"]} seq {e["seq"]} conn {e["conn"]}'
+             for e in log if e["path"] in dup]
+    assert not twice, "\n".join(twice)
 
 
 def test_no_series_no_readahead(http_world):
@@ -99,7 +113,7 @@ def test_no_series_no_readahead(http_world):
     srv = http_world.server
     da = _open(http_world)
     dates = _dates(da)
-    srv.clear_log()
+    _fresh_log(srv)
     da.isel(x=100, y=100, time=0).values
     da.isel(x=101, y=100, time=1).values
     da.isel(x=102, y=100, time=2).values
@@ -107,7 +121,7 @@ def test_no_series_no_readahead(http_world):
     assert log and not _of(log, dates[3]) and not _of(log, dates[4]), log
 
     off = _open(http_world, readahead=False)
-    srv.clear_log()
+    _fresh_log(srv)
     for t in range(3):
         off.isel(x=100, y=100, time=t).values
     log = _quiet_log(srv)
@@ -120,7 +134,7 @@ def test_large_windows_are_not_read_ahead(http_world):
     srv = http_world.server
     da = _open(http_world, resolution=50.0)
     dates = _dates(da)
-    srv.clear_log()
+    _fresh_log(srv)
     for t in range(2):
         da.isel(time=t, x=slice(0, 300), y=slice(0, 300)).values  # 90000
     log = _quiet_log(srv)
@@ -159,7 +173,7 @@ def test_readahead_keeps_two_steps_ahead(http_world):
     da = _open(http_world)
     dates = _dates(da)
     point = da.isel(x=100, y=100)
-    srv.clear_log()
+    _fresh_log(srv)
     for t in (0, 1, 0, 1):
         point.isel(time=t).values
     log = _quiet_log(srv)
