@@ -128,7 +128,8 @@
 #    "duration_ms"}
 #   An entry is added once the response has been written (or abandoned),
 #   so a client that has just read a response may briefly not see its entry:
-#   use LoopbackServer.wait_for_log(n) or GET /__control/log?min=n.  The
+#   use LoopbackServer.wait_for_log(n), LoopbackServer.settled_log() (every
+#   request that arrived is over) or GET /__control/log?min=n.  The
 #   file gets entries in completion order; .log and GET /__control/log give
 #   them in arrival (seq) order.  clear_log() does not reset seq.
 
@@ -473,12 +474,17 @@ class _Handler(BaseHTTPRequestHandler):
         # Arrival order across all connections; the log is kept in this order
         # although entries are completed (and written to the file) out of it.
         self.seq = self.server.owner._next_seq()
-        if self.command not in ("GET", "HEAD"):
-            self._simple(405, b"method not allowed\n",
-                         {"Allow": "GET, HEAD"})
-            self._record(started, 405, len(b"method not allowed\n"), None)
-            return
-        self._serve_file(started, path)
+        try:
+            if self.command not in ("GET", "HEAD"):
+                self._simple(405, b"method not allowed\n",
+                             {"Allow": "GET, HEAD"})
+                self._record(started, 405, len(b"method not allowed\n"),
+                             None)
+                return
+            self._serve_file(started, path)
+        finally:
+            # Logged by now, or never (the client went away mid-answer).
+            self.server.owner._request_done()
 
     def _read_request_body(self) -> Optional[bytes]:
         """Read (and for GET/HEAD discard) a request body to keep the
@@ -963,6 +969,7 @@ class LoopbackServer:
         self._log_cond = threading.Condition(self._lock)
         self._log: List[dict] = []
         self._seq = 0
+        self._ndone = 0  # requests with a seq that are over (logged or not)
         self._rules: List[FaultRule] = []
         self.latency_ms = 0.0
         self.set_latency(latency_ms)
@@ -1074,6 +1081,11 @@ class LoopbackServer:
             self._seq += 1
             return self._seq
 
+    def _request_done(self) -> None:
+        with self._lock:
+            self._ndone += 1
+            self._log_cond.notify_all()
+
     def _append_log(self, entry: dict) -> None:
         with self._lock:
             # Keep the in-memory log in arrival (seq) order: a response can
@@ -1099,6 +1111,21 @@ class LoopbackServer:
         """Forget the in-memory log (the log file keeps everything)."""
         with self._lock:
             self._log.clear()
+
+    def settled_log(self, timeout: float = 5.0) -> List[dict]:
+        """Wait until every request that has arrived is over, so in the log
+        (or `timeout` passes), and return a copy of the log.  An entry is
+        added after its response has been written, so a client can have its
+        answer (and a test go on to read or clear the log) before the entry
+        is there."""
+        deadline = time.monotonic() + timeout
+        with self._log_cond:
+            while self._ndone < self._seq:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._log_cond.wait(remaining)
+            return [dict(e) for e in self._log]
 
     def wait_for_log(self, count: int, timeout: float = 5.0) -> List[dict]:
         """Wait until the log holds at least `count` entries (or `timeout`

@@ -44,7 +44,7 @@ def _fresh_log(srv):
     an entry is added after its response is written, so a read that has
     just returned (a reference read, say) may still have one on the way,
     which would land in the cleared log."""
-    _quiet_log(srv)
+    srv.settled_log()
     srv.clear_log()
 
 

@@ -511,6 +511,29 @@ def test_delay(http_server, site):
     assert time.monotonic() - began < 0.3
 
 
+def test_settled_log_waits_for_requests_in_flight(http_server, site):
+    """settled_log returns once every request that arrived is over: one
+    still waiting for its answer is in the log it returns; one whose client
+    hung up before the answer does not hold it up."""
+    srv = http_server(site, faults="delay,seconds=0.4,path=*.txt")
+    client = threading.Thread(target=request, args=(srv, "/small.txt"))
+    began = time.monotonic()
+    client.start()
+    srv.wait_for_log(1, timeout=0.15)  # returns empty: still delayed
+    log = srv.settled_log()
+    assert time.monotonic() - began >= 0.35
+    assert [(e["path"], e["status"]) for e in log] == [("/small.txt", 200)]
+    client.join()
+    srv.clear_log()
+    sock = socket.create_connection(("127.0.0.1", srv.port))
+    sock.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.1)
+    sock.close()
+    began = time.monotonic()
+    srv.settled_log(timeout=3.0)
+    assert time.monotonic() - began < 1.0
+
+
 def test_first_every_and_filters(http_server, site):
     srv = http_server(site, faults="503,first=2")
     assert statuses(srv, 4) == [503, 503, 200, 200]
