@@ -518,20 +518,56 @@ static void row_valid(struct lc_mosaic *m, const struct feed *f, size_t b,
     }
 }
 
+/* The first run of set bits of w (not 0): where it starts, and how long it
+ * is; after_run drops it (and the clear bits before it) from w. */
+static inline void first_run(uint64_t w, unsigned *start, unsigned *len)
+{
+    unsigned s = (unsigned)__builtin_ctzll(w);
+    uint64_t rest = ~(w >> s); /* its first set bit ends the run */
+    *start = s;
+    *len = rest == 0 ? 64 - s : (unsigned)__builtin_ctzll(rest);
+}
+
+static inline uint64_t after_run(uint64_t w, unsigned start, unsigned len)
+{
+    return start + len >= 64 ? 0 : w & (~UINT64_C(0) << (start + len));
+}
+
+/* Pixels [at, at + len) of a row, to be copied or filled once the run
+ * stops: runs are found a 64-pixel word at a time, and one that goes on
+ * into the next word is still one copy. */
+struct pending_run {
+    size_t at, len;
+};
+
+/* Adds [at, at + len) to p. True when it does not go on from p's run:
+ * that one, now over, is in *done (if not empty), and p starts anew. */
+static inline bool pending_add(struct pending_run *p, size_t at, size_t len,
+                               struct pending_run *done)
+{
+    if (p->len > 0 && p->at + p->len == at) {
+        p->len += len;
+        return false;
+    }
+    *done = *p;
+    *p = (struct pending_run){at, len};
+    return done->len > 0;
+}
+
 /* First: takes the valid values whose coverage bit is clear, one coverage
  * word (64 values) at a time: the values to take are a mask, copied as
- * runs, a run going on from word to word (a span where nothing was
- * covered yet is one copy, not one per word of at most 128 bytes: some
- * 830,000 of them in W7). A source in place (src is dst) is only counted.
- * The valid values are given as bytes (valid[i]), or as bits laid out as
- * the coverage (bits: word x / 64 - x0 / 64 for x = x0 + i; then valid is
+ * runs, a run going on from word to word (pending_run: a span where
+ * nothing was covered yet is one copy, not one per word of at most 128
+ * bytes: some 830,000 of them in W7). A source in place (src is dst) is only
+ * counted. The valid values are given as bytes (valid[i]), or as bits laid out
+ * as the coverage (bits: word x / 64 - x0 / 64 for x = x0 + i; then valid is
  * NULL). */
 static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
                         const uint8_t *valid, const uint64_t *bits, size_t n,
                         uint64_t *cov, size_t x0)
 {
     size_t added = 0;
-    size_t run_at = 0, run_len = 0; /* the run not copied yet */
+    struct pending_run p = {0, 0}, done;
     bool copy = dst != src;
     for (size_t i = 0; i < n;) {
         size_t x = x0 + i;
@@ -548,26 +584,17 @@ static size_t first_row(size_t esize, uint8_t *dst, const uint8_t *src,
             added += (size_t)__builtin_popcountll(take);
         }
         for (uint64_t rest = copy ? take : 0; rest != 0;) {
-            unsigned k = (unsigned)__builtin_ctzll(rest);
-            uint64_t from_k = rest >> k;
-            unsigned run = from_k == ~UINT64_C(0) >> k
-                               ? 64 - k
-                               : (unsigned)__builtin_ctzll(~from_k);
-            if (run_len > 0 && run_at + run_len == i + k) {
-                run_len += run;
-            } else {
-                if (run_len > 0)
-                    memcpy(dst + run_at * esize, src + run_at * esize,
-                           run_len * esize);
-                run_at = i + k;
-                run_len = run;
-            }
-            rest = run + k >= 64 ? 0 : rest & (~UINT64_C(0) << (k + run));
+            unsigned k, run;
+            first_run(rest, &k, &run);
+            if (pending_add(&p, i + k, run, &done))
+                memcpy(dst + done.at * esize, src + done.at * esize,
+                       done.len * esize);
+            rest = after_run(rest, k, run);
         }
         i += len;
     }
-    if (run_len > 0)
-        memcpy(dst + run_at * esize, src + run_at * esize, run_len * esize);
+    if (p.len > 0)
+        memcpy(dst + p.at * esize, src + p.at * esize, p.len * esize);
     return added;
 }
 
@@ -951,35 +978,26 @@ static void fill_run(uint8_t *dst, size_t oes, const uint8_t *fill, size_t n)
 
 /* Writes fill into the pixels of a row of w that no feed covered (clear
  * bits of cov), a run of clear bits at a time, a run going on from word to
- * word: large uncovered areas are the common case (no item there), and a
- * test per pixel cost more than the stores. */
+ * word (pending_run): large uncovered areas are the common case (no item
+ * there), and a test per pixel cost more than the stores. */
 static void fill_uncovered(uint8_t *dst, size_t oes, const uint8_t *fill,
                            const uint64_t *cov, size_t w)
 {
-    size_t run_at = 0, run_len = 0; /* the run not filled yet */
+    struct pending_run p = {0, 0}, done;
     for (size_t x0 = 0; x0 < w; x0 += 64) {
         uint64_t holes = ~cov[x0 >> 6];
         if (w - x0 < 64)
             holes &= (UINT64_C(1) << (w - x0)) - 1; /* not past the row */
         while (holes != 0) {
-            unsigned start = (unsigned)__builtin_ctzll(holes);
-            uint64_t rest = ~(holes >> start); /* its first set bit ends it */
-            unsigned len =
-                rest == 0 ? 64 - start : (unsigned)__builtin_ctzll(rest);
-            if (run_len > 0 && run_at + run_len == x0 + start) {
-                run_len += len;
-            } else {
-                if (run_len > 0)
-                    fill_run(dst + run_at * oes, oes, fill, run_len);
-                run_at = x0 + start;
-                run_len = len;
-            }
-            holes =
-                start + len >= 64 ? 0 : holes & (~UINT64_C(0) << (start + len));
+            unsigned start, len;
+            first_run(holes, &start, &len);
+            if (pending_add(&p, x0 + start, len, &done))
+                fill_run(dst + done.at * oes, oes, fill, done.len);
+            holes = after_run(holes, start, len);
         }
     }
-    if (run_len > 0)
-        fill_run(dst + run_at * oes, oes, fill, run_len);
+    if (p.len > 0)
+        fill_run(dst + p.at * oes, oes, fill, p.len);
 }
 
 int lc__mosaic_get_planes(struct lc_mosaic *m, enum lc_dtype out_dtype,
