@@ -514,12 +514,14 @@ def test_delay(http_server, site):
 def test_settled_log_waits_for_requests_in_flight(http_server, site):
     """settled_log returns once every request that arrived is over: one
     still waiting for its answer is in the log it returns; one whose client
-    hung up before the answer does not hold it up."""
+    reset the connection before the answer (the server's write fails, no
+    entry is ever added) does not hold it up."""
     srv = http_server(site, faults="delay,seconds=0.4,path=*.txt")
     client = threading.Thread(target=request, args=(srv, "/small.txt"))
     began = time.monotonic()
     client.start()
-    srv.wait_for_log(1, timeout=0.15)  # returns empty: still delayed
+    time.sleep(0.15)  # arrived, and waiting for its delay
+    assert srv.log == []
     log = srv.settled_log()
     assert time.monotonic() - began >= 0.35
     assert [(e["path"], e["status"]) for e in log] == [("/small.txt", 200)]
@@ -528,9 +530,11 @@ def test_settled_log_waits_for_requests_in_flight(http_server, site):
     sock = socket.create_connection(("127.0.0.1", srv.port))
     sock.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
     time.sleep(0.1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))  # close with a reset
     sock.close()
     began = time.monotonic()
-    srv.settled_log(timeout=3.0)
+    assert srv.settled_log(timeout=3.0) == []
     assert time.monotonic() - began < 1.0
 
 
