@@ -134,7 +134,10 @@ struct lc__area {
  * the list, which the area changes, decide otherwise. Points outside area
  * may get another operation. A transform found with one area is cached
  * apart from those with another or none. Also LC_EINVAL for an area that
- * is not a box in degrees.
+ * is not a box in degrees. Between a CRS on WGS 84 and one on another
+ * datum it runs in two steps, through EPSG:4326 (the datum
+ * transformation, searched once for every CRS on WGS 84), with the
+ * coordinates of one search to within a nanometre.
  */
 int lc__transform_get_in(const struct lc__crs *src, const struct lc__crs *dst,
                          const struct lc__area *area,
@@ -146,6 +149,10 @@ void lc__transform_release(struct lc__transform *tf);
 
 /* True when the transform maps every point to itself (equal CRSs). */
 bool lc__transform_is_identity(const struct lc__transform *tf);
+
+/* The PROJ operations the transform runs one after the other: 0 (the
+ * identity), 1, or 2 (through EPSG:4326, lc__transform_get_in). */
+size_t lc__transform_nsteps(const struct lc__transform *tf);
 
 /*
  * Transforms n points in place, from the source to the destination CRS
