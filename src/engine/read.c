@@ -884,6 +884,11 @@ struct read_ctx {
         struct gate_waiter *waiting[POOL_MAX_THREADS];
         size_t nwaiting;
     } gate;
+    /* The items were chosen without the operation between the window's
+     * CRS and EPSG:4326 (lc__selection.covers_window): run_items gets it
+     * once their tasks are out, and fails the read as match_items would
+     * have when there is none. */
+    bool check_4326;
     size_t max_inflight;    /* items dispatched and not yet resolved */
     size_t inflight_nbytes; /* their item_nbytes, summed */
 
@@ -2100,10 +2105,15 @@ static int match_items(struct read_ctx *rc, struct lc__errbuf *err)
         return status;
     if (sel.count == 0)
         goto out;
-    if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
-            0 ||
-        (status = lc__transform_get_in(wgs84, c->crs, c->area, &to_out, err)) <
-            0)
+    /* Items that cover the window need no transform for their rectangles
+     * (the whole window); the read then only checks that there is one
+     * (run_items), while its first requests are out. */
+    rc->check_4326 = sel.covers_window;
+    if (!sel.covers_window &&
+        ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
+             0 ||
+         (status = lc__transform_get_in(wgs84, c->crs, c->area, &to_out, err)) <
+             0))
         goto out;
     rc->st.items_matched = sel.count;
 
@@ -2533,6 +2543,23 @@ static void touch_output(struct read_ctx *rc)
     rc->out_touched = end;
 }
 
+/* Fails as match_items does when there is no operation between the
+ * collection's CRS and EPSG:4326 (waiting for a search that runs). */
+static int check_operation_4326(const struct lc_collection *c,
+                                struct lc__errbuf *err)
+{
+    struct lc__crs *wgs84 = NULL;
+    bool wgs84_owned = false;
+    struct lc__transform *to_out = NULL;
+    int status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err);
+    if (status == LC_OK)
+        status = lc__transform_get_in(wgs84, c->crs, c->area, &to_out, err);
+    lc__transform_release(to_out);
+    if (wgs84_owned)
+        lc__crs_free(wgs84);
+    return status;
+}
+
 /* Runs every task and feeds the mosaics; returns the read's status. */
 static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
 {
@@ -2551,6 +2578,13 @@ static int run_items(struct read_ctx *rc, struct lc__errbuf *err)
         if (!prewarm_started) {
             start_prewarm_locked(rc);
             prewarm_started = true;
+        }
+        if (rc->check_4326 && status == LC_OK) {
+            rc->check_4326 = false;
+            pthread_mutex_unlock(&rc->mu);
+            status = check_operation_4326(rc->c, err);
+            pthread_mutex_lock(&rc->mu);
+            continue;
         }
         bool progress = false;
         if (!rc->cancelled)

@@ -132,36 +132,73 @@ uint32_t lc__match_margin(const struct lc_collection *c,
     return m < 65536.0 ? (uint32_t)m : 65536;
 }
 
-/* Does the footprint of item i (its geometry, or its bbox) meet the
- * window polygon? Conservative: whatever cannot be tested exactly is
- * kept. */
-static int footprint_meets(const struct lc__stac_items *items, size_t i,
-                           const struct lc__geom *wpoly,
-                           const struct lc_allocator *a, bool *result)
+/* The polygon of box {minx, miny, maxx, maxy}, into xy, seq and poly. */
+static void box_polygon(const double box[4], double xy[10],
+                        struct lc__coordseq *seq, struct lc__geom *poly)
 {
-    *result = true;
-    const struct lc__geom *g = items->geometry[i];
-    double xy[10];
-    struct lc__coordseq seq = {5, xy, NULL};
-    struct lc__geom box = {.type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &seq};
-    struct lc__envelope env;
+    const double ring[10] = {box[0], box[1], box[2], box[1], box[2],
+                             box[3], box[0], box[3], box[0], box[1]};
+    memcpy(xy, ring, sizeof ring);
+    *seq = (struct lc__coordseq){5, xy, NULL};
+    *poly =
+        (struct lc__geom){.type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = seq};
+}
 
+/* The footprint of item i: its geometry, or its bbox as a polygon (built
+ * in xy, seq and poly); NULL when the planar predicates cannot test it: a
+ * bbox crossing the antimeridian or degenerate, a footprint wider than
+ * half the world (most likely wrapping around the antimeridian). */
+static const struct lc__geom *footprint(const struct lc__stac_items *items,
+                                        size_t i, double xy[10],
+                                        struct lc__coordseq *seq,
+                                        struct lc__geom *poly)
+{
+    const struct lc__geom *g = items->geometry[i];
+    struct lc__envelope env;
     if (g != NULL) {
         lc__geom_envelope(g, &env);
     } else {
         env = items->bbox[i];
         if (!(env.minx < env.maxx) || !(env.miny < env.maxy))
-            return LC_OK; /* crossing the antimeridian, or degenerate */
-        double r[10] = {env.minx, env.miny, env.maxx, env.miny, env.maxx,
-                        env.maxy, env.minx, env.maxy, env.minx, env.miny};
-        memcpy(xy, r, sizeof xy);
-        g = &box;
+            return NULL;
+        const double b[4] = {env.minx, env.miny, env.maxx, env.maxy};
+        box_polygon(b, xy, seq, poly);
+        g = poly;
     }
-    /* A footprint wider than half the world most likely wraps around the
-     * antimeridian, which the planar predicates do not know about. */
-    if (!(env.maxx - env.minx <= 180.0))
+    return env.maxx - env.minx <= 180.0 ? g : NULL;
+}
+
+/* Does the footprint of item i meet the window polygon? Conservative:
+ * whatever cannot be tested exactly is kept. */
+static int footprint_meets(const struct lc__stac_items *items, size_t i,
+                           const struct lc__geom *wpoly,
+                           const struct lc_allocator *a, bool *result)
+{
+    double xy[10];
+    struct lc__coordseq seq;
+    struct lc__geom poly;
+    const struct lc__geom *g = footprint(items, i, xy, &seq, &poly);
+    *result = true;
+    if (g == NULL)
         return LC_OK;
     return lc__geom_predicate(LC__SPATIAL_INTERSECTS, g, wpoly, a, result);
+}
+
+/* Does the footprint of item i contain box (in degrees)? False whenever
+ * that cannot be tested exactly. */
+static int footprint_contains(const struct lc__stac_items *items, size_t i,
+                              const double box[4], const struct lc_allocator *a,
+                              bool *result)
+{
+    double xy[10], bxy[10];
+    struct lc__coordseq seq, bseq;
+    struct lc__geom poly, bpoly;
+    const struct lc__geom *g = footprint(items, i, xy, &seq, &poly);
+    *result = false;
+    if (g == NULL)
+        return LC_OK;
+    box_polygon(box, bxy, &bseq, &bpoly);
+    return lc__geom_predicate(LC__SPATIAL_CONTAINS, g, &bpoly, a, result);
 }
 
 void lc__selection_free(const struct lc_allocator *a, struct lc__selection *sel)
@@ -170,6 +207,141 @@ void lc__selection_free(const struct lc_allocator *a, struct lc__selection *sel)
     lc__free(a, sel->step);
     lc__free(a, sel->nper);
     memset(sel, 0, sizeof *sel);
+}
+
+/* Which asked-for step each collection step is (SIZE_MAX: not asked), in
+ * *step_pos_ret (free with a). */
+static int step_positions(const struct lc_collection *c, const size_t *steps,
+                          size_t nsteps, const struct lc_allocator *a,
+                          size_t **step_pos_ret, struct lc__errbuf *err)
+{
+    size_t *step_pos =
+        lc__malloc_array(a, c->ntimes > 0 ? c->ntimes : 1, sizeof *step_pos);
+    LC_RETURN_IF(step_pos == NULL, err, LC_ENOMEM, "out of memory");
+    for (size_t t = 0; t < c->ntimes; t++)
+        step_pos[t] = SIZE_MAX;
+    for (size_t s = 0; s < nsteps; s++)
+        if (steps[s] < c->ntimes)
+            step_pos[steps[s]] = s;
+    *step_pos_ret = step_pos;
+    return LC_OK;
+}
+
+/* The asked-for step of the item at k, or SIZE_MAX. */
+static size_t item_step(const struct lc_collection *c, const size_t *step_pos,
+                        size_t k)
+{
+    if (k >= c->nitems || c->step_of[k] >= c->ntimes)
+        return SIZE_MAX;
+    return step_pos[c->step_of[k]];
+}
+
+/* Room in sel for n items (sel->nper is the caller's). */
+static int selection_reserve(struct lc__selection *sel, size_t n,
+                             const struct lc_allocator *a,
+                             struct lc__errbuf *err)
+{
+    sel->k = lc__malloc_array(a, n > 0 ? n : 1, sizeof *sel->k);
+    sel->step = lc__malloc_array(a, n > 0 ? n : 1, sizeof *sel->step);
+    LC_RETURN_IF(sel->k == NULL || sel->step == NULL, err, LC_ENOMEM,
+                 "out of memory");
+    return LC_OK;
+}
+
+/*
+ * lc__select_items without the operation to EPSG:4326, for the reads that
+ * come while open()'s search for it runs (the first reads of a new
+ * process; the search takes 6-25 ms there). The window's box (wb, in the
+ * window's CRS) goes to longitude and latitude of the CRS's own datum and
+ * is grown by the most a datum shift moves it (lc__crs_bounds_around_4326):
+ * a box holding the window's box in 4326 and its densified edge. Every
+ * item the R-tree finds for it must cover it (its footprint contains the
+ * box): such an item meets the window whatever the shift, and an item
+ * whose bbox misses the box misses the window's 4326 box too. So the
+ * selection is the one the operation gives. An item that only meets the
+ * box may go either way: then nothing is decided here. Returns 1 with sel
+ * filled (covers_window), 0 undecided (sel as it came), or an error.
+ */
+static int select_covering(const struct lc_collection *c, const double wb[4],
+                           const size_t *step_pos, size_t nsteps,
+                           const struct lc_allocator *a,
+                           struct lc__selection *sel, struct lc__errbuf *err)
+{
+    double box[4];
+    if (lc__crs_bounds_around_4326(c->crs, wb, box, NULL) < 0)
+        return 0;
+    struct lc__rtree_hits hits = {0};
+    LC_FORWARD_IF_ERROR(lc__rtree_query(c->rtree, box, &hits, err));
+    int status = selection_reserve(sel, hits.count, a, err);
+    bool decided = true;
+    for (size_t h_i = 0; h_i < hits.count && status >= 0 && decided; h_i++) {
+        size_t k = hits.items[h_i], s = item_step(c, step_pos, k);
+        if (s == SIZE_MAX)
+            continue;
+        if (footprint_contains(c->items, c->item[k], box, a, &decided) < 0)
+            status = lc__error(err, LC_ENOMEM, "out of memory");
+        else if (decided) {
+            sel->k[sel->count] = k;
+            sel->step[sel->count] = s;
+            sel->count++;
+            sel->nper[s]++;
+        }
+    }
+    lc__rtree_hits_free(c->rtree, &hits);
+    if (status >= 0 && decided) {
+        sel->covers_window = true;
+        return 1;
+    }
+    /* Back as it came, for the caller's other way. */
+    lc__free(a, sel->k);
+    lc__free(a, sel->step);
+    sel->k = sel->step = NULL;
+    sel->count = 0;
+    memset(sel->nper, 0, nsteps * sizeof *sel->nper);
+    return status < 0 ? status : 0;
+}
+
+/* The window's edge, margin pixels out from it on each side, densified
+ * (np = 4 * edge_segments(win) points into px, py), and its box (wb). */
+static size_t window_edge(const struct lc__grid *win, double margin, double *px,
+                          double *py, double wb[4])
+{
+    size_t nseg = edge_segments(win), np = 4 * nseg;
+    lc__rect_boundary(win->gt, -margin, -margin, win->width + margin,
+                      win->height + margin, nseg, px, py);
+    wb[0] = wb[1] = INFINITY;
+    wb[2] = wb[3] = -INFINITY;
+    for (size_t i = 0; i < np; i++) {
+        wb[0] = fmin(wb[0], px[i]);
+        wb[1] = fmin(wb[1], py[i]);
+        wb[2] = fmax(wb[2], px[i]);
+        wb[3] = fmax(wb[3], py[i]);
+    }
+    return np;
+}
+
+int lc__select_covering(const struct lc_collection *c,
+                        const struct lc__grid *win, const size_t *steps,
+                        size_t nsteps, const struct lc_allocator *a,
+                        struct lc__selection *sel, struct lc__errbuf *err)
+{
+    size_t *step_pos = NULL;
+    memset(sel, 0, sizeof *sel);
+    sel->nper = lc__calloc(a, nsteps > 0 ? nsteps : 1, sizeof *sel->nper);
+    if (sel->nper == NULL)
+        return lc__error(err, LC_ENOMEM, "out of memory");
+    if (c->rtree == NULL || c->nitems == 0 || nsteps == 0)
+        return 0;
+    sel->margin = lc__match_margin(c, win);
+    double px[4 * EDGE_MAX_SEGMENTS], py[4 * EDGE_MAX_SEGMENTS], wb[4];
+    (void)window_edge(win, sel->margin, px, py, wb);
+    int status = step_positions(c, steps, nsteps, a, &step_pos, err);
+    if (status == LC_OK)
+        status = select_covering(c, wb, step_pos, nsteps, a, sel, err);
+    lc__free(a, step_pos);
+    if (status < 0)
+        lc__selection_free(a, sel);
+    return status;
 }
 
 int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
@@ -196,28 +368,22 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
      * following it. */
     sel->margin = lc__match_margin(c, win);
     if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
-        0)
+            0 ||
+        (status = step_positions(c, steps, nsteps, a, &step_pos, err)) < 0)
+        goto out;
+
+    /* The window, margin pixels wider each side: its box in its CRS, and
+     * in 4326 its bbox for the R-tree and its densified edge as the
+     * polygon of the exact test. While open()'s search for the operation
+     * to 4326 runs, the items may be chosen without it (select_covering). */
+    double px[4 * EDGE_MAX_SEGMENTS + 1], py[4 * EDGE_MAX_SEGMENTS + 1], wb[4];
+    size_t np = window_edge(win, sel->margin, px, py, wb);
+    if (!lc__transform_found(c->crs, wgs84, c->area) &&
+        (status = select_covering(c, wb, step_pos, nsteps, a, sel, err)) != 0)
         goto out;
     if ((status = lc__transform_get_in(c->crs, wgs84, c->area, &to_4326, err)) <
         0)
         goto out;
-
-    /* The window, margin pixels wider each side, in 4326: its bbox for
-     * the R-tree and its densified edge as the polygon of the exact
-     * test. */
-    const double *gt = win->gt;
-    double w = win->width, h = win->height;
-    double mg = sel->margin;
-    size_t nseg = edge_segments(win), np = 4 * nseg;
-    double px[4 * EDGE_MAX_SEGMENTS + 1], py[4 * EDGE_MAX_SEGMENTS + 1];
-    lc__rect_boundary(gt, -mg, -mg, w + mg, h + mg, nseg, px, py);
-    double wb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-    for (size_t i = 0; i < np; i++) {
-        wb[0] = fmin(wb[0], px[i]);
-        wb[1] = fmin(wb[1], py[i]);
-        wb[2] = fmax(wb[2], px[i]);
-        wb[3] = fmax(wb[3], py[i]);
-    }
     double box[4];
     if ((status = lc__transform_bounds(to_4326, wb, 0, box, err)) < 0)
         goto out;
@@ -237,30 +403,12 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
     struct lc__geom wpoly = {
         .type = LC__GEOM_POLYGON, .nseqs = 1, .seqs = &wseq};
 
-    if ((status = lc__rtree_query(c->rtree, box, &hits, err)) < 0)
+    if ((status = lc__rtree_query(c->rtree, box, &hits, err)) < 0 ||
+        (status = selection_reserve(sel, hits.count, a, err)) < 0)
         goto out;
-
-    /* Which asked-for step each collection step is (SIZE_MAX: not asked). */
-    step_pos =
-        lc__malloc_array(a, c->ntimes > 0 ? c->ntimes : 1, sizeof *step_pos);
-    sel->k =
-        lc__malloc_array(a, hits.count > 0 ? hits.count : 1, sizeof *sel->k);
-    sel->step =
-        lc__malloc_array(a, hits.count > 0 ? hits.count : 1, sizeof *sel->step);
-    if (step_pos == NULL || sel->k == NULL || sel->step == NULL) {
-        status = lc__error(err, LC_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t t = 0; t < c->ntimes; t++)
-        step_pos[t] = SIZE_MAX;
-    for (size_t s = 0; s < nsteps; s++)
-        if (steps[s] < c->ntimes)
-            step_pos[steps[s]] = s;
-
     for (size_t h_i = 0; h_i < hits.count; h_i++) {
-        size_t k = hits.items[h_i];
-        if (k >= c->nitems || c->step_of[k] >= c->ntimes ||
-            step_pos[c->step_of[k]] == SIZE_MAX)
+        size_t k = hits.items[h_i], s = item_step(c, step_pos, k);
+        if (s == SIZE_MAX)
             continue;
         bool meets = true;
         if (exact && (status = footprint_meets(c->items, c->item[k], &wpoly, a,
@@ -270,7 +418,6 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
         }
         if (!meets)
             continue;
-        size_t s = step_pos[c->step_of[k]];
         sel->k[sel->count] = k;
         sel->step[sel->count] = s;
         sel->count++;
@@ -278,6 +425,8 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
     }
     status = LC_OK;
 out:
+    if (status > 0)
+        status = LC_OK; /* select_covering decided */
     if (status < 0)
         lc__selection_free(a, sel);
     lc__free(a, step_pos);

@@ -89,6 +89,12 @@ struct lc__selection {
     size_t *step;    /* [count] each one's index into the steps asked for */
     size_t *nper;    /* [nsteps] matched items per step asked for */
     uint32_t margin; /* lc__match_margin of the window */
+    /* Chosen without the operation to EPSG:4326, while a search for it
+     * runs: every item's footprint contains the window with a datum
+     * shift's margin, so each one's footprint rectangle is the whole
+     * window (lc__footprint_rect). The operation is still to be had: a
+     * read that has none fails all the same. */
+    bool covers_window;
 };
 
 /* steps: nsteps distinct collection time steps. Returns LC_OK (free sel
@@ -97,6 +103,17 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
                      const size_t *steps, size_t nsteps,
                      const struct lc_allocator *a, struct lc__selection *sel,
                      struct lc__errbuf *err);
+
+/* What lc__select_items does while open()'s search for the operation to
+ * EPSG:4326 runs: the selection without it, when every item the R-tree
+ * finds for the window (grown by the datum's shift to WGS 84 at most)
+ * contains it; then sel is lc__select_items's selection, with
+ * covers_window. Returns 1 (sel filled), 0 (undecided: sel empty; free it
+ * all the same) or an error. */
+int lc__select_covering(const struct lc_collection *c,
+                        const struct lc__grid *win, const size_t *steps,
+                        size_t nsteps, const struct lc_allocator *a,
+                        struct lc__selection *sel, struct lc__errbuf *err);
 
 /* Frees what sel holds and zeroes it; an all-zero sel does nothing. */
 void lc__selection_free(const struct lc_allocator *a,

@@ -971,6 +971,18 @@ int lc__transform_get_in(const struct lc__crs *src, const struct lc__crs *dst,
     return LC_OK;
 }
 
+bool lc__transform_found(const struct lc__crs *src, const struct lc__crs *dst,
+                         const struct lc__area *area)
+{
+    if (lc__crs_equal(src, dst))
+        return true;
+    (void)pthread_once(&g_templates_once, templates_register_atfork);
+    pthread_mutex_lock(&g_templates.mu);
+    bool found = template_find_locked(src, dst, area) != SIZE_MAX;
+    pthread_mutex_unlock(&g_templates.mu);
+    return found;
+}
+
 void lc__transform_release(struct lc__transform *tf)
 {
     if (tf == NULL)
@@ -1212,10 +1224,53 @@ static PJ *own_geographic_crs(PJ_CONTEXT *ctx, const PJ *horiz)
     return geo;
 }
 
+/*
+ * The most a shift from the datum of geo to WGS 84 moves a point, in
+ * degrees of latitude. The datums that realize the ITRF (WGS 84 itself,
+ * NAD83 and its realizations, ETRS89, GDA94 and GDA2020, NZGD2000,
+ * JGD2000 and JGD2011, SIRGAS 2000, CGCS2000) are within 2-3 metres of it,
+ * and PROJ's operations between them and WGS 84 are null transformations
+ * or Helmert shifts of that size: LC_DATUM_SHIFT_NEAR_DEG, some 110 m, is
+ * far more. Other datums: LC_DATUM_SHIFT_MARGIN_DEG. The code is the
+ * datum's own: no search.
+ */
+static double datum_shift_margin(PJ_CONTEXT *ctx, const PJ *geo)
+{
+    static const char *const near[] = {
+        "6326", /* WGS 84 */
+        "6269", /* NAD83 */
+        "6152", /* NAD83(HARN) */
+        "6140", /* NAD83(CSRS) */
+        "6759", /* NAD83(NSRS2007) */
+        "1116", /* NAD83(2011) */
+        "6258", /* ETRS89 */
+        "6283", /* GDA94 */
+        "1168", /* GDA2020 */
+        "6167", /* NZGD2000 */
+        "6612", /* JGD2000 */
+        "1128", /* JGD2011 */
+        "6674", /* SIRGAS 2000 */
+        "1043", /* CGCS2000 */
+    };
+    double margin = LC_DATUM_SHIFT_MARGIN_DEG;
+    PJ *datum = proj_crs_get_datum_forced(ctx, geo);
+    const char *auth = datum != NULL ? proj_get_id_auth_name(datum, 0) : NULL;
+    const char *code = datum != NULL ? proj_get_id_code(datum, 0) : NULL;
+    if (auth != NULL && code != NULL && strcmp(auth, "EPSG") == 0) {
+        for (size_t i = 0; i < LC_ARRAY_SIZE(near); i++)
+            if (strcmp(code, near[i]) == 0)
+                margin = LC_DATUM_SHIFT_NEAR_DEG;
+    }
+    proj_destroy(datum);
+    return margin;
+}
+
 /* lc__transform_bounds of bounds to longitude/latitude in degrees of crs's
- * own datum. */
+ * own datum, and datum_shift_margin of that datum into *margin (NULL: not
+ * wanted). */
 static int bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
-                            double out[4], struct lc__errbuf *err)
+                            double out[4], double *margin,
+                            struct lc__errbuf *err)
 {
     struct geo_tls *t = NULL;
     LC_FORWARD_IF_ERROR(tls_get(&t, err));
@@ -1227,6 +1282,8 @@ static int bounds_own_datum(const struct lc__crs *crs, const double bounds[4],
                          : NULL;
     PJ *norm = op != NULL ? proj_normalize_for_visualization(t->ctx, op) : NULL;
     int status = LC_OK;
+    if (norm != NULL && margin != NULL)
+        *margin = datum_shift_margin(t->ctx, geo);
     if (norm == NULL) {
         status = lc__error(err, LC_EUNSUPPORTED,
                            "\"%.120s\" has no geographic CRS of its own in "
@@ -1258,7 +1315,7 @@ int lc__crs_area_around(const struct lc__crs *crs, const double bounds[4],
                         struct lc__area *out, struct lc__errbuf *err)
 {
     double own[4];
-    LC_FORWARD_IF_ERROR(bounds_own_datum(crs, bounds, own, err));
+    LC_FORWARD_IF_ERROR(bounds_own_datum(crs, bounds, own, NULL, err));
     double m = LC_AREA_MARGIN_DEG;
     /* Whole degrees, so that nearby collections share their operations
      * (crs.c keeps one per pair and area). bounds_own_datum keeps the box
@@ -1269,14 +1326,14 @@ int lc__crs_area_around(const struct lc__crs *crs, const double bounds[4],
 }
 
 /* bounds_own_datum's box grown (grow 1) or shrunk (-1) by the most a
- * datum shift can move it: LC_DATUM_SHIFT_MARGIN_DEG of latitude, more
- * degrees of longitude away from the equator. */
+ * datum shift can move it (datum_shift_margin degrees of latitude, more
+ * degrees of longitude away from the equator). */
 static int own_box_moved(const struct lc__crs *crs, const double bounds[4],
                          double grow, double out[4], struct lc__errbuf *err)
 {
-    double own[4];
-    LC_FORWARD_IF_ERROR(bounds_own_datum(crs, bounds, own, err));
-    double mlat = grow * LC_DATUM_SHIFT_MARGIN_DEG;
+    double own[4], margin = LC_DATUM_SHIFT_MARGIN_DEG;
+    LC_FORWARD_IF_ERROR(bounds_own_datum(crs, bounds, own, &margin, err));
+    double mlat = grow * margin;
     double mlon =
         mlat / cos(fmax(fabs(own[1]), fabs(own[3])) * (LC_PI / 180.0));
     out[0] = own[0] - mlon;
@@ -1292,8 +1349,7 @@ int lc__crs_bounds_inside_4326(const struct lc__crs *crs,
 {
     LC_FORWARD_IF_ERROR(own_box_moved(crs, bounds, -1.0, out, err));
     LC_RETURN_IF(!(out[0] < out[2] && out[1] < out[3]), err, LC_EUNSUPPORTED,
-                 "the bounds are within the datum-shift margin of %g degrees",
-                 LC_DATUM_SHIFT_MARGIN_DEG);
+                 "the bounds are within the datum-shift margin");
     return LC_OK;
 }
 
@@ -1304,8 +1360,7 @@ int lc__crs_bounds_around_4326(const struct lc__crs *crs,
     LC_FORWARD_IF_ERROR(own_box_moved(crs, bounds, 1.0, out, err));
     /* Clamping would lose what lies past the antimeridian. */
     LC_RETURN_IF(out[0] < -180.0 || out[2] > 180.0, err, LC_EUNSUPPORTED,
-                 "the bounds come within the datum-shift margin of %g "
-                 "degrees of the antimeridian",
-                 LC_DATUM_SHIFT_MARGIN_DEG);
+                 "the bounds come within the datum-shift margin of the "
+                 "antimeridian");
     return LC_OK;
 }

@@ -143,6 +143,15 @@ int lc__transform_get_in(const struct lc__crs *src, const struct lc__crs *dst,
                          const struct lc__area *area,
                          struct lc__transform **tf_ret, struct lc__errbuf *err);
 
+/*
+ * Has the operation between src and dst over area (NULL: none) been found
+ * already, so that lc__transform_get_in would return without a search or
+ * a wait for one (equal CRSs need none)? False while another thread's
+ * search for it runs, and when a search found none. Never waits.
+ */
+bool lc__transform_found(const struct lc__crs *src, const struct lc__crs *dst,
+                         const struct lc__area *area);
+
 /* Gives back a transform from lc__transform_get; NULL does nothing. The
  * pointer must not be used afterwards. */
 void lc__transform_release(struct lc__transform *tf);
@@ -202,15 +211,18 @@ int lc__transform_bounds(struct lc__transform *tf, const double bounds[4],
  * millisecond). So work that needs only to know that something meets the
  * 4326 box can start while the search runs. It is the box in longitude and
  * latitude of crs's own datum, shrunk by the most the shift from that datum
- * to WGS 84 can move it: LC_DATUM_SHIFT_MARGIN_DEG of latitude (the datums
- * in use are at most a few hundred metres off), which is more degrees of
- * longitude away from the equator. Returns LC_OK, or LC_EUNSUPPORTED when
+ * to WGS 84 can move it: LC_DATUM_SHIFT_NEAR_DEG of latitude for the datums
+ * that realize the ITRF as WGS 84 does (NAD83, ETRS89, GDA, ...: metres
+ * off), LC_DATUM_SHIFT_MARGIN_DEG for others (the datums in use are at
+ * most a few hundred metres off), which is more degrees of longitude away
+ * from the equator. Returns LC_OK, or LC_EUNSUPPORTED when
  * the datum is not geographic with the Greenwich meridian and degrees, the
  * box crosses the antimeridian or reaches within 10 degrees of a pole
  * (where a shift in metres is no bound in degrees of longitude), or
  * nothing is left of it.
  */
 #define LC_DATUM_SHIFT_MARGIN_DEG 0.05
+#define LC_DATUM_SHIFT_NEAR_DEG 0.001
 int lc__crs_bounds_inside_4326(const struct lc__crs *crs,
                                const double bounds[4], double out[4],
                                struct lc__errbuf *err);

@@ -8,6 +8,8 @@
 #include "../../src/common/common.h"
 
 #include "../../src/engine/collection.h"
+#include "../../src/engine/select.h"
+#include "../../src/geo/crs.h"
 #include "../../src/tiff/tiff.h"
 #include "test_util.h"
 
@@ -429,6 +431,83 @@ static void test_source_pixel(const char *catalog)
     lc_collection_close(c);
 }
 
+/* Items chosen without the operation to EPSG:4326 (lc__select_covering:
+ * what a read takes while open()'s search for it runs) are, whenever it
+ * decides, the items lc__select_items chooses with it, in order; it
+ * decides for windows inside footprints and not for all windows. */
+static void test_covering_selection(const char *catalog)
+{
+    struct lc_collection_options o;
+    corner_options(&o, LC_MOSAIC_FIRST);
+    /* NAD83 (Conus Albers) around the ci world's corner: the selection
+     * needs the datum transformation to WGS 84. */
+    o.crs = "EPSG:5070";
+    const double bbox[4] = {150000.0, 2580000.0, 320000.0, 2740000.0};
+    memcpy(o.bbox, bbox, sizeof bbox);
+    o.resolution = 1000.0;
+    struct lc_collection *c = NULL;
+    LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
+    if (c == NULL)
+        return;
+    size_t steps[256];
+    size_t ns = all_times(c, steps, 256);
+    struct lc__errbuf err = {0};
+    /* The operation found first: lc__select_items then never goes
+     * without it. */
+    struct lc__crs *wgs84 = NULL;
+    bool owned = false;
+    struct lc__transform *to_4326 = NULL;
+    LC_ASSERT_EQ(lc__engine_crs_get("EPSG:4326", &wgs84, &owned, &err), LC_OK);
+    LC_ASSERT_EQ(lc__transform_get_in(c->crs, wgs84, c->area, &to_4326, &err),
+                 LC_OK);
+    size_t decided = 0, undecided = 0;
+    for (uint32_t y = 0; y < c->grid.height; y += 7) {
+        for (uint32_t x = 0; x < c->grid.width; x += 7) {
+            for (uint32_t side = 1; side <= 21; side += 20) {
+                struct lc__grid win;
+                if (x + side > c->grid.width || y + side > c->grid.height ||
+                    lc__grid_window(&c->grid, x, y, side, side, &win, &err) !=
+                        LC_OK)
+                    continue;
+                struct lc__selection exact = {0}, early = {0};
+                LC_ASSERT_EQ(
+                    lc__select_items(c, &win, steps, ns, NULL, &exact, &err),
+                    LC_OK);
+                int got =
+                    lc__select_covering(c, &win, steps, ns, NULL, &early, &err);
+                LC_ASSERT_TRUE(got == 0 || got == 1);
+                LC_ASSERT_TRUE(!exact.covers_window);
+                if (got == 1) {
+                    decided++;
+                    LC_ASSERT_TRUE(early.covers_window);
+                    LC_ASSERT_EQ(early.count, exact.count);
+                    bool same = early.count == exact.count;
+                    for (size_t i = 0; same && i < exact.count; i++)
+                        same = early.k[i] == exact.k[i] &&
+                               early.step[i] == exact.step[i];
+                    for (size_t s = 0; same && s < ns; s++)
+                        same = early.nper[s] == exact.nper[s];
+                    if (!same)
+                        LC_CHECK_FAIL_("window %u, %u (%u px): chosen "
+                                       "otherwise without the operation",
+                                       x, y, side);
+                } else {
+                    undecided++;
+                    LC_ASSERT_EQ(early.count, 0);
+                }
+                lc__selection_free(NULL, &exact);
+                lc__selection_free(NULL, &early);
+            }
+        }
+    }
+    if (decided == 0 || undecided == 0)
+        LC_CHECK_FAIL_("decided %zu windows, left %zu", decided, undecided);
+    lc__transform_release(to_4326);
+    if (owned)
+        lc__crs_free(wgs84);
+    lc_collection_close(c);
+}
+
 int main(int argc, char **argv)
 {
     char catalog[4096];
@@ -449,6 +528,7 @@ int main(int argc, char **argv)
     test_block_cache(catalog);
     test_threads(catalog);
     test_source_pixel(catalog);
+    test_covering_selection(catalog);
     test_allocation_failures(catalog);
     LC_TEST_END();
 }

@@ -933,25 +933,92 @@ static void test_transform_bounds(void)
 
 /* The box inside the EPSG:4326 bounds lies inside them and the box around
  * them holds them; both come from the bounds in the CRS's own datum (found
- * without a datum transformation), which lie within
- * LC_DATUM_SHIFT_MARGIN_DEG of the EPSG:4326 ones. */
+ * without a datum transformation), which lie within the datum's margin of
+ * the EPSG:4326 ones: LC_DATUM_SHIFT_NEAR_DEG for WGS 84 and NAD83,
+ * LC_DATUM_SHIFT_MARGIN_DEG for the others here. */
 static void test_bounds_inside_4326(void)
 {
     static const struct {
         const char *crs;
         double in[4];
         double min_shift; /* degrees the two boxes differ by, at least */
+        double margin;    /* the datum's */
     } cases[] = {
         /* NAD83 -> WGS 84 is a null transformation, and UTM/Web Mercator
          * are on WGS 84 already: the boxes agree. */
-        {"EPSG:5070", {-700000, 2220000, 600000, 2930000}, 0.0},
-        {"EPSG:32615", {400000, 4900000, 600000, 5100000}, 0.0},
-        {"EPSG:3857", {-1e6, 4e6, 1e6, 6e6}, 0.0},
-        {"EPSG:4326", {-100, 40, -90, 50}, 0.0},
+        {"EPSG:5070",
+         {-700000, 2220000, 600000, 2930000},
+         0.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:32615",
+         {400000, 4900000, 600000, 5100000},
+         0.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:3857", {-1e6, 4e6, 1e6, 6e6}, 0.0, LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:4326", {-100, 40, -90, 50}, 0.0, LC_DATUM_SHIFT_NEAR_DEG},
+        /* ETRS89 -> WGS 84: a null transformation too. */
+        {"EPSG:3035",
+         {4000000, 2800000, 4400000, 3200000},
+         0.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        /* The other datums crs.c gives LC_DATUM_SHIFT_NEAR_DEG (min_shift
+         * -1: PROJ's operation may shift them, within the margin):
+         * NAD83(2011), (CSRS), (HARN), (NSRS2007), GDA94, GDA2020,
+         * NZGD2000, JGD2000, JGD2011, SIRGAS 2000, CGCS2000. */
+        {"EPSG:6350",
+         {-700000, 2220000, 600000, 2930000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:2152",
+         {400000, 5500000, 600000, 5700000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:2805",
+         {200000, 850000, 300000, 950000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:3488",
+         {0, -300000, 200000, -100000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:3577",
+         {-1000000, -4000000, 1000000, -2000000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:9473",
+         {-1000000, -4000000, 1000000, -2000000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:2193",
+         {1700000, 5400000, 1900000, 5600000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:2451",
+         {-50000, -50000, 50000, 50000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:6677",
+         {-50000, -50000, 50000, 50000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:31983",
+         {600000, 7400000, 700000, 7500000},
+         -1.0,
+         LC_DATUM_SHIFT_NEAR_DEG},
+        {"EPSG:4490", {110, 30, 115, 35}, -1.0, LC_DATUM_SHIFT_NEAR_DEG},
         /* OSGB36, CH1903+ and Tokyo are tens to hundreds of metres off. */
-        {"EPSG:27700", {300000, 200000, 500000, 400000}, 1e-4},
-        {"EPSG:2056", {2580000, 1180000, 2620000, 1220000}, 1e-5},
-        {"EPSG:30169", {-20000, -20000, 20000, 20000}, 1e-3},
+        {"EPSG:27700",
+         {300000, 200000, 500000, 400000},
+         1e-4,
+         LC_DATUM_SHIFT_MARGIN_DEG},
+        {"EPSG:2056",
+         {2580000, 1180000, 2620000, 1220000},
+         1e-5,
+         LC_DATUM_SHIFT_MARGIN_DEG},
+        {"EPSG:30169",
+         {-20000, -20000, 20000, 20000},
+         1e-3,
+         LC_DATUM_SHIFT_MARGIN_DEG},
     };
     struct lc__crs *wgs84 = crs_of("EPSG:4326");
     for (size_t k = 0; k < LC_ARRAY_SIZE(cases); k++) {
@@ -976,7 +1043,7 @@ static void test_bounds_inside_4326(void)
                 LC_CHECK_FAIL_("%s: the box around does not hold the 4326 box",
                                cases[k].crs);
             /* The own-datum box, grown back by the margin. */
-            double m = LC_DATUM_SHIFT_MARGIN_DEG;
+            double m = cases[k].margin;
             double own[4] = {0, in[1] - m, 0, in[3] + m};
             double mlon = m / cos(fmax(fabs(own[1]), fabs(own[3])) *
                                   (3.14159265358979323846 / 180.0));
@@ -995,8 +1062,7 @@ static void test_bounds_inside_4326(void)
                 double d = fabs(own[q] - exact[q]);
                 shift = d > shift ? d : shift;
             }
-            if (!(shift <= LC_DATUM_SHIFT_MARGIN_DEG) ||
-                !(shift >= cases[k].min_shift) ||
+            if (!(shift <= m) || !(shift >= cases[k].min_shift) ||
                 (cases[k].min_shift == 0.0 && !(shift < 1e-9)))
                 LC_CHECK_FAIL_("%s: own datum box %.17g off", cases[k].crs,
                                shift);
@@ -1004,7 +1070,7 @@ static void test_bounds_inside_4326(void)
             struct lc__area area = {0};
             LC_ASSERT_EQ(lc__crs_area_around(crs, cases[k].in, &area, &err),
                          LC_OK);
-            double room = LC_AREA_MARGIN_DEG - LC_DATUM_SHIFT_MARGIN_DEG;
+            double room = LC_AREA_MARGIN_DEG - m;
             if (!(area.west <= exact[0] - room &&
                   area.south <= exact[1] - room &&
                   area.east >= exact[2] + room &&
@@ -1019,7 +1085,8 @@ static void test_bounds_inside_4326(void)
 
     /* No box where degrees of the own datum are no bound (a Paris prime
      * meridian in grads, the antimeridian, a pole, a geocentric CRS), or
-     * where the margin leaves nothing (a kilometre wide). */
+     * where the margin leaves nothing (100 m wide, NAD83's margin being
+     * LC_DATUM_SHIFT_NEAR_DEG). */
     static const struct {
         const char *crs;
         double in[4];
@@ -1028,13 +1095,13 @@ static void test_bounds_inside_4326(void)
         {"EPSG:4326", {170, -10, -170, 10}},
         {"EPSG:3413", {-500000, -500000, 500000, 500000}},
         {"EPSG:4978", {0, 0, 1, 1}},
-        {"EPSG:5070", {0, 2500000, 1000, 2501000}},
+        {"EPSG:5070", {0, 2500000, 100, 2500100}},
     };
     /* A box that reaches within the margin of the antimeridian has a box
      * inside it but none around it. */
     {
         struct lc__crs *crs = crs_of("EPSG:4326");
-        const double near_180[4] = {170, -10, 179.99, 10};
+        const double near_180[4] = {170, -10, 179.9995, 10};
         double out[4];
         struct lc__errbuf err = {0};
         if (crs != NULL) {
@@ -1052,7 +1119,7 @@ static void test_bounds_inside_4326(void)
         if (crs != NULL && lc__crs_bounds_inside_4326(crs, refused[k].in, out,
                                                       &err) != LC_EUNSUPPORTED)
             LC_CHECK_FAIL_("%s: a box inside 4326", refused[k].crs);
-        /* The kilometre-wide box has an area and a box around it; the
+        /* The 100 m wide box has an area and a box around it; the
          * others none. */
         struct lc__area area;
         int want = k + 1 < LC_ARRAY_SIZE(refused) ? LC_EUNSUPPORTED : LC_OK;

@@ -205,10 +205,12 @@ def test_bbox_4326_identity_and_antimeridian(ci_world):
 @pytest.mark.parametrize("suffix", [".parquet", ".ndjson"])
 def test_selection_at_the_query_box_edges(tmp_path, crs, bbox, suffix):
     """open() loads the catalogue with a box around the 4326 query box
-    (the box in the CRS's own datum grown by LC_DATUM_SHIFT_MARGIN_DEG,
-    0.05 degrees) while a pool thread searches for the datum
-    transformation; items that meet that box but not the one shrunk by as
-    much make it take the query box itself and keep the items that meet it:
+    (the box in the CRS's own datum grown by the datum's margin:
+    LC_DATUM_SHIFT_NEAR_DEG, 0.001 degrees, for NAD83,
+    LC_DATUM_SHIFT_MARGIN_DEG, 0.05, for OSGB36) while a pool thread
+    searches for the datum transformation; items that meet that box but
+    not the one shrunk by as much make it take the query box itself and
+    keep the items that meet it:
     an item 50 m outside an edge, inside the box around, is left out; one
     50 m inside is kept."""
     from conftest import write_catalogue, write_synthetic_cog
@@ -807,10 +809,12 @@ def test_first_row_near_the_box_edge(http_world, tmp_path, place):
         "EPSG:5070", "EPSG:4326", always_xy=True).transform_bounds(
             *BBOX_5070, densify_pts=21)
     mid = (south + north) / 2
-    # Within 0.01 degrees of the east edge: inside the query box, outside
-    # the sure box (LC_DATUM_SHIFT_MARGIN_DEG is 0.05).
-    x0, x1 = (east - 0.01, east - 0.002) if place == "edge" else (
-        east + 0.002, east + 0.01)
+    # Within 0.001 degrees of the east edge: inside the query box, outside
+    # the sure box (NAD83's margin, LC_DATUM_SHIFT_NEAR_DEG, is 0.001
+    # degrees of latitude, some 0.0015 of longitude here); or as far
+    # outside it, inside the box around.
+    x0, x1 = (east - 0.001, east - 0.0002) if place == "edge" else (
+        east + 0.0002, east + 0.001)
     ring = [(x0, mid - 0.01), (x1, mid - 0.01), (x1, mid + 0.01),
             (x0, mid + 0.01), (x0, mid - 0.01)]
     polygon = struct.pack("<BIII", 1, 3, 1, len(ring)) + b"".join(
