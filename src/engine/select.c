@@ -248,59 +248,6 @@ static int selection_reserve(struct lc__selection *sel, size_t n,
     return LC_OK;
 }
 
-/*
- * lc__select_items without the operation to EPSG:4326, for the reads that
- * come while open()'s search for it runs (the first reads of a new
- * process; the search takes 6-25 ms there). The window's box (wb, in the
- * window's CRS) goes to longitude and latitude of the CRS's own datum and
- * is grown by the most a datum shift moves it (lc__crs_bounds_around_4326):
- * a box holding the window's box in 4326 and its densified edge. Every
- * item the R-tree finds for it must cover it (its footprint contains the
- * box): such an item meets the window whatever the shift, and an item
- * whose bbox misses the box misses the window's 4326 box too. So the
- * selection is the one the operation gives. An item that only meets the
- * box may go either way: then nothing is decided here. Returns 1 with sel
- * filled (covers_window), 0 undecided (sel as it came), or an error.
- */
-static int select_covering(const struct lc_collection *c, const double wb[4],
-                           const size_t *step_pos, size_t nsteps,
-                           const struct lc_allocator *a,
-                           struct lc__selection *sel, struct lc__errbuf *err)
-{
-    double box[4];
-    if (lc__crs_bounds_around_4326(c->crs, wb, box, NULL) < 0)
-        return 0;
-    struct lc__rtree_hits hits = {0};
-    LC_FORWARD_IF_ERROR(lc__rtree_query(c->rtree, box, &hits, err));
-    int status = selection_reserve(sel, hits.count, a, err);
-    bool decided = true;
-    for (size_t h_i = 0; h_i < hits.count && status >= 0 && decided; h_i++) {
-        size_t k = hits.items[h_i], s = item_step(c, step_pos, k);
-        if (s == SIZE_MAX)
-            continue;
-        if (footprint_contains(c->items, c->item[k], box, a, &decided) < 0)
-            status = lc__error(err, LC_ENOMEM, "out of memory");
-        else if (decided) {
-            sel->k[sel->count] = k;
-            sel->step[sel->count] = s;
-            sel->count++;
-            sel->nper[s]++;
-        }
-    }
-    lc__rtree_hits_free(c->rtree, &hits);
-    if (status >= 0 && decided) {
-        sel->covers_window = true;
-        return 1;
-    }
-    /* Back as it came, for the caller's other way. */
-    lc__free(a, sel->k);
-    lc__free(a, sel->step);
-    sel->k = sel->step = NULL;
-    sel->count = 0;
-    memset(sel->nper, 0, nsteps * sizeof *sel->nper);
-    return status < 0 ? status : 0;
-}
-
 /* The window's edge, margin pixels out from it on each side, densified
  * (np = 4 * edge_segments(win) points into px, py), and its box (wb). */
 static size_t window_edge(const struct lc__grid *win, double margin, double *px,
@@ -320,28 +267,66 @@ static size_t window_edge(const struct lc__grid *win, double margin, double *px,
     return np;
 }
 
+/*
+ * lc__select_items without the operation to EPSG:4326, for the reads that
+ * come while open()'s search for it runs (the first reads of a new
+ * process; the search takes 6-25 ms there). The window's box (in its CRS)
+ * goes to longitude and latitude of the CRS's own datum and is grown by
+ * the most a datum shift moves it (lc__crs_bounds_around_4326): a box
+ * holding the window's box in 4326 and its densified edge. Every item the
+ * R-tree finds for it must cover it (its footprint contains the box): such
+ * an item meets the window whatever the shift, and an item whose bbox
+ * misses the box misses the window's 4326 box too. So the selection is the
+ * one the operation gives. An item that only meets the box may go either
+ * way: then nothing is decided here.
+ */
 int lc__select_covering(const struct lc_collection *c,
                         const struct lc__grid *win, const size_t *steps,
                         size_t nsteps, const struct lc_allocator *a,
                         struct lc__selection *sel, struct lc__errbuf *err)
 {
-    size_t *step_pos = NULL;
     memset(sel, 0, sizeof *sel);
-    sel->nper = lc__calloc(a, nsteps > 0 ? nsteps : 1, sizeof *sel->nper);
-    if (sel->nper == NULL)
-        return lc__error(err, LC_ENOMEM, "out of memory");
     if (c->rtree == NULL || c->nitems == 0 || nsteps == 0)
         return 0;
-    sel->margin = lc__match_margin(c, win);
-    double px[4 * EDGE_MAX_SEGMENTS], py[4 * EDGE_MAX_SEGMENTS], wb[4];
-    (void)window_edge(win, sel->margin, px, py, wb);
-    int status = step_positions(c, steps, nsteps, a, &step_pos, err);
+    double px[4 * EDGE_MAX_SEGMENTS], py[4 * EDGE_MAX_SEGMENTS], wb[4], box[4];
+    uint32_t margin = lc__match_margin(c, win);
+    (void)window_edge(win, margin, px, py, wb);
+    if (lc__crs_bounds_around_4326(c->crs, wb, box, NULL) < 0)
+        return 0;
+    struct lc__rtree_hits hits = {0};
+    size_t *step_pos = NULL;
+    sel->margin = margin;
+    sel->nper = lc__calloc(a, nsteps, sizeof *sel->nper);
+    int status = sel->nper != NULL
+                     ? step_positions(c, steps, nsteps, a, &step_pos, err)
+                     : lc__error(err, LC_ENOMEM, "out of memory");
     if (status == LC_OK)
-        status = select_covering(c, wb, step_pos, nsteps, a, sel, err);
+        status = lc__rtree_query(c->rtree, box, &hits, err);
+    if (status == LC_OK)
+        status = selection_reserve(sel, hits.count, a, err);
+    bool decided = status == LC_OK;
+    for (size_t h_i = 0; h_i < hits.count && decided; h_i++) {
+        size_t k = hits.items[h_i], s = item_step(c, step_pos, k);
+        if (s == SIZE_MAX)
+            continue;
+        if (footprint_contains(c->items, c->item[k], box, a, &decided) < 0) {
+            status = lc__error(err, LC_ENOMEM, "out of memory");
+            decided = false;
+        } else if (decided) {
+            sel->k[sel->count] = k;
+            sel->step[sel->count] = s;
+            sel->count++;
+            sel->nper[s]++;
+        }
+    }
+    lc__rtree_hits_free(c->rtree, &hits);
     lc__free(a, step_pos);
-    if (status < 0)
+    if (!decided) {
         lc__selection_free(a, sel);
-    return status;
+        return status;
+    }
+    sel->covers_window = true;
+    return 1;
 }
 
 int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
@@ -357,30 +342,36 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
     int status;
 
     memset(sel, 0, sizeof *sel);
+    /* While open()'s search for the operation to 4326 runs, the items
+     * may be chosen without it. */
+    if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
+        0)
+        return status;
+    if (!lc__transform_found(c->crs, wgs84, c->area) &&
+        (status = lc__select_covering(c, win, steps, nsteps, a, sel, err)) != 0)
+        goto out;
     sel->nper = lc__calloc(a, nsteps > 0 ? nsteps : 1, sizeof *sel->nper);
-    if (sel->nper == NULL)
-        return lc__error(err, LC_ENOMEM, "out of memory");
-    if (c->rtree == NULL || c->nitems == 0 || nsteps == 0)
-        return LC_OK;
+    if (sel->nper == NULL) {
+        status = lc__error(err, LC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (c->rtree == NULL || c->nitems == 0 || nsteps == 0) {
+        status = LC_OK;
+        goto out;
+    }
     /* The margin first: in a new process it looks up the items' CRSs in
      * PROJ's database (a millisecond or two), which then overlaps the
      * search for the transform to 4326 that open() started, instead of
      * following it. */
     sel->margin = lc__match_margin(c, win);
-    if ((status = lc__engine_crs_get("EPSG:4326", &wgs84, &wgs84_owned, err)) <
-            0 ||
-        (status = step_positions(c, steps, nsteps, a, &step_pos, err)) < 0)
+    if ((status = step_positions(c, steps, nsteps, a, &step_pos, err)) < 0)
         goto out;
 
     /* The window, margin pixels wider each side: its box in its CRS, and
      * in 4326 its bbox for the R-tree and its densified edge as the
-     * polygon of the exact test. While open()'s search for the operation
-     * to 4326 runs, the items may be chosen without it (select_covering). */
+     * polygon of the exact test. */
     double px[4 * EDGE_MAX_SEGMENTS + 1], py[4 * EDGE_MAX_SEGMENTS + 1], wb[4];
     size_t np = window_edge(win, sel->margin, px, py, wb);
-    if (!lc__transform_found(c->crs, wgs84, c->area) &&
-        (status = select_covering(c, wb, step_pos, nsteps, a, sel, err)) != 0)
-        goto out;
     if ((status = lc__transform_get_in(c->crs, wgs84, c->area, &to_4326, err)) <
         0)
         goto out;
@@ -426,7 +417,7 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
     status = LC_OK;
 out:
     if (status > 0)
-        status = LC_OK; /* select_covering decided */
+        status = LC_OK; /* lc__select_covering decided */
     if (status < 0)
         lc__selection_free(a, sel);
     lc__free(a, step_pos);

@@ -108,8 +108,8 @@ int lc__select_items(const struct lc_collection *c, const struct lc__grid *win,
  * EPSG:4326 runs: the selection without it, when every item the R-tree
  * finds for the window (grown by the datum's shift to WGS 84 at most)
  * contains it; then sel is lc__select_items's selection, with
- * covers_window. Returns 1 (sel filled), 0 (undecided: sel empty; free it
- * all the same) or an error. */
+ * covers_window. Returns 1 (sel filled), 0 (undecided) or an error (then
+ * sel holds nothing to free). */
 int lc__select_covering(const struct lc_collection *c,
                         const struct lc__grid *win, const size_t *steps,
                         size_t nsteps, const struct lc_allocator *a,
