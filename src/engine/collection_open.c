@@ -1471,8 +1471,10 @@ static int open_collection(struct lc_collection *c, const char *href,
         status = open_items(c, href, o, &early, err);
     }
     finish_early_probe(&early);
-    if (status == LC_OK)
+    if (status == LC_OK) {
         preconnect(c);
+        lc__engine_prepare_items(c);
+    }
     if (status == LC_OK && lc__readahead_init(c, o->readahead >= 0) < 0)
         status = lc__error(err, LC_ENOMEM, "%s: out of memory", href);
     return status;

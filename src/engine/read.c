@@ -190,10 +190,11 @@ static struct {
 
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
-/* lc__engine_search_4326's searches submitted and not ended. exit() waits for
- * them (wait_searches, an atexit handler): PROJ's static destructors would
- * otherwise run under a search (a CLI that fails right after open() crashed
- * so). Guarded by g_pool.mu; zero in a forked child, which has no pool threads.
+/* open()'s jobs on the pool (struct open_job) submitted and not ended.
+ * exit() waits for them (wait_searches, an atexit handler): PROJ's static
+ * destructors would otherwise run under a search (a CLI that fails right
+ * after open() crashed so). Guarded by g_pool.mu; zero in a forked child,
+ * which has no pool threads.
  */
 static size_t g_searches;
 static pthread_cond_t g_searches_done = PTHREAD_COND_INITIALIZER;
@@ -217,6 +218,7 @@ static void *pool_main(void *arg)
 }
 
 static pthread_mutex_t g_crs_mu = PTHREAD_MUTEX_INITIALIZER;
+static void crs_forget_unmade_locked(void);
 
 static void atfork_prepare(void)
 {
@@ -241,6 +243,7 @@ static void atfork_child(void)
     pthread_cond_init(&g_pool.cv, NULL);
     g_searches = 0;
     pthread_cond_init(&g_searches_done, NULL);
+    crs_forget_unmade_locked();
     pthread_mutex_unlock(&g_pool.mu);
     pthread_mutex_unlock(&g_crs_mu);
 }
@@ -332,54 +335,85 @@ static size_t cpu_count(void)
 static struct {
     size_t n;
     char *text[CRS_CACHE_CAP];
-    struct lc__crs *crs[CRS_CACHE_CAP];
+    struct lc__crs *crs[CRS_CACHE_CAP]; /* NULL while a thread makes it */
 } g_crs;
+/* Signalled when a CRS being made is in, or its slot gone (it failed). */
+static pthread_cond_t g_crs_made = PTHREAD_COND_INITIALIZER;
 
-static struct lc__crs *crs_cache_find(const char *text)
+/* The slot of text, or SIZE_MAX. Called with g_crs_mu held. */
+static size_t crs_slot_locked(const char *text)
 {
     for (size_t i = 0; i < g_crs.n; i++)
         if (strcmp(g_crs.text[i], text) == 0)
-            return g_crs.crs[i];
-    return NULL;
+            return i;
+    return SIZE_MAX;
 }
 
-/* *owned_ret says the caller must free the CRS (the cache was full). */
+static void crs_slot_drop_locked(size_t i)
+{
+    lc__free(NULL, g_crs.text[i]);
+    g_crs.n--;
+    g_crs.text[i] = g_crs.text[g_crs.n];
+    g_crs.crs[i] = g_crs.crs[g_crs.n];
+}
+
+/* In a forked child: the CRSs other threads were making never come. */
+static void crs_forget_unmade_locked(void)
+{
+    for (size_t i = g_crs.n; i-- > 0;)
+        if (g_crs.crs[i] == NULL)
+            crs_slot_drop_locked(i);
+    pthread_cond_init(&g_crs_made, NULL);
+}
+
+/* *owned_ret says the caller must free the CRS (the cache was full). A CRS
+ * another thread is making is waited for, not made twice: open()'s
+ * prepare job, a read's match and its prewarm jobs often want the same
+ * one at once, and PROJ's database serves one of them at a time. */
 static int crs_get(const char *text, struct lc__crs **crs_ret, bool *owned_ret,
                    struct lc__errbuf *err)
 {
     *owned_ret = false;
     pthread_mutex_lock(&g_crs_mu);
-    struct lc__crs *found = crs_cache_find(text);
-    pthread_mutex_unlock(&g_crs_mu);
-    if (found != NULL) {
-        *crs_ret = found;
+    size_t i;
+    while ((i = crs_slot_locked(text)) != SIZE_MAX && g_crs.crs[i] == NULL)
+        pthread_cond_wait(&g_crs_made, &g_crs_mu);
+    if (i != SIZE_MAX) {
+        *crs_ret = g_crs.crs[i];
+        pthread_mutex_unlock(&g_crs_mu);
         return LC_OK;
     }
-    struct lc__crs *crs;
-    LC_FORWARD_IF_ERROR(lc__crs_new(text, NULL, &crs, err));
-    pthread_mutex_lock(&g_crs_mu);
-    found = crs_cache_find(text);
-    if (found == NULL && g_crs.n < CRS_CACHE_CAP) {
+    /* This thread makes it; a slot says so to the others. */
+    bool slot = false;
+    if (g_crs.n < CRS_CACHE_CAP) {
         size_t len = strlen(text);
         char *copy = lc__malloc(NULL, len + 1);
         if (copy != NULL) {
             memcpy(copy, text, len + 1);
             g_crs.text[g_crs.n] = copy;
-            g_crs.crs[g_crs.n] = crs;
+            g_crs.crs[g_crs.n] = NULL;
             g_crs.n++;
-            found = crs;
+            slot = true;
         }
     }
     pthread_mutex_unlock(&g_crs_mu);
-    if (found == NULL) {
-        *owned_ret = true;
+    struct lc__crs *crs = NULL;
+    int status = lc__crs_new(text, NULL, &crs, err);
+    if (!slot) {
+        *owned_ret = status == LC_OK;
         *crs_ret = crs;
-    } else {
-        if (found != crs)
-            lc__crs_free(crs);
-        *crs_ret = found;
+        return status;
     }
-    return LC_OK;
+    pthread_mutex_lock(&g_crs_mu);
+    i = crs_slot_locked(text);
+    if (status == LC_OK)
+        g_crs.crs[i] = crs;
+    else
+        crs_slot_drop_locked(i); /* the waiters try for themselves */
+    pthread_cond_broadcast(&g_crs_made);
+    pthread_mutex_unlock(&g_crs_mu);
+    *crs_ret = crs;
+    return status;
 }
 
 int lc__engine_crs_get(const char *text, struct lc__crs **crs_ret,
@@ -405,13 +439,39 @@ static void find_operation(const struct lc__crs *from, const char *to,
         lc__crs_free(crs);
 }
 
-/* ---- a search for open() (lc__engine_search_4326) ----------------------- */
+/* Makes ahead what a read's band tasks need for a COG whose proj:code is
+ * code (EPSG code epsg, or 0), in a read's output CRS out: the kind of the
+ * EPSG code for the headers' GeoKeys (lc__geokeys_learn_epsg), the CRS a
+ * header naming the code parses to (crs_get's cache) and, when search, the
+ * operation from out to it over area (crs.c's). Errors are left to the band
+ * tasks, which report them. */
+static void prepare_crs(const struct lc__crs *out, const char *code, int epsg,
+                        bool search, const struct lc__area *area)
+{
+    lc__geokeys_learn_epsg(epsg);
+    struct lc__crs *crs = NULL;
+    bool owned = false;
+    if (crs_get(code, &crs, &owned, NULL) == LC_OK && owned)
+        lc__crs_free(crs);
+    if (search)
+        find_operation(out, code, area);
+}
 
-struct search_job {
+/* ---- work for open() on the pool (lc__engine_search_4326, ----------------
+ * ---- lc__engine_prepare_items) --------------------------------------------
+ */
+
+struct open_job {
     struct pool_job job; /* first: the pool hands back this pointer */
     char *definition;    /* of the CRS: the same text gives the same key */
     bool has_area;
     struct lc__area area;
+    bool search_4326; /* find the operation to EPSG:4326 */
+    int epsg;         /* the CRS's EPSG code, or 0 */
+    /* The items' CRSs to prepare (prepare_crs), copies of their proj:code. */
+    size_t ncodes;
+    char *codes[READ_PREWARM_CRSS];
+    int epsgs[READ_PREWARM_CRSS];
 };
 
 static void wait_searches(void)
@@ -427,45 +487,114 @@ static void register_wait_searches(void)
     (void)atexit(wait_searches);
 }
 
-static void search_job_run(struct pool_job *job)
+static void open_job_free(struct open_job *j)
 {
-    struct search_job *j = (struct search_job *)(void *)job;
-    struct lc__crs *crs = NULL;
-    if (lc__crs_new(j->definition, NULL, &crs, NULL) == LC_OK)
-        find_operation(crs, "EPSG:4326", j->has_area ? &j->area : NULL);
-    lc__crs_free(crs);
+    for (size_t k = 0; k < j->ncodes; k++)
+        lc__free(NULL, j->codes[k]);
     lc__free(NULL, j->definition);
     lc__free(NULL, j);
+}
+
+static void open_job_run(struct pool_job *job)
+{
+    struct open_job *j = (struct open_job *)(void *)job;
+    const struct lc__area *area = j->has_area ? &j->area : NULL;
+    struct lc__crs *crs = NULL;
+    if (lc__crs_new(j->definition, NULL, &crs, NULL) == LC_OK) {
+        if (j->search_4326)
+            find_operation(crs, "EPSG:4326", area);
+        for (size_t k = 0; k < j->ncodes; k++)
+            prepare_crs(crs, j->codes[k], j->epsgs[k],
+                        !(j->epsgs[k] != 0 && j->epsgs[k] == j->epsg), area);
+    }
+    lc__crs_free(crs);
+    open_job_free(j);
     pthread_mutex_lock(&g_pool.mu);
     if (--g_searches == 0)
         pthread_cond_broadcast(&g_searches_done);
     pthread_mutex_unlock(&g_pool.mu);
 }
 
-void lc__engine_search_4326(const struct lc__crs *crs,
-                            const struct lc__area *area)
+/* A job for crs over area, or NULL (out of memory). */
+static struct open_job *open_job_new(const struct lc__crs *crs,
+                                     const struct lc__area *area)
 {
     const char *definition = lc__crs_definition(crs);
     size_t len = strlen(definition);
-    struct search_job *j = lc__calloc(NULL, 1, sizeof *j);
+    struct open_job *j = lc__calloc(NULL, 1, sizeof *j);
     char *copy = j != NULL ? lc__malloc(NULL, len + 1) : NULL;
-    if (copy == NULL || pool_ensure(1) == 0) {
-        lc__free(NULL, copy);
+    if (copy == NULL) {
         lc__free(NULL, j);
-        return;
+        return NULL;
     }
-    (void)pthread_once(&g_searches_once, register_wait_searches);
     memcpy(copy, definition, len + 1);
-    j->job.run = search_job_run;
+    j->job.run = open_job_run;
     j->definition = copy;
     j->has_area = area != NULL;
     if (area != NULL)
         j->area = *area;
+    return j;
+}
+
+static void open_job_submit(struct open_job *j)
+{
+    if (pool_ensure(1) == 0) {
+        open_job_free(j);
+        return;
+    }
+    (void)pthread_once(&g_searches_once, register_wait_searches);
     pthread_mutex_lock(&g_pool.mu);
     g_searches++;
     pthread_mutex_unlock(&g_pool.mu);
     /* (A fork() before it runs drops it with the child's queue.) */
     pool_submit(&j->job);
+}
+
+void lc__engine_search_4326(const struct lc__crs *crs,
+                            const struct lc__area *area)
+{
+    struct open_job *j = open_job_new(crs, area);
+    if (j == NULL)
+        return;
+    j->search_4326 = true;
+    open_job_submit(j);
+}
+
+void lc__engine_prepare_items(const struct lc_collection *c)
+{
+    const struct lc__stac_items *items = c->items;
+    struct open_job *j = open_job_new(c->crs, c->area);
+    if (j == NULL)
+        return;
+    j->epsg = c->epsg;
+    for (size_t i = 0; i < c->nitems && j->ncodes < READ_PREWARM_CRSS; i++) {
+        for (size_t b = 0; b < c->nbands && j->ncodes < READ_PREWARM_CRSS;
+             b++) {
+            const struct lc__stac_asset *a =
+                &items->assets[c->item[i] * items->nassets + c->band_asset[b]];
+            if (a->proj_code == NULL)
+                continue;
+            size_t k = 0;
+            while (k < j->ncodes && !(j->epsgs[k] == a->epsg &&
+                                      strcmp(j->codes[k], a->proj_code) == 0))
+                k++;
+            if (k < j->ncodes)
+                continue;
+            size_t len = strlen(a->proj_code);
+            char *copy = lc__malloc(NULL, len + 1);
+            if (copy == NULL)
+                break;
+            memcpy(copy, a->proj_code, len + 1);
+            j->codes[j->ncodes] = copy;
+            j->epsgs[j->ncodes] = a->epsg;
+            j->ncodes++;
+        }
+    }
+    if (j->ncodes == 0) {
+        open_job_free(j);
+        return;
+    }
+    open_job_submit(j);
 }
 
 /* ---- data types -------------------------------------------------------- */
@@ -2184,28 +2313,20 @@ out:
  * each EPSG code for the headers' GeoKeys (lc__geokeys_learn_epsg) and make
  * the CRS the headers name, the output's own CRS included: the first header
  * parsed in a process otherwise took 1.4-2 ms more, and its CRS 1.2-2.3 ms
- * more, on the critical path of a read of one scene.
+ * more, on the critical path of a read of one scene. open() has the same
+ * work done for the CRSs of its first items (lc__engine_prepare_items),
+ * while its caller builds the array: the first reads of W2 (a point in
+ * EPSG:5070, items in two UTM zones) otherwise each made both zones' CRSs
+ * for their match (lc__collection_src_pixel_m), three threads at once
+ * taking turns in PROJ's database, and sent their first request 6 ms later.
  */
 
 static void prewarm_run(struct pool_job *job)
 {
     struct prewarm_job *p = (struct prewarm_job *)(void *)job;
     struct read_ctx *rc = p->rc;
-    /* Errors are left to the band tasks, which report them. The kind of
-     * CRS first: a header answer parses with it (the search takes longer
-     * than a round trip). */
-    if (!cancel_requested(rc)) {
-        lc__geokeys_learn_epsg(p->epsg);
-        /* The CRS a header naming the code parses to (crs_get's cache):
-         * made here, it is not made after the first header arrives, by
-         * each band task that has one (1.2-2.3 ms each in W6). */
-        struct lc__crs *crs = NULL;
-        bool owned = false;
-        if (crs_get(p->code, &crs, &owned, NULL) == LC_OK && owned)
-            lc__crs_free(crs);
-        if (p->search)
-            find_operation(rc->c->crs, p->code, rc->c->area);
-    }
+    if (!cancel_requested(rc))
+        prepare_crs(rc->c->crs, p->code, p->epsg, p->search, rc->c->area);
     pthread_mutex_lock(&rc->mu);
     rc->nprewarm_queued--;
     pthread_cond_signal(&rc->cv);

@@ -42,6 +42,18 @@ int lc__engine_crs_get(const char *text, struct lc__crs **crs_ret,
 void lc__engine_search_4326(const struct lc__crs *crs,
                             const struct lc__area *area);
 
+/*
+ * Prepares on a thread of the read pool (read.c) what the first read's band
+ * tasks need for the CRSs the first items of c name (proj:code, as a read's
+ * prewarm jobs do: the kind of each EPSG code, the CRS, the operation from
+ * c's CRS over its area), and returns at once: open() does this as it
+ * returns, so that the work runs while its caller builds the array, not
+ * on a read's critical path. A read's match needs those CRSs too (the
+ * source pixel size, lc__collection_src_pixel_m). Failing, it does
+ * nothing.
+ */
+void lc__engine_prepare_items(const struct lc_collection *c);
+
 /* Points along the boundary of the pixel rectangle [c0, c1] x [r0, r1] of
  * a grid, nseg segments per edge (4 * nseg points, corners included), as
  * coordinates through gt. */

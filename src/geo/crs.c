@@ -976,9 +976,20 @@ bool lc__transform_found(const struct lc__crs *src, const struct lc__crs *dst,
 {
     if (lc__crs_equal(src, dst))
         return true;
+    /* Through EPSG:4326 when create_transform goes so: both steps. */
+    const struct lc__crs *via = NULL;
+    if (area != NULL && src->on_wgs84 != dst->on_wgs84) {
+        (void)pthread_once(&g_via_once, via_make);
+        via = g_via;
+        if (via != NULL && (lc__crs_equal(src, via) || lc__crs_equal(dst, via)))
+            via = NULL;
+    }
     (void)pthread_once(&g_templates_once, templates_register_atfork);
     pthread_mutex_lock(&g_templates.mu);
-    bool found = template_find_locked(src, dst, area) != SIZE_MAX;
+    bool found = via != NULL
+                     ? template_find_locked(src, via, area) != SIZE_MAX &&
+                           template_find_locked(via, dst, area) != SIZE_MAX
+                     : template_find_locked(src, dst, area) != SIZE_MAX;
     pthread_mutex_unlock(&g_templates.mu);
     return found;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define W 200
 #define H 200
@@ -508,6 +509,100 @@ static void test_covering_selection(const char *catalog)
     lc_collection_close(c);
 }
 
+/* open() has what the first read needs for its items' CRSs prepared on the
+ * pool (lc__engine_prepare_items): the operations from the collection's
+ * CRS to each are found without a read. First in main: no other test of
+ * this process has looked for them over this area. */
+static void test_items_prepared_at_open(const char *catalog)
+{
+    struct lc_collection_options o;
+    corner_options(&o, LC_MOSAIC_FIRST);
+    o.crs = "EPSG:5070";
+    const double bbox[4] = {150000.0, 2580000.0, 330000.0, 2750000.0};
+    memcpy(o.bbox, bbox, sizeof bbox);
+    o.resolution = 1000.0;
+    struct lc_collection *c = NULL;
+    LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
+    if (c == NULL)
+        return;
+    const struct lc__stac_items *items = c->items;
+    const char *codes[4];
+    size_t ncodes = 0;
+    for (size_t i = 0; i < c->nitems && ncodes < 4; i++) {
+        const char *code =
+            items->assets[c->item[i] * items->nassets + c->band_asset[0]]
+                .proj_code;
+        size_t k = 0;
+        while (code != NULL && k < ncodes && strcmp(codes[k], code) != 0)
+            k++;
+        if (code != NULL && k == ncodes)
+            codes[ncodes++] = code;
+    }
+    LC_ASSERT_TRUE(ncodes >= 1);
+    for (size_t k = 0; k < ncodes; k++) {
+        struct lc__errbuf err = {0};
+        struct lc__crs *crs = NULL;
+        bool owned = false;
+        LC_ASSERT_EQ(lc__engine_crs_get(codes[k], &crs, &owned, &err), LC_OK);
+        if (crs == NULL)
+            continue;
+        /* Up to 10 s (a slow sanitizer build): no read will search it. */
+        bool found = false;
+        for (int tries = 0; tries < 1000 && !found; tries++) {
+            found = lc__transform_found(c->crs, crs, c->area);
+            if (!found)
+                nanosleep(&(struct timespec){0, 10000000}, NULL);
+        }
+        if (!found)
+            LC_CHECK_FAIL_("EPSG:5070 -> %s: not found after open()", codes[k]);
+        if (owned)
+            lc__crs_free(crs);
+    }
+    lc_collection_close(c);
+}
+
+/* lc__engine_crs_get from several threads at once: one CRS for all (made
+ * once, the others wait for it), and a text PROJ rejects fails for each
+ * of them, none left waiting. */
+struct crs_get_arg {
+    const char *text;
+    struct lc__crs *crs;
+    int status;
+};
+
+static void *crs_get_thread(void *p)
+{
+    struct crs_get_arg *a = p;
+    bool owned = false;
+    struct lc__errbuf err = {0};
+    a->status = lc__engine_crs_get(a->text, &a->crs, &owned, &err);
+    if (owned) /* the cache holds far fewer than its cap here */
+        a->status = LC_ELIMIT;
+    return NULL;
+}
+
+static void test_crs_get_threads(void)
+{
+    enum { N = 8 };
+    pthread_t th[N];
+    struct crs_get_arg args[N];
+    for (size_t i = 0; i < N; i++) {
+        args[i] = (struct crs_get_arg){
+            i % 2 == 0 ? "EPSG:32618" : "EPSG:99999999", NULL, LC_OK};
+        LC_ASSERT_EQ(pthread_create(&th[i], NULL, crs_get_thread, &args[i]), 0);
+    }
+    for (size_t i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 2 == 0) {
+            LC_ASSERT_EQ(args[i].status, LC_OK);
+            LC_ASSERT_TRUE(args[i].crs != NULL && args[i].crs == args[0].crs);
+        } else {
+            LC_ASSERT_TRUE(args[i].status < 0);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     char catalog[4096];
@@ -522,6 +617,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "skipped: no %s (run tools/make_world.py)\n", catalog);
         return 77;
     }
+    test_items_prepared_at_open(catalog);
+    test_crs_get_threads();
     test_checks(catalog);
     test_agrees_with_reads(catalog, LC_MOSAIC_HIGHEST);
     test_agrees_with_reads(catalog, LC_MOSAIC_FIRST);

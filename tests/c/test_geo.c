@@ -766,6 +766,13 @@ static void test_transform_via_4326(void)
         LC_ASSERT_TRUE(norm != NULL);
         if (tf != NULL && plain != NULL && norm != NULL) {
             LC_ASSERT_EQ(lc__transform_nsteps(tf), cases[c].nsteps);
+            /* Found once made, in both directions, its steps too; over an
+             * area no transform has used, not. */
+            LC_ASSERT_TRUE(lc__transform_found(a, b, &cases[c].area));
+            LC_ASSERT_TRUE(lc__transform_found(b, a, &cases[c].area));
+            struct lc__area unused = cases[c].area;
+            unused.west += 0.001 * (double)(c + 1);
+            LC_ASSERT_TRUE(!lc__transform_found(a, b, &unused));
             LC_ASSERT_EQ(lc__transform_nsteps(plain), 1);
             double worst = 0, worst_back = 0;
             for (int i = 0; i < 12; i++) {
