@@ -191,7 +191,7 @@ struct lc_store_options {
     double retry_max_s;          /* longest backoff [10] */
     unsigned max_connections_per_host; /* [32] */
     unsigned max_in_flight;     /* transfers at once, whole process [64] */
-    size_t coalesce_gap_nbytes; /* merge ranges closer than this [65536];
+    size_t coalesce_gap_nbytes; /* merge ranges closer than this [1 MiB];
                                    SIZE_MAX: never merge */
 };
 

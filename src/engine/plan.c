@@ -61,8 +61,6 @@
  * bbox stands for the footprint. */
 #define FOOTPRINT_DENSIFY_MAX_POINTS 65536
 #define FOOTPRINT_MAX_POINTS (1u << 20)
-/* A remote store's default coalescing gap (struct lc_store_options). */
-#define PLAN_COALESCE_GAP 65536
 
 struct lc_plan {
     const struct lc_collection *c;
@@ -566,9 +564,9 @@ static int read_details(const struct lc_collection *c, struct lc_cog *cog,
         r->window = src.window;
         struct lc__window_cost cost;
         bool remote = href_is_remote(href);
-        status = lc__cog_window_cost(cog, src.level, &src.window,
-                                     remote ? PLAN_COALESCE_GAP : SIZE_MAX,
-                                     &cost, &e2);
+        status = lc__cog_window_cost(
+            cog, src.level, &src.window,
+            remote ? LC__COALESCE_GAP_DEFAULT : SIZE_MAX, &cost, &e2);
         if (status < 0) {
             lc__error(err, status, "%s", e2.msg);
             goto out;

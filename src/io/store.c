@@ -62,7 +62,6 @@ struct lc_store {
     uint64_t coalesced;
 };
 
-#define DEFAULT_COALESCE_GAP 65536
 #define MAX_COALESCED_NBYTES (16u << 20)
 
 static char *dup_str(const char *s)
@@ -383,7 +382,7 @@ int lc__store_open(const char *url, const struct lc_store_options *o,
     s->bearer_token = dup_str(o->bearer_token);
     s->http.bearer_token = s->bearer_token;
     s->coalesce_gap = o->coalesce_gap_nbytes != 0 ? o->coalesce_gap_nbytes
-                                                  : DEFAULT_COALESCE_GAP;
+                                                  : LC__COALESCE_GAP_DEFAULT;
 
     if (has_scheme(url, "s3") || has_scheme(url, "s3a") ||
         parse_s3_https(url, bucket, sizeof(bucket), region, sizeof(region),

@@ -151,7 +151,7 @@ CONCURRENT = textwrap.dedent("""
 
 
 # The engine's default coalescing gap (coalesce_gap_nbytes of lc_store_options).
-COALESCE_GAP = 65536
+COALESCE_GAP = 1 << 20
 
 
 def _block_ranges(log):

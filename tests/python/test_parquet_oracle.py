@@ -365,12 +365,13 @@ def test_http_reads_footer_first_then_projected_chunks(dump, http_server,
     rnd = random.Random(7)
     n = 4000
     # Two big random columns between the small projected ones, so that
-    # merging neighbouring ranges can never reach across them.
+    # merging neighbouring ranges can never reach across them: a chunk of
+    # each (1.2 MB) is wider than the default coalescing gap (1 MiB).
     t = pa.table({
         "id": pa.array(range(n), pa.int64()),
-        "blob1": pa.array([rnd.randbytes(64) for _ in range(n)]),
+        "blob1": pa.array([rnd.randbytes(600) for _ in range(n)]),
         "x": pa.array([i * 0.5 for i in range(n)]),
-        "blob2": pa.array([rnd.randbytes(64) for _ in range(n)]),
+        "blob2": pa.array([rnd.randbytes(600) for _ in range(n)]),
         "name": pa.array([f"item-{i}" for i in range(n)]),
     })
     path = tmp_path / "remote.parquet"

@@ -78,6 +78,24 @@ def test_coalescing_gap_option(http_server, ci_world):
     assert merged.stats()["coalesced_ranges"] >= 2
 
 
+def test_default_coalescing_gap(http_server, tmp_path):
+    """By default ranges at most 1 MiB apart share a request (as
+    object_store merges), farther ones do not; the bytes are those asked
+    for either way."""
+    data = np.random.default_rng(5).integers(0, 256, 4 << 20, np.uint8)
+    (tmp_path / "blob.bin").write_bytes(data.tobytes())
+    srv = http_server(tmp_path)
+    url = f"{srv.url}/blob.bin"
+    for gap, want in (((1 << 20) - 100, 1), ((1 << 20) + 100, 2)):
+        store = HTTPStore.from_url(srv.url)
+        srv.clear_log()
+        starts = [1000, 1100 + gap]
+        got = get_ranges(store, url, starts=starts, lengths=[100, 100])
+        assert got == [data[s:s + 100].tobytes() for s in starts]
+        log = srv.wait_for_log(store.stats()["requests"])
+        assert len(log) == want, (gap, [e["range"] for e in log])
+
+
 @pytest.mark.parametrize("cap", [3, None])
 def test_connections_per_host(http_server, ci_world, cap):
     """80 separate ranges asked at once, at 50 ms a request: the transfers
