@@ -78,8 +78,15 @@ static struct {
     unsigned max_in_flight;
     struct lc__http_counters total;
     uint64_t rng;
+    /* The I/O thread's passes: admit_gen counts those begun (admit_jobs),
+     * sent_gen is the last one whose transfers curl has driven since
+     * (requests on connections at hand are then written). */
+    uint64_t admit_gen, sent_gen;
+    pthread_cond_t sent; /* sent_gen grew, and sent_waiters > 0 */
+    size_t sent_waiters;
 } engine = {.start_mu = PTHREAD_MUTEX_INITIALIZER,
-            .mu = PTHREAD_MUTEX_INITIALIZER};
+            .mu = PTHREAD_MUTEX_INITIALIZER,
+            .sent = PTHREAD_COND_INITIALIZER};
 
 #define DEFAULT_CONNECT_TIMEOUT_S 10.0
 #define DEFAULT_FIRST_BYTE_TIMEOUT_S 30.0
@@ -836,13 +843,15 @@ static void on_done(CURL *e, CURLcode rc)
 }
 
 /* Moves due delayed jobs to the queue and starts queued jobs while there
- * is room; returns the ms until the next delayed job is due (or -1). */
-static long admit_jobs(void)
+ * is room; returns the ms until the next delayed job is due (or -1), and
+ * the pass's number in *gen. */
+static long admit_jobs(uint64_t *gen)
 {
     uint64_t now = now_ns();
     long wait_ms = -1;
 
     pthread_mutex_lock(&engine.mu);
+    *gen = ++engine.admit_gen;
     struct job **pp = &engine.delayed;
     while (*pp != NULL) {
         struct job *j = *pp;
@@ -887,9 +896,15 @@ static void *io_thread(void *arg)
     (void)arg;
     for (;;) {
         close_old_spares();
-        long wait_ms = admit_jobs();
+        uint64_t gen;
+        long wait_ms = admit_jobs(&gen);
         int still = 0;
         curl_multi_perform(engine.multi, &still);
+        pthread_mutex_lock(&engine.mu);
+        engine.sent_gen = gen;
+        if (engine.sent_waiters > 0)
+            pthread_cond_broadcast(&engine.sent);
+        pthread_mutex_unlock(&engine.mu);
         CURLMsg *msg;
         int left;
         while ((msg = curl_multi_info_read(engine.multi, &left)) != NULL) {
@@ -995,6 +1010,10 @@ static void atfork_child(void)
     engine.delayed = NULL;
     engine.running = 0;
     engine.total = (struct lc__http_counters){0};
+    engine.admit_gen = 0;
+    engine.sent_gen = 0;
+    engine.sent_waiters = 0;
+    pthread_cond_init(&engine.sent, NULL);
     /* The connections opened ahead are the parent's too. */
     for (size_t i = 0; i < spares.n; i++)
         close(spares.list[i].fd);
@@ -1064,10 +1083,22 @@ int lc__http_run(struct lc__http_transfer *transfers, size_t n,
             engine.queue_head = &jobs[i];
         engine.queue_tail = &jobs[i];
     }
+    uint64_t queued_gen = engine.admit_gen;
     pthread_mutex_unlock(&engine.mu);
     curl_multi_wakeup(engine.multi);
-    if (meanwhile != NULL)
+    if (meanwhile != NULL) {
+        /* Not before the I/O thread has taken the jobs and written what
+         * requests it could: meanwhile's work (faulting pages in) on two
+         * cores kept it from running, and W6's data requests from going
+         * out, for up to 5 ms. */
+        pthread_mutex_lock(&engine.mu);
+        engine.sent_waiters++;
+        while (engine.sent_gen <= queued_gen && b.pending > 0)
+            pthread_cond_wait(&engine.sent, &engine.mu);
+        engine.sent_waiters--;
+        pthread_mutex_unlock(&engine.mu);
         meanwhile(arg);
+    }
 
     pthread_mutex_lock(&engine.mu);
     while (b.pending > 0)

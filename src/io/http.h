@@ -91,8 +91,9 @@ void lc__http_preconnect(const char *url, size_t n);
  * batch ran (each transfer then has its own status), or LC_ENOMEM /
  * LC_EIO when the engine could not start. counters (may be NULL) receive
  * this batch's requests, bytes, retries and waiting time. meanwhile (may
- * be NULL) is called with arg on the calling thread once the transfers
- * are queued, before it waits for them: work for the round trip.
+ * be NULL) is called with arg on the calling thread once the I/O thread
+ * has taken the transfers and written the requests it could (or the
+ * batch ended), before it waits for them: work for the round trip.
  */
 int lc__http_run(struct lc__http_transfer *transfers, size_t n,
                  const struct lc__http_config *config,
