@@ -39,6 +39,7 @@ struct job {
     struct curl_slist *headers;
     char range[64];
     size_t received;      /* bytes of the range written to t->buf */
+    size_t first_piece;   /* of t->pieces, the first still to be written */
     uint64_t skip;        /* bytes still to skip of a 200 answer */
     bool checked;         /* status and Content-Range looked at */
     bool whole_body_mode; /* a 200 answer to a range request */
@@ -525,6 +526,25 @@ static void check_answer(struct job *j)
     }
 }
 
+/* Writes the n bytes at `at` of the range into the pieces they meet;
+ * *first: no piece before it is still to be written. */
+static void scatter(const struct lc__http_transfer *t, size_t *first,
+                    uint64_t at, const char *data, size_t n)
+{
+    uint64_t end = at + n;
+    while (*first < t->npieces &&
+           t->pieces[*first].at + t->pieces[*first].nbytes <= at)
+        (*first)++;
+    for (size_t i = *first; i < t->npieces && t->pieces[i].at < end; i++) {
+        const struct lc__http_piece *p = &t->pieces[i];
+        uint64_t from = p->at > at ? p->at : at;
+        uint64_t to = p->at + p->nbytes < end ? p->at + p->nbytes : end;
+        if (from < to)
+            memcpy(p->buf + (from - p->at), data + (from - at),
+                   (size_t)(to - from));
+    }
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct job *j = ud;
@@ -566,7 +586,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         }
         n = cap - j->received;
     }
-    memcpy(t->buf + j->received, data, n);
+    if (t->pieces == NULL)
+        memcpy(t->buf + j->received, data, n);
+    else
+        scatter(t, &j->first_piece, j->received, data, n);
     j->received += n;
     if (j->whole_body_mode && j->received == cap) {
         /* Everything needed has arrived: do not read the rest. */
@@ -619,6 +642,7 @@ static int start_job(struct job *j)
     if (j->easy == NULL)
         return LC_ENOMEM;
     j->received = 0;
+    j->first_piece = 0;
     j->skip = 0;
     j->checked = false;
     j->whole_body_mode = false;

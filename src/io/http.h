@@ -44,14 +44,26 @@ struct lc__http_config {
 
 /* One ranged GET. The caller fills the request part; the engine fills the
  * result part. */
+/* Where the bytes at..at+nbytes of a transfer's range go. */
+struct lc__http_piece {
+    uint64_t at; /* from the range's first byte */
+    size_t nbytes;
+    uint8_t *buf;
+};
+
 struct lc__http_transfer {
     /* request */
     const char *url;            /* full URL, query included */
     const char *const *headers; /* extra "Name: value" lines, or NULL */
     size_t nheaders;
     uint64_t offset;
-    size_t nbytes;       /* 0: no Range header, whole object */
-    uint8_t *buf;        /* nbytes bytes */
+    size_t nbytes; /* 0: no Range header, whole object */
+    uint8_t *buf;  /* nbytes bytes, or NULL with pieces */
+    /* Or the range's bytes go to pieces (sorted by at; they may overlap),
+     * the bytes between them are dropped: a merged request's members are
+     * written as they arrive, not copied out of a buffer for the whole. */
+    const struct lc__http_piece *pieces;
+    size_t npieces;
     const char *log_url; /* URL for messages (secrets removed) */
     /* result */
     int status;            /* LC_OK or an LC_E code */

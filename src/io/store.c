@@ -23,8 +23,8 @@
  *
  * and a remote source turns a batch of byte ranges into HTTP transfers:
  * sorted, merged where the gap between two ranges is at most
- * coalesce_gap_nbytes (one request, split back afterwards; no byte fetched
- * twice), run by the engine (http.c), checked and copied out.
+ * coalesce_gap_nbytes (one request whose bytes go to its members as they
+ * arrive; no byte fetched twice), run by the engine (http.c) and checked.
  *
  * Stores are shared by every reader of their objects and by every thread,
  * so everything mutable (the S3 region learned from a redirect, counters)
@@ -711,39 +711,29 @@ static int s3_headers(struct remote *r, const char *host, const char *path,
 struct group {
     uint64_t start;
     uint64_t end; /* exclusive */
-    uint8_t *buf; /* the single member's buffer, or a temporary one */
-    bool owns_buf;
-};
-
-/* What remote_read writes once the responses arrive: the groups' buffers
- * (the I/O thread, as it receives), then the members' of merged groups
- * (copies). */
-struct read_buffers {
-    const struct group *groups;
-    size_t ngroups;
-    const struct lc_range_request *reqs;
-    const size_t *group_of; /* of each request */
-    size_t n;
+    uint8_t *buf; /* the single member's buffer, or NULL: */
+    /* the members' buffers, which the I/O thread writes as it receives */
+    struct lc__http_piece *pieces;
+    size_t npieces;
 };
 
 /*
  * Maps the pages of the read's buffers while the requests are on their
  * way (lc__http_run's meanwhile): fresh buffers otherwise fault a page at
  * a time as the bytes arrive, on the I/O thread that receives for every
- * read, then again as a merged group is copied out. W6 (12.8 MB in ten
- * ranges, copied into 75 blocks): some 6,000 faults, ~15 ms of CPU after
- * the round trip.
+ * read. W6 (12.8 MB in ten ranges, then copied into 75 blocks): some
+ * 6,000 faults, ~15 ms of CPU after the round trip.
  */
+struct read_buffers {
+    const struct lc_range_request *reqs;
+    size_t n;
+};
+
 static void populate_buffers(void *arg)
 {
     const struct read_buffers *rb = arg;
-    for (size_t gi = 0; gi < rb->ngroups; gi++) {
-        const struct group *g = &rb->groups[gi];
-        lc__populate(g->buf, (size_t)(g->end - g->start));
-    }
     for (size_t i = 0; i < rb->n; i++)
-        if (rb->reqs[i].nbytes > 0 && rb->groups[rb->group_of[i]].owns_buf)
-            lc__populate(rb->reqs[i].buf, rb->reqs[i].nbytes);
+        lc__populate(rb->reqs[i].buf, rb->reqs[i].nbytes);
 }
 
 static int cmp_by_offset(const void *a, const void *b)
@@ -817,13 +807,20 @@ static int remote_read(void *opaque, struct lc_range_request *reqs, size_t n,
             only->nbytes == g->end - g->start) {
             g->buf = only->buf;
         } else {
-            g->buf = lc__malloc(NULL, (size_t)(g->end - g->start));
-            g->owns_buf = true;
-            if (g->buf == NULL) {
+            g->pieces = lc__calloc(NULL, members, sizeof(*g->pieces));
+            if (g->pieces == NULL) {
                 status = lc__error(&err, LC_ENOMEM, "out of memory");
                 goto out;
             }
         }
+    }
+    /* The members of merged groups, in offset order. */
+    for (size_t k = 0; k < n; k++) {
+        struct lc_range_request *q = sorted[k];
+        struct group *g = &groups[group_of[q - reqs]];
+        if (q->nbytes > 0 && g->pieces != NULL)
+            g->pieces[g->npieces++] = (struct lc__http_piece){
+                q->offset - g->start, q->nbytes, q->buf};
     }
 
     for (int pass = 0; pass < 2; pass++) {
@@ -835,6 +832,8 @@ static int remote_read(void *opaque, struct lc_range_request *reqs, size_t n,
             t->offset = groups[gi].start;
             t->nbytes = (size_t)(groups[gi].end - groups[gi].start);
             t->buf = groups[gi].buf;
+            t->pieces = groups[gi].pieces;
+            t->npieces = groups[gi].npieces;
             t->log_url = r->log_url;
             if (s->kind == STORE_S3) {
                 status = s3_request_url(r, url, sizeof(url), host, sizeof(host),
@@ -861,7 +860,7 @@ static int remote_read(void *opaque, struct lc_range_request *reqs, size_t n,
             }
         }
         struct lc__http_counters counters = {0};
-        struct read_buffers rb = {groups, ngroups, reqs, group_of, n};
+        struct read_buffers rb = {reqs, n};
         status = lc__http_run(tx, ngroups, &s->http, &counters,
                               populate_buffers, &rb, &err);
         pthread_mutex_lock(&s->mu);
@@ -945,13 +944,11 @@ static int remote_read(void *opaque, struct lc_range_request *reqs, size_t n,
             continue;
         uint64_t k = avail_end - q->offset;
         q->nread = k < q->nbytes ? (size_t)k : q->nbytes;
-        if (g->owns_buf)
-            memcpy(q->buf, g->buf + (q->offset - g->start), q->nread);
     }
 out:
     for (size_t gi = 0; gi < ngroups; gi++) {
-        if (groups != NULL && groups[gi].owns_buf)
-            lc__free(NULL, groups[gi].buf);
+        if (groups != NULL)
+            lc__free(NULL, groups[gi].pieces);
         if (tx != NULL)
             lc__free(NULL, (void *)(uintptr_t)tx[gi].url);
     }

@@ -96,6 +96,23 @@ def test_default_coalescing_gap(http_server, tmp_path):
         assert len(log) == want, (gap, [e["range"] for e in log])
 
 
+@pytest.mark.parametrize("faults", [None, "ignore-range"])
+def test_merged_request_pieces(http_server, tmp_path, faults):
+    """The members of a merged request, overlapping or apart, each get their
+    own bytes (written as they arrive, the gaps dropped), also when the
+    server answers with the whole object."""
+    data = np.random.default_rng(6).integers(0, 256, 3 << 20, np.uint8)
+    (tmp_path / "blob.bin").write_bytes(data.tobytes())
+    srv = http_server(tmp_path, faults=faults)
+    store = HTTPStore.from_url(srv.url)
+    starts = [700_000, 1000, 1050, 1100, 20_000, 1_500_000, 1_500_010]
+    lengths = [5000, 100, 100, 50_000, 3, 100_000, 10]
+    got = get_ranges(store, f"{srv.url}/blob.bin", starts=starts,
+                     lengths=lengths)
+    assert got == [data[s:s + k].tobytes() for s, k in zip(starts, lengths)]
+    assert len(srv.wait_for_log(store.stats()["requests"])) == 1
+
+
 @pytest.mark.parametrize("cap", [3, None])
 def test_connections_per_host(http_server, ci_world, cap):
     """80 separate ranges asked at once, at 50 ms a request: the transfers
