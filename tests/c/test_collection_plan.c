@@ -432,22 +432,31 @@ static void test_source_pixel(const char *catalog)
     lc_collection_close(c);
 }
 
+/* The ci world's corner in EPSG:5070 (Conus Albers, on NAD83) at 1 km, the
+ * query box from (150000, 2580000) to (maxx, maxy). */
+static struct lc_collection *open_albers(const char *catalog, double maxx,
+                                         double maxy)
+{
+    struct lc_collection_options o;
+    corner_options(&o, LC_MOSAIC_FIRST);
+    o.crs = "EPSG:5070";
+    const double bbox[4] = {150000.0, 2580000.0, maxx, maxy};
+    memcpy(o.bbox, bbox, sizeof bbox);
+    o.resolution = 1000.0;
+    struct lc_collection *c = NULL;
+    LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
+    return c;
+}
+
 /* Items chosen without the operation to EPSG:4326 (lc__select_covering:
  * what a read takes while open()'s search for it runs) are, whenever it
  * decides, the items lc__select_items chooses with it, in order; it
  * decides for windows inside footprints and not for all windows. */
 static void test_covering_selection(const char *catalog)
 {
-    struct lc_collection_options o;
-    corner_options(&o, LC_MOSAIC_FIRST);
     /* NAD83 (Conus Albers) around the ci world's corner: the selection
      * needs the datum transformation to WGS 84. */
-    o.crs = "EPSG:5070";
-    const double bbox[4] = {150000.0, 2580000.0, 320000.0, 2740000.0};
-    memcpy(o.bbox, bbox, sizeof bbox);
-    o.resolution = 1000.0;
-    struct lc_collection *c = NULL;
-    LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
+    struct lc_collection *c = open_albers(catalog, 320000.0, 2740000.0);
     if (c == NULL)
         return;
     size_t steps[256];
@@ -515,14 +524,7 @@ static void test_covering_selection(const char *catalog)
  * this process has looked for them over this area. */
 static void test_items_prepared_at_open(const char *catalog)
 {
-    struct lc_collection_options o;
-    corner_options(&o, LC_MOSAIC_FIRST);
-    o.crs = "EPSG:5070";
-    const double bbox[4] = {150000.0, 2580000.0, 330000.0, 2750000.0};
-    memcpy(o.bbox, bbox, sizeof bbox);
-    o.resolution = 1000.0;
-    struct lc_collection *c = NULL;
-    LC_ASSERT_EQ(lc_collection_open(catalog, &o, &c), LC_OK);
+    struct lc_collection *c = open_albers(catalog, 330000.0, 2750000.0);
     if (c == NULL)
         return;
     const struct lc__stac_items *items = c->items;
