@@ -861,7 +861,7 @@ struct lc_plan_read {
     /* Estimated fetch of that window (and of its mask, if any), from the
      * COG's block index: range reads (blocks beyond the header prefix:
      * what lc_read_stats.requests counts), requests on the wire (remote
-     * assets: ranges within the default 64 KiB gap merged, as stores
+     * assets: ranges within the default 1 MiB gap merged, as stores
      * coalesce them; local files: the range reads) and block bytes. */
     uint64_t est_ranges;
     uint64_t est_requests;

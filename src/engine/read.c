@@ -461,6 +461,9 @@ static void prepare_crs(const struct lc__crs *out, const char *code, int epsg,
  * ---- lc__engine_prepare_items) --------------------------------------------
  */
 
+/* Items whose CRSs open() prepares, at most (lc__engine_prepare_items). */
+#define PREPARE_ITEMS 64
+
 struct open_job {
     struct pool_job job; /* first: the pool hands back this pointer */
     char *definition;    /* of the CRS: the same text gives the same key */
@@ -499,15 +502,19 @@ static void open_job_run(struct pool_job *job)
 {
     struct open_job *j = (struct open_job *)(void *)job;
     const struct lc__area *area = j->has_area ? &j->area : NULL;
+    /* From crs_get's cache: open()'s search and its prepare job (and the
+     * reads after them) use the same CRS, made once. */
     struct lc__crs *crs = NULL;
-    if (lc__crs_new(j->definition, NULL, &crs, NULL) == LC_OK) {
+    bool owned = false;
+    if (crs_get(j->definition, &crs, &owned, NULL) == LC_OK) {
         if (j->search_4326)
             find_operation(crs, "EPSG:4326", area);
         for (size_t k = 0; k < j->ncodes; k++)
             prepare_crs(crs, j->codes[k], j->epsgs[k],
                         !(j->epsgs[k] != 0 && j->epsgs[k] == j->epsg), area);
+        if (owned)
+            lc__crs_free(crs);
     }
-    lc__crs_free(crs);
     open_job_free(j);
     pthread_mutex_lock(&g_pool.mu);
     if (--g_searches == 0)
@@ -567,7 +574,9 @@ void lc__engine_prepare_items(const struct lc_collection *c)
     if (j == NULL)
         return;
     j->epsg = c->epsg;
-    for (size_t i = 0; i < c->nitems && j->ncodes < READ_PREWARM_CRSS; i++) {
+    /* The first items only: open() must not grow with the catalogue. */
+    size_t nitems = c->nitems < PREPARE_ITEMS ? c->nitems : PREPARE_ITEMS;
+    for (size_t i = 0; i < nitems && j->ncodes < READ_PREWARM_CRSS; i++) {
         for (size_t b = 0; b < c->nbands && j->ncodes < READ_PREWARM_CRSS;
              b++) {
             const struct lc__stac_asset *a =

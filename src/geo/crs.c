@@ -840,28 +840,40 @@ static void via_make(void)
     (void)lc__crs_new("EPSG:4326", NULL, &g_via, NULL);
 }
 
+/* EPSG:4326 when the transform from src to dst over area goes through it
+ * (one CRS on WGS 84, the other on another datum, neither EPSG:4326
+ * itself), else NULL. */
+static const struct lc__crs *via_4326(const struct lc__crs *src,
+                                      const struct lc__crs *dst,
+                                      const struct lc__area *area)
+{
+    if (area == NULL || src->on_wgs84 == dst->on_wgs84)
+        return NULL;
+    (void)pthread_once(&g_via_once, via_make);
+    const struct lc__crs *via = g_via;
+    if (via == NULL || lc__crs_equal(src, via) || lc__crs_equal(dst, via))
+        return NULL;
+    return via;
+}
+
 static int create_transform(PJ_CONTEXT *ctx, const struct lc__crs *src,
                             const struct lc__crs *dst,
                             const struct lc__area *area,
                             struct lc__transform *tf, struct lc__errbuf *err)
 {
-    if (area != NULL && src->on_wgs84 != dst->on_wgs84) {
-        (void)pthread_once(&g_via_once, via_make);
-        const struct lc__crs *via = g_via;
-        if (via != NULL && !lc__crs_equal(src, via) &&
-            !lc__crs_equal(dst, via)) {
-            int status = create_operation(ctx, src, via, area, &tf->pj,
-                                          &tf->inverted, NULL);
-            if (status == LC_OK)
-                status = create_operation(ctx, via, dst, area, &tf->then,
-                                          &tf->then_inverted, NULL);
-            if (status == LC_OK)
-                return LC_OK;
-            proj_destroy(tf->pj);
-            proj_destroy(tf->then);
-            tf->pj = NULL;
-            tf->then = NULL;
-        }
+    const struct lc__crs *via = via_4326(src, dst, area);
+    if (via != NULL) {
+        int status =
+            create_operation(ctx, src, via, area, &tf->pj, &tf->inverted, NULL);
+        if (status == LC_OK)
+            status = create_operation(ctx, via, dst, area, &tf->then,
+                                      &tf->then_inverted, NULL);
+        if (status == LC_OK)
+            return LC_OK;
+        proj_destroy(tf->pj);
+        proj_destroy(tf->then);
+        tf->pj = NULL;
+        tf->then = NULL;
     }
     return create_operation(ctx, src, dst, area, &tf->pj, &tf->inverted, err);
 }
@@ -977,13 +989,7 @@ bool lc__transform_found(const struct lc__crs *src, const struct lc__crs *dst,
     if (lc__crs_equal(src, dst))
         return true;
     /* Through EPSG:4326 when create_transform goes so: both steps. */
-    const struct lc__crs *via = NULL;
-    if (area != NULL && src->on_wgs84 != dst->on_wgs84) {
-        (void)pthread_once(&g_via_once, via_make);
-        via = g_via;
-        if (via != NULL && (lc__crs_equal(src, via) || lc__crs_equal(dst, via)))
-            via = NULL;
-    }
+    const struct lc__crs *via = via_4326(src, dst, area);
     (void)pthread_once(&g_templates_once, templates_register_atfork);
     pthread_mutex_lock(&g_templates.mu);
     bool found = via != NULL
